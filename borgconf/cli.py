@@ -1,0 +1,294 @@
+"""The command line: parse flags, call the core, pick a view, map errors to exit codes.
+
+Exit codes: 0 success / in sync; 1 any error (usage errors and invalid specs
+included), nothing changed; 2 differences found with --detailed-exitcode or
+--check; 3 a fleet apply that changed some targets and failed on others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import BorgconfError, Refused, SpecError, StalePlan
+from .redact import RedactingFilter, redact
+
+log = logging.getLogger("borgconf")
+
+
+class State:
+    def __init__(self, color: bool, verbose: bool):
+        self.color = color
+        self.verbose = verbose
+
+
+def _out(ctx: click.Context):
+    from .views import Out
+
+    return Out(sys.stdout, color=ctx.obj.color)
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(redact(f"error: {message}") + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+@click.option("--no-color", is_flag=True, help="Plain output even on a terminal (NO_COLOR works too).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs on stderr; tracebacks of unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool, verbose: bool) -> None:
+    """Keep Redis servers exactly as a YAML spec in git says."""
+    color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    ctx.obj = State(color=color, verbose=verbose)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(RedactingFilter())
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+
+
+spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
+env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help="Read ${VAR}s from this .env file too.")
+url_option = click.option("--url", envvar="BORGCONF_URL", help="Override the target's URL (also BORGCONF_URL).")
+target_option = click.option("--target", "target_name", help="Only this named target.")
+
+
+def _load(spec_path: str, env_file: str | None):
+    from .spec import load_spec
+
+    return load_spec(spec_path, env_file=env_file)
+
+
+def _targets(spec, target_name: str | None, url: str | None):
+    targets = spec.targets
+    if target_name:
+        targets = [t for t in targets if t.name == target_name]
+        if not targets:
+            raise BorgconfError(f"no target named {target_name!r} in {spec.path} (have: {', '.join(t.name for t in spec.targets)})")
+    if url and len(targets) > 1:
+        raise BorgconfError("--url / BORGCONF_URL overrides one target; choose it with --target")
+    if url:
+        from .models import Target
+
+        try:
+            Target.model_validate({"url": url})
+        except Exception:
+            raise BorgconfError("--url / BORGCONF_URL is not a redis:// or rediss:// URL without credentials") from None
+    return targets
+
+
+def _lint(spec, strict: bool, out, lives=None) -> None:
+    from .lint import lint
+
+    findings = lint(spec, lives or {})
+    for f in findings:
+        out.line(f"warning: {f}", "yellow")
+    if strict and findings:
+        raise BorgconfError(f"{len(findings)} lint finding(s) and --strict")
+
+
+def _read_lives(spec, targets, url):
+    from .live import connect, read_state
+
+    lives, clients = {}, {}
+    for t in targets:
+        client = connect(t, url=url)
+        clients[t.name] = client
+        lives[t.name] = read_state(client, t, spec.commands)
+        log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
+    return lives, clients
+
+
+@cli.command()
+@spec_argument
+@env_file_option
+@click.option("--strict", is_flag=True, help="Lint findings are errors.")
+@click.pass_context
+def validate(ctx, spec, env_file, strict):
+    """Check a spec offline: schema, variables, services, lint. Never connects."""
+    s = _load(spec, env_file)
+    out = _out(ctx)
+    _lint(s, strict, out)
+    out.line(f"{spec}: valid ({len(s.server)} parameter(s), {len(s.services)} service(s), {len(s.targets)} target(s))", "green")
+    return 0
+
+
+@cli.command()
+@spec_argument
+@env_file_option
+@url_option
+@target_option
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan (JSON, no secrets) for apply.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when in sync.")
+@click.option("--strict", is_flag=True, help="Lint findings are errors.")
+@click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
+@click.pass_context
+def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged):
+    """Read the live server(s) and show what apply would change."""
+    from .planner import build_plan
+    from .views import plan_json, render_plan
+
+    s = _load(spec, env_file)
+    targets = _targets(s, target_name, url)
+    lives, _ = _read_lives(s, targets, url)
+    p = build_plan(s, lives)
+    out = _out(ctx)
+    if fmt == "json":
+        sys.stdout.write(plan_json(p))
+        from .lint import lint
+
+        if strict and lint(s, lives):
+            raise BorgconfError("lint findings and --strict")
+    else:
+        _lint(s, strict, out, lives)
+        render_plan(p, out, show_in_sync=show_unchanged)
+    if out_path:
+        from .files import write_atomic
+
+        write_atomic(out_path, plan_json(p), mode=0o644)
+        if fmt != "json":
+            out.line(f"Saved the plan to {out_path}; apply it with: borgconf apply {out_path}")
+    return 2 if detailed_exitcode and p.has_changes else 0
+
+
+def _is_plan_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).lstrip()
+    except OSError:
+        return False
+    return head.startswith(b"{") and b"format_version" in head
+
+
+@cli.command()
+@click.argument("spec_or_plan", type=click.Path(dir_okay=False))
+@env_file_option
+@url_option
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required when not on a terminal).")
+@click.option("--no-persist", is_flag=True, help="Change live values only; skip CONFIG REWRITE / file.")
+@click.option("--allow-evict", is_flag=True, help="Accept maxmemory below the memory in use.")
+@click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
+@click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
+@click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
+@click.pass_context
+def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout):
+    """Apply a spec (plans first) or a saved plan file exactly."""
+    from .apply import apply_target
+    from .live import connect, read_state
+    from .plan import Plan
+    from .planner import build_plan
+    from .views import render_plan, render_results
+
+    out = _out(ctx)
+    allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
+    if _is_plan_file(spec_or_plan):
+        with open(spec_or_plan, encoding="utf-8") as f:
+            p = Plan.loads(f.read())
+        spec_path = p.spec_path
+        if not os.path.exists(spec_path):
+            alt = os.path.join(os.path.dirname(spec_or_plan), spec_path)
+            spec_path = alt if os.path.exists(alt) else spec_path
+        s = _load(spec_path, env_file)
+        if s.sha256 != p.spec_sha256:
+            raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
+        names = {tp.name for tp in p.targets}
+        targets = [t for t in _targets(s, target_name, url) if t.name in names]
+        p.targets = [tp for tp in p.targets if tp.name in {t.name for t in targets}]
+        clients = {t.name: connect(t, url=url) for t in targets}
+    else:
+        s = _load(spec_or_plan, env_file)
+        targets = _targets(s, target_name, url)
+        lives, clients = _read_lives(s, targets, url)
+        p = build_plan(s, lives)
+    render_plan(p, out)
+    if not any(tp.live_changes for tp in p.targets):
+        if p.has_changes:
+            out.line("Nothing can change live; the restart-required changes above go into redis.conf.")
+        return 0
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
+        if not click.confirm("Apply these changes?", default=False):
+            raise Refused("not approved; nothing changed")
+    secrets = {name: sv.checked for name, sv in s.server.items() if sv.param.sensitive}
+    results, failures = [], []
+    by_name = {t.name: t for t in targets}
+    for tp in p.targets:
+        t = by_name[tp.name]
+        persist = "none" if no_persist else t.persist
+        write_file = None
+        if persist == "file":
+            from .render import persist_file_writer
+
+            write_file = persist_file_writer(s)
+        try:
+            results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout))
+        except BorgconfError as exc:
+            if len(p.targets) == 1:
+                raise
+            failures.append((tp.name, exc))
+            _err(f"target {tp.name}: {exc}")
+    render_results(results, out)
+    if failures:
+        return 3 if results else 1
+    return 0
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of the spec (for editors)."""
+    import json
+
+    from .models import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        rv = cli.main(args=args, prog_name="borgconf", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        _err("aborted; nothing changed")
+        return 1
+    except click.ClickException as e:
+        # usage errors are errors like any other: exit 1, never click's 2
+        msg = e.format_message()
+        if isinstance(e, click.UsageError) and e.ctx is not None:
+            sys.stderr.write(e.ctx.get_usage() + "\n")
+        _err(msg)
+        return 1
+    except SpecError as e:
+        for problem in e.problems:
+            sys.stderr.write(redact(f"error: {problem}") + "\n")
+        return 1
+    except BorgconfError as e:
+        _err(str(e))
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 1
+    except Exception as e:  # a bug: say so, keep the traceback for -v
+        if verbose:
+            import traceback
+
+            sys.stderr.write(redact(traceback.format_exc()))
+        _err(f"internal error ({type(e).__name__}: {e}); run with -v for the traceback and report it")
+        return 1
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Lint: what breaks real stacks, each finding with a stable id and one line of why.
+
+Offline in ``validate`` (from the spec alone); ``plan`` adds what only the live
+server knows (its memory, cluster mode, its current values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KNOWN_APP_ROLES = {"n8n": "queue", "chatwoot": "queue", "directus": "cache", "lowcoder": "session"}
+EVICTING_OK = {"noeviction"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.id}] {self.where}: {self.message}"
+
+
+def service_role(name: str, svc) -> str | None:
+    return svc.role or KNOWN_APP_ROLES.get(name)
+
+
+def _value(spec, live, name):
+    """The value a parameter will have: the spec's (checked), else the live one, else None."""
+    sv = spec.server.get(name)
+    if sv is not None:
+        return sv.checked
+    if live is not None:
+        return live.config.get(name)
+    return None
+
+
+def lint(spec, lives: dict | None = None) -> list[Finding]:
+    lives = lives or {}
+    live = next(iter(lives.values()), None)
+    out: list[Finding] = []
+
+    def where(path: tuple) -> str:
+        f, line, col = spec.where(path)
+        return f"{f}:{line}:{col}" if line else f
+
+    policy = _value(spec, live, "maxmemory-policy")
+    if policy is not None and str(policy).lower() not in EVICTING_OK:
+        for name, svc in spec.services.items():
+            if service_role(name, svc) == "queue":
+                out.append(Finding("queue-evicting-policy", where(("services", name)),
+                    f"service {name} is a queue but maxmemory-policy is {policy}: BullMQ and Sidekiq lose jobs when keys are evicted; use noeviction"))
+
+    mm = spec.server.get("maxmemory")
+    if mm is not None:
+        if isinstance(mm.checked, tuple) and mm.checked[1] > 75:
+            out.append(Finding("maxmemory-no-headroom", where(("server", mm.name_used)),
+                f"maxmemory {mm.checked[1]}% leaves no headroom for the fork of BGSAVE / AOF rewrite; stay at or below 75%"))
+        elif isinstance(mm.checked, int) and live is not None and live.total_memory and mm.checked > live.total_memory * 3 // 4:
+            out.append(Finding("maxmemory-no-headroom", where(("server", mm.name_used)),
+                f"maxmemory is above 75% of the server's {live.total_memory} bytes: no headroom for the fork of BGSAVE / AOF rewrite"))
+
+    rp = _value(spec, live, "requirepass")
+    if not rp:
+        out.append(Finding("no-requirepass", where(("server",)),
+            "no requirepass: anyone who reaches the port can read, write and reconfigure Redis"))
+
+    aof = _value(spec, live, "appendonly")
+    save = _value(spec, live, "save")
+    aof_on = str(aof).lower() == "yes" if aof is not None else False
+    save_on = bool(save) if save is not None else False
+    if (aof is not None or save is not None) and not aof_on and not save_on:
+        if "appendonly" in spec.server or "save" in spec.server or live is not None:
+            out.append(Finding("no-persistence", where(("server",)),
+                "no AOF and no save points: every key is lost on restart"))
+
+    renamed = spec.commands.get("CONFIG")
+    if (renamed is not None and renamed != "enabled") or any(t.config_command.upper() != "CONFIG" for t in spec.targets):
+        path = ("commands", "CONFIG") if renamed is not None else ("target", "config_command")
+        out.append(Finding("config-renamed", where(path),
+            "renaming CONFIG breaks Sentinel, exporters and Redis 8 modules; prefer ACL users without +@admin"))
+
+    cluster = any(l.mode == "cluster" for l in lives.values()) or str(_value(spec, None, "cluster-enabled") or "").lower() == "yes"
+    if cluster:
+        for name, svc in spec.services.items():
+            if svc.db != 0:
+                out.append(Finding("cluster-db", where(("services", name, "db")),
+                    f"service {name} uses db {svc.db}, but a Redis Cluster has only db 0"))
+
+    nke = spec.server.get("notify-keyspace-events")
+    if nke is not None and isinstance(nke.raw, str) and "n" in nke.raw:
+        out.append(Finding("keyspace-events-n", where(("server", nke.name_used)),
+            "'n' (new-key events) is neither reported by CONFIG GET nor kept by CONFIG REWRITE; borgconf leaves it out"))
+    return out

@@ -1,0 +1,195 @@
+"""Facts: what a live server says. This layer only reads; it never writes.
+
+One round trip (a pipeline) reads ``CONFIG GET *``, ``INFO server memory
+keyspace`` and, when the spec names dangerous commands, ``COMMAND INFO``.
+Parsing is separated from talking (``parse_*``), so it is tested from the
+replies captured in ``redis-facts/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import AuthError, BorgconfError, ConnectionFailed
+
+
+@dataclass
+class LiveState:
+    address: str
+    flavour: str  # "redis" | "valkey"
+    version: str
+    run_id: str
+    config_file: str
+    config: dict[str, str]
+    total_memory: int = 0
+    used_memory: int = 0
+    keyspace: dict[int, int] = field(default_factory=dict)  # db -> keys
+    commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name
+    mode: str = "standalone"
+
+    @property
+    def server_label(self) -> str:
+        return f"{'Valkey' if self.flavour == 'valkey' else 'Redis'} {self.version}"
+
+
+def target_password(target) -> str | None:
+    """The spec's password, else BORGCONF_PASSWORD, else REDISCLI_AUTH (no flag: argv is visible)."""
+    return target.password or os.environ.get("BORGCONF_PASSWORD") or os.environ.get("REDISCLI_AUTH") or None
+
+
+def connect(target, *, url: str | None = None):
+    """A redis-py client for a target; nothing is sent until the first command."""
+    import redis
+
+    from . import redact
+
+    parts = urlsplit(url or target.url)
+    password = target_password(target)
+    redact.register(password)
+    kwargs: dict[str, Any] = dict(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 6379,
+        username=target.username or None,
+        password=password,
+        socket_timeout=target.timeout,
+        socket_connect_timeout=target.timeout,
+        decode_responses=True,
+        protocol=2,
+    )
+    if parts.scheme == "rediss":
+        kwargs["ssl"] = True
+        if target.tls is not None:
+            kwargs.update(
+                ssl_ca_certs=target.tls.ca_certs,
+                ssl_certfile=target.tls.certfile,
+                ssl_keyfile=target.tls.keyfile,
+                ssl_check_hostname=target.tls.check_hostname,
+            )
+    # no CLIENT SETINFO on connect: two round trips fewer (driver_info since redis-py 7)
+    try:
+        client = redis.Redis(**kwargs, driver_info=None)
+    except TypeError:
+        client = redis.Redis(**kwargs, lib_name=None, lib_version=None)
+    # raw replies: COMMAND INFO may hold nulls, and a renamed CONFIG has no callback anyway
+    client.set_response_callback("COMMAND", lambda r, **kw: r)
+    client.borgconf_address = f"{kwargs['host']}:{kwargs['port']}"  # type: ignore[attr-defined]
+    return client
+
+
+def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError:
+    """A redis-py exception as a borgconf error that says what is missing."""
+    import redis.exceptions as rx
+
+    text = str(exc)
+    user = target.username or "default"
+    if isinstance(exc, rx.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
+        return AuthError(f"authentication failed at {address} for user {user!r}: wrong password (target.password, BORGCONF_PASSWORD or REDISCLI_AUTH)")
+    if "NOAUTH" in text or isinstance(exc, rx.AuthenticationError):
+        return AuthError(f"{address} requires a password: set target.password (or BORGCONF_PASSWORD / REDISCLI_AUTH)")
+    if "NOPERM" in text or isinstance(exc, rx.NoPermissionError):
+        return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info)")
+    if isinstance(exc, rx.TimeoutError):
+        return ConnectionFailed(f"no answer from {address} within {target.timeout:g}s while trying to {doing}")
+    if isinstance(exc, rx.ConnectionError):
+        reason = text.split(". ", 1)[-1] if text else "connection failed"
+        return ConnectionFailed(f"cannot reach {address} to {doing}: {reason}")
+    if "unknown command" in text.lower() and doing.startswith("read"):
+        return BorgconfError(
+            f"{address} does not know the command {target.config_command!r}: if CONFIG was renamed, set target.config_command"
+        )
+    return BorgconfError(f"{address} refused to {doing}: {text}")
+
+
+def parse_config_reply(reply: Any) -> dict[str, str]:
+    if isinstance(reply, dict):
+        return {str(k): "" if v is None else str(v) for k, v in reply.items()}
+    it = iter(reply or [])
+    return {str(k): "" if v is None else str(v) for k, v in zip(it, it)}
+
+
+def parse_info(info: dict[str, Any]) -> dict[str, Any]:
+    """Flavour, version and the memory / keyspace facts from a parsed INFO reply."""
+    if info.get("server_name") == "valkey" or "valkey_version" in info:
+        flavour, version = "valkey", str(info.get("valkey_version") or info.get("redis_version"))
+    else:
+        flavour, version = "redis", str(info.get("redis_version", "unknown"))
+    keyspace = {}
+    for key, value in info.items():
+        if isinstance(key, str) and key.startswith("db") and key[2:].isdigit() and isinstance(value, dict):
+            keyspace[int(key[2:])] = int(value.get("keys", 0))
+    return dict(
+        flavour=flavour,
+        version=version,
+        run_id=str(info.get("run_id", "")),
+        config_file=str(info.get("config_file") or ""),
+        total_memory=int(info.get("total_system_memory") or 0),
+        used_memory=int(info.get("used_memory") or 0),
+        keyspace=keyspace,
+        mode=str(info.get("redis_mode") or info.get("server_mode") or "standalone"),
+    )
+
+
+def parse_command_info(names: list[str], reply: list[Any], wanted: dict[str, str]) -> dict[str, str]:
+    """State of each command named in the spec.
+
+    ``names`` were asked with one ``COMMAND INFO``: the original names, then the
+    new names the spec asks for. A disabled (or renamed) command answers null
+    under its original name; a renamed one answers under its new name with its
+    original name inside (see redis-facts/*/renames.md).
+    """
+    answers = dict(zip(names, reply or []))
+    state: dict[str, str] = {}
+    for cmd, want in wanted.items():
+        if answers.get(cmd) is not None:
+            state[cmd] = "enabled"
+            continue
+        state[cmd] = "disabled"
+        if want not in ("disabled", "enabled"):
+            info = answers.get(want)
+            if info is not None and str(info[0]).lower() == cmd.lower():
+                state[cmd] = want
+    return state
+
+
+def read_state(client, target, commands: dict[str, str] | None = None) -> LiveState:
+    """Everything a plan needs from one server, in one round trip."""
+    address = getattr(client, "borgconf_address", target.address)
+    wanted = commands or {}
+    ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
+    import redis.exceptions as rx
+
+    def once():
+        pipe = client.pipeline(transaction=False)
+        pipe.execute_command(target.config_command, "GET", "*")
+        pipe.execute_command("INFO", "server", "memory", "keyspace")
+        if ask:
+            pipe.execute_command("COMMAND", "INFO", *ask)
+        return pipe.execute(raise_on_error=True)
+
+    try:
+        try:
+            replies = once()
+        except rx.AuthenticationError as exc:
+            # a new install: the spec brings the password the server does not have yet
+            if "without any password configured" not in str(exc):
+                raise
+            import logging
+
+            logging.getLogger("borgconf").debug("%s has no password yet; connecting without one", address)
+            pool = client.connection_pool
+            pool.connection_kwargs["password"] = None
+            pool.disconnect()
+            pool.reset()  # drop the connection objects that hold the old password
+            replies = once()
+    except rx.RedisError as exc:
+        raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
+    config = parse_config_reply(replies[0])
+    facts = parse_info(replies[1])
+    cmd_state = parse_command_info(ask, replies[2], wanted) if ask else {}
+    return LiveState(address=address, config=config, commands=cmd_state, **facts)
+
+
+__all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info"]

@@ -1,0 +1,434 @@
+"""What borgconf knows about Redis parameters: the catalog and canonical values.
+
+The catalog (``data/params.json``) is data: type, class, aliases and
+sensitivity of every parameter that Redis 7.0, Redis 8.2 and Valkey 8 report
+in ``CONFIG GET *``. The functions here are pure: they turn a value from a
+spec, or a value a server reported, into the *canonical* string that the
+server itself would report after ``CONFIG SET`` of that value. Desired and
+live values are only ever compared canonical to canonical, so every spelling
+Redis treats as equal (2gb / 2GB / 2048mb) plans as equal.
+
+Each rule is pinned by tests driven by the servers' own answers in
+``redis-facts/*/normalization.json`` and by round trips on real servers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+LIVE, RESTART, PROTECTED = "live", "restart", "protected"
+
+
+class InvalidValue(ValueError):
+    """A value is not valid for its parameter; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    cls: str
+    aliases: tuple[str, ...] = ()
+    sensitive: bool = False
+    servers: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    choice_aliases: dict[str, str] = field(default_factory=dict)
+    min: int | float | None = None
+    max: int | float | None = None
+    clamp: tuple[int, int] | None = None
+    percent: str | None = None  # "resolve" (borgconf resolves) | "native" (Redis keeps "10%")
+    count: int | None = None
+    default: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+class Catalog:
+    def __init__(self, params: dict[str, Param]):
+        self.params = params
+        self._index: dict[str, str] = {}
+        for p in params.values():
+            for n in p.names():
+                self._index[n.lower()] = p.name
+
+    def lookup(self, name: str) -> Param | None:
+        canonical = self._index.get(str(name).lower())
+        return self.params[canonical] if canonical else None
+
+    def suggest(self, name: str) -> str | None:
+        close = difflib.get_close_matches(str(name).lower(), list(self._index), n=1, cutoff=0.75)
+        return self._index[close[0]] if close else None
+
+    def __iter__(self):
+        return iter(self.params.values())
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    raw = json.loads(resources.files("borgconf").joinpath("data/params.json").read_text())
+    params = {}
+    for name, e in raw["params"].items():
+        params[name] = Param(
+            name=name,
+            type=e["type"],
+            cls=e["class"],
+            aliases=tuple(e.get("aliases", ())),
+            sensitive=bool(e.get("sensitive", False)),
+            servers=tuple(e.get("servers", ())),
+            choices=tuple(e.get("choices", ())),
+            choice_aliases=dict(e.get("choice_aliases", {})),
+            min=e.get("min"),
+            max=e.get("max"),
+            clamp=tuple(e["clamp"]) if e.get("clamp") else None,
+            percent=e.get("percent"),
+            count=e.get("count"),
+            default=e.get("default"),
+        )
+    return Catalog(params)
+
+
+# ---------------------------------------------------------------- scalars
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+_MEMORY = re.compile(r"^(\d+)([a-z]*)$")
+_INT = re.compile(r"^-?\d+$")
+
+
+def _scalar_text(value: Any, what: str) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise InvalidValue(f"{_show(value)} is not {what}")
+    text = str(value)
+    if any(c in text for c in "\n\r\x00"):
+        raise InvalidValue(f"a newline or NUL is not allowed in a value ({what} expected)")
+    return text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(str(value))
+
+
+def parse_memory(value: Any) -> int:
+    """Bytes of a Redis memory value: k=1000, kb=1024, case-insensitive, no sign, no fraction."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidValue(f"{value} is not a memory size (e.g. 2gb, 512mb, 100000)")
+        return value
+    text = _scalar_text(value, "a memory size")
+    m = _MEMORY.match(text.lower())
+    if not m or m.group(2) not in _UNITS:
+        raise InvalidValue(f"{text!r} is not a memory size (e.g. 2gb, 512mb, 25%)")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _scalar_text(value, "an integer")
+    if not _INT.match(text):
+        raise InvalidValue(f"{text!r} is not an integer")
+    return int(text)
+
+
+def parse_bool(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = _scalar_text(value, "a boolean (yes/no, true/false)").lower()
+    if text in ("yes", "true"):
+        return "yes"
+    if text in ("no", "false"):
+        return "no"
+    raise InvalidValue(f"{text!r} is not a boolean (yes/no, true/false)")
+
+
+def _range_check(p: Param, n: int | float, unit: str = "") -> None:
+    if p.clamp and not (p.clamp[0] <= n <= p.clamp[1]):
+        raise InvalidValue(
+            f"{n}{unit} is outside {p.clamp[0]}..{p.clamp[1]}: Redis silently clamps {p.name} "
+            f"to that range, so the value would never read back as written"
+        )
+    if p.min is not None and n < p.min:
+        raise InvalidValue(f"{n}{unit} is below the minimum {p.min} of {p.name}")
+    if p.max is not None and n > p.max:
+        raise InvalidValue(f"{n}{unit} is above the maximum {p.max} of {p.name}")
+
+
+# ---------------------------------------------------------------- compound types
+
+_COBL_CLASSES = ("normal", "slave", "pubsub")
+_COBL_ALIASES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_KEYSPACE_TYPES = "g$lshzxetd"  # what "A" stands for, in the order Redis prints them
+_KEYSPACE_ALL = set(_KEYSPACE_TYPES) | set("AKEmn")
+
+
+def parse_save(value: Any) -> list[tuple[int, int]]:
+    """RDB save points: [] / "" (off), "900 1 300 10", ["900 1", "300 10"], [[900, 1]], {900: 1}."""
+    if value is None:
+        return []
+    items: list[Any]
+    if isinstance(value, dict):
+        items = [f"{k} {v}" for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [" ".join(str(x) for x in v) if isinstance(v, list) else v for v in value]
+    else:
+        items = [_scalar_text(value, "save points")]
+    numbers: list[int] = []
+    for item in items:
+        text = _scalar_text(item, "a save point (\"<seconds> <changes>\")")
+        for tok in text.split():
+            if not _INT.match(tok) or tok.startswith("-"):
+                raise InvalidValue(f"{text!r} is not a save point: expected \"<seconds> <changes>\" pairs of whole numbers")
+            numbers.append(int(tok))
+    if len(numbers) % 2:
+        raise InvalidValue("save points come in pairs \"<seconds> <changes>\"; one number is left over")
+    pairs = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)]
+    for seconds, _changes in pairs:
+        if seconds < 1:
+            raise InvalidValue(f"save point seconds must be at least 1 (got {seconds})")
+    return pairs
+
+
+def canonical_save(pairs: list[tuple[int, int]]) -> str:
+    # Redis keeps the order and duplicates it was given; the points act as a set
+    ordered = sorted(set(pairs), key=lambda p: (-p[0], p[1]))
+    return " ".join(f"{s} {c}" for s, c in ordered)
+
+
+def parse_keyspace_events(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    text = _scalar_text(value, "keyspace event flags")
+    bad = sorted(set(text) - _KEYSPACE_ALL)
+    if bad:
+        raise InvalidValue(
+            f"{text!r} has invalid event class characters {''.join(bad)!r}; use 'Ag$lshzxeKEtmdn'"
+        )
+    flags = set(text)
+    if "A" in flags:
+        flags.discard("A")
+        flags |= set(_KEYSPACE_TYPES)
+    # Redis accepts 'n' (new-key events) but never reports nor rewrites it
+    flags.discard("n")
+    return flags
+
+
+def canonical_keyspace_events(flags: set[str]) -> str:
+    out = ""
+    if set(_KEYSPACE_TYPES) <= flags:
+        out = "A"
+    else:
+        out = "".join(c for c in _KEYSPACE_TYPES if c in flags)
+    return out + "".join(c for c in "KEm" if c in flags)
+
+
+def parse_cobl(value: Any) -> dict[str, tuple[int, int, int]]:
+    """client-output-buffer-limit: "pubsub 32mb 8mb 60 ..." or {pubsub: "32mb 8mb 60"}."""
+    tokens: list[str] = []
+    if isinstance(value, dict):
+        for cls, limits in value.items():
+            tokens.append(str(cls))
+            tokens.extend(_scalar_text(limits, "hard soft seconds").split() if not isinstance(limits, list) else [str(x) for x in limits])
+    else:
+        tokens = _scalar_text(value, "client-output-buffer-limit classes").split()
+    if not tokens or len(tokens) % 4:
+        raise InvalidValue("expected groups of '<class> <hard> <soft> <seconds>' (class: normal, replica, pubsub)")
+    out: dict[str, tuple[int, int, int]] = {}
+    for i in range(0, len(tokens), 4):
+        cls = _COBL_ALIASES.get(tokens[i].lower())
+        if cls is None:
+            raise InvalidValue(f"{tokens[i]!r} is not a client class (normal, replica, pubsub)")
+        hard, soft = parse_memory(tokens[i + 1]), parse_memory(tokens[i + 2])
+        seconds = parse_int(tokens[i + 3])
+        if seconds < 0:
+            raise InvalidValue(f"client-output-buffer-limit seconds must not be negative (got {seconds})")
+        out[cls] = (hard, soft, seconds)
+    return out
+
+
+def canonical_cobl(classes: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{c} {h} {s} {t}" for c in _COBL_CLASSES if c in classes for (h, s, t) in [classes[c]])
+
+
+def _format_float(x: float) -> str:
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+# ---------------------------------------------------------------- the two entry points
+
+
+def check(p: Param, value: Any) -> Any:
+    """Validate a spec value offline; return its parsed form (input of :func:`desired`)."""
+    t = p.type
+    if t == "bool":
+        return parse_bool(value)
+    if t == "int":
+        n = parse_int(value)
+        _range_check(p, n)
+        return n
+    if t == "memory":
+        if p.percent and isinstance(value, str) and value.strip().endswith("%"):
+            text = _scalar_text(value, "a percentage")
+            m = re.match(r"^(\d+)%$", text)
+            if not m or not (1 <= int(m.group(1)) <= 100):
+                raise InvalidValue(f"{text!r} is not a percentage from 1% to 100%")
+            return ("percent", int(m.group(1)))
+        n = parse_memory(value)
+        _range_check(p, n, " bytes")
+        return n
+    if t == "enum":
+        text = _scalar_text(value, "one of " + ", ".join(p.choices)).lower() if not isinstance(value, bool) else parse_bool(value)
+        text = p.choice_aliases.get(text, text)
+        if text not in p.choices:
+            raise InvalidValue(f"{str(value)!r} is not one of: {', '.join(p.choices)}")
+        return text
+    if t == "enum-set":
+        tokens = [tok.lower() for tok in _scalar_text(value, "flags").split()]
+        bad = [tok for tok in tokens if tok not in p.choices]
+        if not tokens or bad:
+            raise InvalidValue(f"{str(value)!r} is not a set of: {', '.join(p.choices)}")
+        return " ".join(c for c in p.choices if c in tokens)
+    if t == "save":
+        return parse_save(value)
+    if t == "keyspace-events":
+        return parse_keyspace_events(value)
+    if t == "client-output-buffer-limit":
+        return parse_cobl(value)
+    if t in ("int-list", "float-list", "string-list"):
+        if isinstance(value, list):
+            tokens = [_scalar_text(v, "a list item") for v in value]
+        else:
+            tokens = _scalar_text(value, "a space-separated list").split() if value is not None else []
+        if t == "string-list":
+            return " ".join(tokens)
+        if p.count is not None and len(tokens) != p.count:
+            raise InvalidValue(f"expected exactly {p.count} numbers, got {len(tokens)}")
+        if t == "int-list":
+            nums = [parse_int(tok) for tok in tokens]
+            for n in nums:
+                _range_check(p, n)
+            return " ".join(str(n) for n in nums)
+        out = []
+        for tok in tokens:
+            try:
+                f = float(tok)
+            except ValueError:
+                raise InvalidValue(f"{tok!r} is not a number") from None
+            if f != f or f in (float("inf"), float("-inf")):
+                raise InvalidValue(f"{tok!r} is not a finite number")
+            _range_check(p, f)
+            out.append(_format_float(f))
+        return " ".join(out)
+    if t == "replicaof":
+        text = "" if value is None else _scalar_text(value, "'<host> <port>'")
+        parts = text.split()
+        if text.lower().strip() in ("", "no one"):
+            return ""
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise InvalidValue(f"{text!r} is not '<host> <port>'")
+        return " ".join(parts)
+    # string
+    if value is None:
+        return ""
+    return _scalar_text(value, "a string")
+
+
+def desired(p: Param, checked: Any, *, live: str | None = None, total_memory: int | None = None) -> str:
+    """The canonical string a server reports after ``CONFIG SET`` of a checked spec value.
+
+    ``live`` is the server's canonical current value (needed where Redis merges:
+    client-output-buffer-limit sets only the classes given); ``total_memory``
+    resolves ``maxmemory: 25%``.
+    """
+    t = p.type
+    if t == "memory":
+        if isinstance(checked, tuple):
+            if not total_memory:
+                raise InvalidValue(
+                    f"{checked[1]}% needs the server's total memory, which it did not report (INFO memory total_system_memory)"
+                )
+            if p.percent == "native":
+                return f"{checked[1]}%"
+            return str(total_memory * checked[1] // 100)
+        return str(checked)
+    if t == "int":
+        return str(checked)
+    if t == "save":
+        return canonical_save(checked)
+    if t == "keyspace-events":
+        return canonical_keyspace_events(checked)
+    if t == "client-output-buffer-limit":
+        merged = parse_cobl(live) if live else {}
+        merged.update(checked)
+        return canonical_cobl(merged)
+    return str(checked)
+
+
+def canonical_live(p: Param, text: str | None) -> str | None:
+    """A value as a server reported it, in canonical form (None stays None)."""
+    if text is None:
+        return None
+    try:
+        t = p.type
+        if t == "memory":
+            if text.endswith("%"):
+                return text
+            return str(parse_memory(text))
+        if t == "save":
+            return canonical_save(parse_save(text))
+        if t == "keyspace-events":
+            return canonical_keyspace_events(parse_keyspace_events(text))
+        if t == "client-output-buffer-limit":
+            return canonical_cobl(parse_cobl(text))
+        if t in ("bool", "enum", "enum-set"):
+            return text.lower()
+        if t in ("string-list", "int-list", "float-list"):
+            return " ".join(text.split())
+    except InvalidValue:
+        return text
+    return text
+
+
+def set_value(p: Param, canonical: str) -> str:
+    """What to send with CONFIG SET for a canonical value (they are the same today;
+    kept apart so a type whose accepted input differs from its report can say so)."""
+    return canonical
+
+
+def display(p: Param, canonical: str | None) -> str | None:
+    """A human-friendly rendering of a canonical value (2147483648 -> 2gb) for views."""
+    if canonical is None or p.type != "memory" or not canonical.isdigit():
+        return canonical
+    n = int(canonical)
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return canonical
+
+
+def conf_value(p: Param, canonical: str) -> list[str]:
+    """redis.conf argument lists (one per line) for a canonical value."""
+    if p.type == "save":
+        pairs = parse_save(canonical)
+        return [f"{s} {c}" for s, c in pairs] if pairs else ['""']
+    if p.type == "client-output-buffer-limit":
+        classes = parse_cobl(canonical)
+        return [f"{c} {h} {s} {t}" for c, (h, s, t) in classes.items()]
+    return [canonical]

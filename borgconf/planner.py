@@ -1,0 +1,119 @@
+"""build_plan(spec, live) -> Plan. Pure: no client, no clock, no I/O.
+
+The diff is key-set arithmetic over parameter names: every parameter of the
+spec (minus ``ignore:``) is compared canonical to canonical with what the
+server reported; equal ones are recorded as no-ops with no change.
+"""
+
+from __future__ import annotations
+
+from . import params as P
+from .errors import BorgconfError, UnsupportedParameter
+from .live import LiveState
+from .plan import Change, Plan, TargetPlan
+from .spec import Spec
+
+RESTART_REASON = "restart required: {name} cannot change at runtime; it goes into redis.conf"
+PROTECTED_REASON = "restart required: {name} is a protected config (enable-protected-configs is off)"
+
+
+def live_value(p: P.Param, live: LiveState) -> tuple[str, str] | None:
+    """(reported name, raw value) of a parameter, under its own name or an alias."""
+    for name in p.names():
+        if name in live.config:
+            return name, live.config[name]
+    return None
+
+
+def param_class(p: P.Param, live: LiveState) -> str:
+    if p.cls == P.PROTECTED:
+        return "live" if live.config.get("enable-protected-configs", "no").lower() == "yes" else "restart"
+    return "live" if p.cls == P.LIVE else "restart"
+
+
+def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
+    """Canonical desired value of every spec parameter against this server."""
+    out = {}
+    for name, sv in spec.server.items():
+        found = live_value(sv.param, live)
+        current = P.canonical_live(sv.param, found[1]) if found else None
+        try:
+            out[name] = P.desired(sv.param, sv.checked, live=current, total_memory=live.total_memory)
+        except P.InvalidValue as e:
+            shown = "(sensitive)" if sv.param.sensitive else ""
+            raise BorgconfError(f"server.{sv.name_used}{shown}: {e}") from None
+    return out
+
+
+def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
+    tp = TargetPlan(
+        name=target.name,
+        address=live.address,
+        flavour=live.flavour,
+        version=live.version,
+        run_id=live.run_id,
+        persist=target.persist,
+    )
+    unknown = [sv.name_used for name, sv in spec.server.items() if name not in spec.ignore and live_value(sv.param, live) is None]
+    if unknown:
+        raise UnsupportedParameter(
+            f"{live.server_label} at {live.address} does not know parameter{'s' if len(unknown) > 1 else ''} "
+            + ", ".join(repr(u) for u in unknown)
+        )
+    wanted = desired_values(spec, live)
+    for name, sv in spec.server.items():
+        if name in spec.ignore:
+            continue
+        p = sv.param
+        _, raw = live_value(p, live)  # type: ignore[misc]
+        before = P.canonical_live(p, raw)
+        after = wanted[name]
+        if before == after:
+            tp.in_sync.append(name)
+            continue
+        cls = param_class(p, live)
+        reason = ""
+        if cls == "restart":
+            template = PROTECTED_REASON if p.cls == P.PROTECTED else RESTART_REASON
+            reason = template.format(name=name)
+        tp.changes.append(
+            Change(
+                parameter=name,
+                cls=cls,
+                before=None if p.sensitive else before,
+                after=None if p.sensitive else after,
+                sensitive=p.sensitive,
+                reason=reason,
+                secret_after=after if p.sensitive else None,
+            )
+        )
+    for cmd, want in spec.commands.items():
+        have = live.commands.get(cmd, "enabled")
+        if have == want:
+            tp.in_sync.append(f"rename-command {cmd}")
+            continue
+        secret = want not in ("disabled", "enabled") or have not in ("disabled", "enabled")
+        tp.changes.append(
+            Change(
+                parameter=f"rename-command {cmd}",
+                kind="command",
+                cls="restart",
+                before=None if secret else have,
+                after=None if secret else want,
+                sensitive=secret,
+                reason="restart required: rename-command is read only at start-up; it goes into redis.conf",
+            )
+        )
+    from . import safety
+
+    safety.annotate(spec, tp, live)
+    return tp
+
+
+def build_plan(spec: Spec, lives: dict[str, LiveState]) -> Plan:
+    """One plan for every target of the spec whose live state is given."""
+    targets = [build_target_plan(spec, t, lives[t.name]) for t in spec.targets if t.name in lives]
+    return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=targets)
+
+
+__all__ = ["build_plan", "build_target_plan", "desired_values", "live_value", "param_class"]

@@ -1,0 +1,52 @@
+"""Keep secrets out of every text borgconf emits.
+
+Secrets are registered as soon as they are known (spec loading, environment,
+the password of the target). Every line the CLI prints, every log record and
+every error message goes through :func:`redact`, so even a server or library
+error that echoes a value cannot leak it. This is the second line of defence:
+the first is never to format a secret into a message at all.
+"""
+
+from __future__ import annotations
+
+import logging
+
+MASK = "***"
+
+_secrets: set[str] = set()
+
+
+def register(value: str | None) -> None:
+    if value:
+        _secrets.add(value)
+        # redis-py and URLs may show a percent-encoded form
+        from urllib.parse import quote
+
+        _secrets.add(quote(value, safe=""))
+
+
+def clear() -> None:
+    _secrets.clear()
+
+
+def known() -> frozenset[str]:
+    return frozenset(_secrets)
+
+
+def redact(text: str) -> str:
+    if not _secrets or not text:
+        return text
+    # longest first, so a secret that contains another is masked whole
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True

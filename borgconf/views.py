@@ -1,0 +1,98 @@
+"""Views of a plan and of apply results: human (colour on a terminal) and JSON.
+
+No decisions here. Colour comes from rich, imported only when colour is on, so
+piped output and CI never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from . import params as P
+from .redact import redact
+
+
+class Out:
+    """Where human output goes; colour only when asked for and on a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, color: bool = False):
+        self.stream = stream or sys.stdout
+        self.color = color
+        self._console = None
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        text = redact(text)
+        if self.color and style:
+            if self._console is None:
+                from rich.console import Console
+
+                self._console = Console(file=self.stream, highlight=False, soft_wrap=True)
+            from rich.text import Text
+
+            self._console.print(Text(text, style=style))
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+def _value(name: str, v: str | None) -> str:
+    if v is None:
+        return "(sensitive)"
+    if v == "":
+        return '""'
+    p = P.catalog().lookup(name)
+    shown = P.display(p, v) if p else v
+    return shown if shown == v else f"{shown} ({v})"
+
+
+def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
+    for tp in plan.targets:
+        label = f"{'Valkey' if tp.flavour == 'valkey' else 'Redis'} {tp.version}"
+        out.line(f"Target {tp.name} ({tp.address}, {label})", "bold")
+        if not tp.changes:
+            out.line(f"  in sync: {len(tp.in_sync)} parameter(s) already as the spec says", "green")
+        for c in tp.changes:
+            if c.cls == "live":
+                out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "yellow")
+            else:
+                out.line(f"  ! {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}  [restart required]", "magenta")
+                if c.reason:
+                    out.line(f"      {c.reason}", "dim")
+            for w in c.warnings:
+                out.line(f"      warning: {w}", "red")
+        for w in tp.warnings:
+            out.line(f"  warning: {w}", "red")
+        if show_in_sync and tp.in_sync:
+            out.line(f"  = unchanged: {', '.join(tp.in_sync)}", "dim")
+    s = plan.summary()
+    if not plan.has_changes:
+        out.line(f"No changes. {s['targets']} target(s) in sync with {plan.spec_path}.", "bold green")
+    else:
+        out.line(
+            f"Plan: {s['live']} to change live, {s['restart']} needing a restart, on {s['targets']} target(s).",
+            "bold",
+        )
+
+
+def render_results(results, out: Out) -> None:
+    for r in results:
+        if r.applied:
+            how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
+            out.line(f"Target {r.target}: applied {len(r.applied)} change(s), {how}.", "bold green")
+            for c in r.applied:
+                out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "green")
+        elif not r.restart_required:
+            out.line(f"Target {r.target}: nothing to apply.", "green")
+        for name in r.skipped:
+            out.line(f"  = {name}: already as wanted", "dim")
+        if r.restart_required:
+            out.line(f"Target {r.target}: {len(r.restart_required)} change(s) need a restart (not applied):", "magenta")
+            for c in r.restart_required:
+                out.line(f"  ! {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "magenta")
+            out.line("    render redis.conf (borgconf render) and restart the server to take them.", "dim")
+
+
+def plan_json(plan) -> str:
+    return redact(json.dumps(plan.to_json(), indent=2)) + "\n"
