@@ -43,6 +43,8 @@ def target_password(target) -> str | None:
 def connect(target, *, url: str | None = None):
     """A redis-py client for a target; nothing is sent until the first command."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     from . import redact
 
@@ -58,6 +60,9 @@ def connect(target, *, url: str | None = None):
         socket_connect_timeout=target.timeout,
         decode_responses=True,
         protocol=2,
+        # one try: redis-py 8 retries with seconds of backoff by default, and a
+        # reconciler must fail within target.timeout, not minutes later
+        retry=Retry(NoBackoff(), 0),
     )
     if parts.scheme == "rediss":
         kwargs["ssl"] = True
