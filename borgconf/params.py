@@ -39,6 +39,7 @@ class Param:
     servers: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     choice_aliases: dict[str, str] = field(default_factory=dict)
+    choice_servers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # choices only some servers take
     min: int | float | None = None
     max: int | float | None = None
     clamp: tuple[int, int] | None = None
@@ -87,6 +88,7 @@ def catalog() -> Catalog:
             servers=tuple(e.get("servers", ())),
             choices=tuple(e.get("choices", ())),
             choice_aliases=dict(e.get("choice_aliases", {})),
+            choice_servers={k: tuple(v) for k, v in e.get("choice_servers", {}).items()},
             min=e.get("min"),
             max=e.get("max"),
             clamp=tuple(e["clamp"]) if e.get("clamp") else None,
@@ -266,6 +268,10 @@ def canonical_cobl(classes: dict[str, tuple[int, int, int]]) -> str:
     return " ".join(f"{c} {h} {s} {t}" for c in _COBL_CLASSES if c in classes for (h, s, t) in [classes[c]])
 
 
+_RESOLVED_PATHS = {"dir"}
+_FILENAMES = {"dbfilename", "appendfilename", "appenddirname"}
+
+
 def _format_float(x: float) -> str:
     text = repr(float(x))
     return text[:-2] if text.endswith(".0") else text
@@ -347,7 +353,18 @@ def check(p: Param, value: Any) -> Any:
     # string
     if value is None:
         return ""
-    return _scalar_text(value, "a string")
+    text = _scalar_text(value, "a string")
+    if p.name in _RESOLVED_PATHS:
+        # the server resolves it against its own working directory: only an
+        # absolute path reads back as written
+        import posixpath
+
+        if not text.startswith("/"):
+            raise InvalidValue(f"{text!r} is relative; {p.name} needs an absolute path (Redis resolves it against its working directory)")
+        return posixpath.normpath(text) if text != "/" else text
+    if p.name in _FILENAMES and ("/" in text or not text):
+        raise InvalidValue(f"{text!r}: {p.name} is a file name in dir, not a path")
+    return text
 
 
 def desired(p: Param, checked: Any, *, live: str | None = None, total_memory: int | None = None) -> str:
