@@ -310,6 +310,30 @@ def load_env_file(path: str | os.PathLike | None) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(p).items() if v is not None}
 
 
+def referenced_variables(path: str | os.PathLike) -> tuple[Any, dict[tuple, dict[str, str | None]]]:
+    """The merged YAML of a spec (``extends:`` applied) before interpolation and
+    validation, and the ``${VAR}`` names used at each path with their defaults
+    (None: no default). ``render`` needs them to create missing secrets before
+    :func:`load_spec` would refuse the spec for lacking them."""
+    doc = _load_chain(Path(path).resolve(), str(path), (Path(path).resolve(),), [])
+    found: dict[tuple, dict[str, str | None]] = {}
+
+    def walk(node: Any, where: tuple) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, where + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, where + (i,))
+        elif isinstance(node, str) and "$" in node:
+            names = {m.group(1): m.group(2) for m in _VAR.finditer(node) if m.group(0) != "$$"}
+            if names:
+                found[where] = names
+
+    walk(doc.data, ())
+    return doc.data, found
+
+
 def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env_file: str | None = None) -> Spec:
     """Load, interpolate and validate a spec. Raises SpecError with every problem found."""
     shown = str(path)
@@ -334,4 +358,4 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
     return spec
 
 
-__all__ = ["Spec", "ServerValue", "load_spec", "interpolate", "load_env_file", "file_digest"]
+__all__ = ["Spec", "ServerValue", "load_spec", "interpolate", "load_env_file", "file_digest", "referenced_variables"]

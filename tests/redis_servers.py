@@ -390,12 +390,21 @@ class RedisServer:
             return
         try:
             if proc.poll() is None:
+                # Redis refuses a SIGTERM while it writes the first AOF after
+                # `CONFIG SET appendonly yes` ("Writing initial AOF, can't exit"):
+                # ask again every 100 ms until it goes, SIGKILL at the timeout
+                deadline = time.monotonic() + timeout
                 try:
-                    proc.send_signal(signal.SIGTERM)
-                    proc.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=timeout)
+                    while True:
+                        proc.send_signal(signal.SIGTERM)
+                        try:
+                            proc.wait(timeout=0.1)
+                            break
+                        except subprocess.TimeoutExpired:
+                            if time.monotonic() >= deadline:
+                                proc.kill()
+                                proc.wait(timeout=timeout)
+                                break
                 except ProcessLookupError:
                     pass
         finally:

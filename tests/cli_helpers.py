@@ -1,0 +1,23 @@
+"""Run the borgconf CLI in-process and write specs for a test server."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from borgconf.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str = "") -> Path:
+    text = f"version: 1\ntarget:\n  url: {json.dumps(server_url)}\n{textwrap.indent(textwrap.dedent(target_extra).strip(), '  ')}\n"
+    text += textwrap.dedent(body).lstrip()
+    path.write_text(text)
+    return path
