@@ -1,7 +1,8 @@
 """Facts: what a live server says. This layer only reads; it never writes.
 
 One round trip (a pipeline) reads ``CONFIG GET *``, ``INFO server memory
-keyspace`` and, when the spec names dangerous commands, ``COMMAND INFO``.
+keyspace`` and, when the spec names dangerous commands, ``COMMAND INFO`` and
+``COMMAND LIST FILTERBY PATTERN`` (renamed or disabled?).
 Parsing is separated from talking (``parse_*``), so it is tested from the
 replies captured in ``redis-facts/``.
 """
@@ -27,7 +28,7 @@ class LiveState:
     total_memory: int = 0
     used_memory: int = 0
     keyspace: dict[int, int] = field(default_factory=dict)  # db -> keys
-    commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name
+    commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name | RENAMED_ELSEWHERE
     mode: str = "standalone"
 
     @property
@@ -90,10 +91,10 @@ def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError
 
     text = str(exc)
     user = target.username or "default"
+    if "NOAUTH" in text or "Authentication required" in text:
+        return AuthError(f"{address} requires a password: set target.password (or BORGCONF_PASSWORD / REDISCLI_AUTH)")
     if isinstance(exc, rx.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
         return AuthError(f"authentication failed at {address} for user {user!r}: wrong password (target.password, BORGCONF_PASSWORD or REDISCLI_AUTH)")
-    if "NOAUTH" in text or isinstance(exc, rx.AuthenticationError):
-        return AuthError(f"{address} requires a password: set target.password (or BORGCONF_PASSWORD / REDISCLI_AUTH)")
     if "NOPERM" in text or isinstance(exc, rx.NoPermissionError):
         return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info)")
     if isinstance(exc, rx.TimeoutError):
@@ -137,13 +138,21 @@ def parse_info(info: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def parse_command_info(names: list[str], reply: list[Any], wanted: dict[str, str]) -> dict[str, str]:
+RENAMED_ELSEWHERE = "renamed:other"  # ':' cannot be in a command name, so no spec asks for it
+
+
+def parse_command_info(
+    names: list[str], reply: list[Any], wanted: dict[str, str], listed: dict[str, bool] | None = None
+) -> dict[str, str]:
     """State of each command named in the spec.
 
     ``names`` were asked with one ``COMMAND INFO``: the original names, then the
     new names the spec asks for. A disabled (or renamed) command answers null
     under its original name; a renamed one answers under its new name with its
-    original name inside (see redis-facts/*/renames.md).
+    original name inside (see redis-facts/*/renames.md). ``listed`` tells
+    whether ``COMMAND LIST`` still holds the original name: it does for a
+    renamed command and not for a disabled one, so a command renamed to a name
+    the spec does not give is :data:`RENAMED_ELSEWHERE`, never "disabled".
     """
     answers = dict(zip(names, reply or []))
     state: dict[str, str] = {}
@@ -151,12 +160,18 @@ def parse_command_info(names: list[str], reply: list[Any], wanted: dict[str, str
         if answers.get(cmd) is not None:
             state[cmd] = "enabled"
             continue
-        state[cmd] = "disabled"
         if want not in ("disabled", "enabled"):
             info = answers.get(want)
             if info is not None and str(info[0]).lower() == cmd.lower():
                 state[cmd] = want
+                continue
+        state[cmd] = RENAMED_ELSEWHERE if listed is not None and listed.get(cmd) else "disabled"
     return state
+
+
+def parse_command_list(wanted: list[str], replies: list[Any]) -> dict[str, bool]:
+    """Replies to ``COMMAND LIST FILTERBY PATTERN <name>`` (one per command)."""
+    return {cmd: any(str(n).lower() == cmd.lower() for n in (reply or [])) for cmd, reply in zip(wanted, replies)}
 
 
 def read_state(client, target, commands: dict[str, str] | None = None) -> LiveState:
@@ -172,6 +187,8 @@ def read_state(client, target, commands: dict[str, str] | None = None) -> LiveSt
         pipe.execute_command("INFO", "server", "memory", "keyspace")
         if ask:
             pipe.execute_command("COMMAND", "INFO", *ask)
+            for cmd in wanted:
+                pipe.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower())
         return pipe.execute(raise_on_error=True)
 
     try:
@@ -193,8 +210,8 @@ def read_state(client, target, commands: dict[str, str] | None = None) -> LiveSt
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
     config = parse_config_reply(replies[0])
     facts = parse_info(replies[1])
-    cmd_state = parse_command_info(ask, replies[2], wanted) if ask else {}
+    cmd_state = parse_command_info(ask, replies[2], wanted, parse_command_list(list(wanted), replies[3:])) if ask else {}
     return LiveState(address=address, config=config, commands=cmd_state, **facts)
 
 
-__all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info"]
+__all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -273,8 +273,9 @@ _FILENAMES = {"dbfilename", "appendfilename", "appenddirname"}
 
 
 def _format_float(x: float) -> str:
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
+    # Redis prints these with "%f" and trims trailing zeros: 99.9, 50, 99.99999
+    text = f"{float(x):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 # ---------------------------------------------------------------- the two entry points

@@ -1,0 +1,179 @@
+"""Nothing lost: data-safety refusals, faults and races, on real Redis 7.0 and 8.2."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from cli_helpers import run, write_spec
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_password(monkeypatch):
+    monkeypatch.delenv("BORGCONF_PASSWORD", raising=False)
+    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
+
+
+# ---------------------------------------------------------------- data safety
+
+
+def test_maxmemory_below_used_memory_is_refused(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    client.set("big", "x" * 2_000_000)
+    used = int(client.info("memory")["used_memory"])
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, f"server:\n  maxmemory: {used // 2}\n")
+    rc, out, err = run(capsys, "plan", spec)
+    assert rc == 0 and "below the" in out and "--allow-evict" in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "--allow-evict" in err and "keys" in err and "nothing changed" in err
+    assert client.config_get("maxmemory")["maxmemory"] == "0"
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--allow-evict", spec)
+    assert rc == 0, err
+    assert client.config_get("maxmemory")["maxmemory"] == str(used // 2)
+
+
+def test_databases_below_a_used_database_is_refused(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    redis_server.client(db=12).set("k", "v")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  databases: 8\n  hz: 11\n")
+    rc, out, err = run(capsys, "plan", spec)
+    assert "db12 (1 keys)" in out and "--allow-hide-data" in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "db12" in err and "--allow-hide-data" in err
+    assert client.config_get("hz")["hz"] == "10"  # the whole apply was refused
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--allow-hide-data", spec)
+    assert rc == 0, err
+    assert client.config_get("hz")["hz"] == "11" and client.config_get("databases")["databases"] == "16"
+
+
+def test_dropping_all_persistence_is_refused(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    client.config_set("appendonly", "yes")
+    client.set("k", "v")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  appendonly: no\n  save: []\n")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "nothing would be persisted" in err and "--allow-no-persistence" in err
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--allow-no-persistence", spec)
+    assert rc == 0, err
+    assert client.config_get("appendonly")["appendonly"] == "no"
+
+
+def test_ignored_parameter_is_never_set(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    client.config_set("hz", "42")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  maxmemory: 10mb\nignore: [hz]\n")
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--no-persist", spec)
+    assert rc == 0
+    rc, out, err = run(capsys, "plan", "--format", "json", spec)
+    assert "hz" not in out
+    assert client.config_get("hz")["hz"] == "42"
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_server_gone_between_plan_and_apply(redis_server, tmp_path, capsys):
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 33\n")
+    plan = tmp_path / "plan.json"
+    assert run(capsys, "plan", "--out", plan, spec)[0] == 0
+    redis_server.stop()
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 1 and "cannot reach" in err and redis_server.host in err
+    assert "Traceback" not in err
+
+
+def test_wrong_password_noauth_and_acl_denial(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(password="right-pw")
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 12\n")
+    rc, out, err = run(capsys, "plan", spec)
+    assert rc == 1 and "requires a password" in err
+    monkeypatch.setenv("BORGCONF_PASSWORD", "wrong-pw")
+    rc, out, err = run(capsys, "plan", spec)
+    assert rc == 1 and "wrong password" in err and "wrong-pw" not in err
+    monkeypatch.setenv("BORGCONF_PASSWORD", "right-pw")
+    assert run(capsys, "plan", spec)[0] == 0
+
+    server.client().execute_command("ACL", "SETUSER", "viewer", "on", ">viewer-pw", "~*", "+@all", "-config")
+    monkeypatch.setenv("BORGCONF_PASSWORD", "viewer-pw")
+    spec = write_spec(tmp_path / "v.yaml", server.url, "server:\n  hz: 12\n", target_extra="username: viewer")
+    rc, out, err = run(capsys, "plan", spec)
+    assert rc == 1 and "'viewer' is not allowed" in err and "config" in err.lower()
+    assert "viewer-pw" not in err
+
+
+def test_silent_port_times_out_within_the_configured_timeout(tmp_path, capsys):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel accepts; nobody ever answers
+    port = listener.getsockname()[1]
+    try:
+        spec = write_spec(tmp_path / "s.yaml", f"redis://127.0.0.1:{port}", "server:\n  hz: 12\n", target_extra="timeout: 1")
+        start = time.monotonic()
+        rc, out, err = run(capsys, "plan", spec)
+        elapsed = time.monotonic() - start
+    finally:
+        listener.close()
+    assert rc == 1 and "no answer" in err and "1s" in err
+    assert elapsed < 3, elapsed
+
+
+def test_renamed_config_command_is_used(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(["rename-command CONFIG CFG_hidden_x1", 'rename-command FLUSHALL ""'])
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 17\ncommands:\n  FLUSHALL: disabled\n  CONFIG: CFG_hidden_x1\n")
+    rc, out, err = run(capsys, "plan", spec)
+    assert rc == 1 and "target.config_command" in err
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 17\ncommands:\n  FLUSHALL: disabled\n  CONFIG: CFG_hidden_x1\n", target_extra="config_command: CFG_hidden_x1")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, err
+    assert "CFG_hidden_x1" not in out + err
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0, out + err
+
+
+# ---------------------------------------------------------------- races
+
+
+def _apply_subprocess(spec, env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--lock-timeout", "20", str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_two_concurrent_applies_leave_exactly_one_spec(redis_server, tmp_path):
+    specs = {
+        "a": ("104857600", "21", "allkeys-lru"),
+        "b": ("209715200", "31", "volatile-lru"),
+    }
+    paths = {}
+    for name, (mm, hz, policy) in specs.items():
+        paths[name] = write_spec(tmp_path / f"{name}.yaml", redis_server.url, f"server:\n  maxmemory: {mm}\n  hz: {hz}\n  maxmemory-policy: {policy}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    client = redis_server.client()
+    for round_ in range(3):
+        client.config_set("maxmemory", "0")
+        client.config_set("hz", "10")
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_rewrite()
+        procs = {name: _apply_subprocess(paths[name], env) for name in paths}
+        results = {name: (p.wait(timeout=60), *p.communicate()) for name, p in procs.items()}
+        live = (client.config_get("maxmemory")["maxmemory"], client.config_get("hz")["hz"], client.config_get("maxmemory-policy")["maxmemory-policy"])
+        assert live in specs.values(), (live, results)
+        winner = next(n for n, v in specs.items() if v == live)
+        conf = redis_server.config_path.read_text()
+        mm, hz, policy = specs[winner]
+        assert f"hz {hz}\n" in conf and f"maxmemory-policy {policy}\n" in conf, conf
+        loser = "b" if winner == "a" else "a"
+        for name, (rc, out, err) in results.items():
+            if rc != 0:
+                assert name == loser
+                assert "changed since the plan was made" in err or "another borgconf apply" in err, err
+                assert "Traceback" not in err
+        assert results[winner][0] == 0, results[winner]
