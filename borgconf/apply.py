@@ -24,11 +24,6 @@ from .plan import Change, TargetPlan
 LOCK_KEY = "borgconf:apply-lock"
 LOCK_TTL_MS = 60_000
 
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 @dataclass
 class ApplyResult:
@@ -105,12 +100,29 @@ def _acquire_lock(s: _Session, wait_seconds: float) -> str | None:
 
 
 def _release_lock(s: _Session, token: str | None) -> None:
+    """Delete the lock if it is still ours. WATCH/MULTI rather than a script:
+    DEL stays allowed when the server is over maxmemory, EVAL does not."""
     if token is None:
         return
-    try:
-        s.client.eval(_UNLOCK, 1, LOCK_KEY, token)
-    except Exception:  # the TTL frees it anyway
-        pass
+    import redis.exceptions as rx
+
+    for attempt in (1, 2):  # a second try on a fresh connection if the first one dropped
+        try:
+            with s.client.pipeline(transaction=True) as pipe:
+                pipe.watch(LOCK_KEY)
+                if pipe.get(LOCK_KEY) == token:
+                    pipe.multi()
+                    pipe.delete(LOCK_KEY)
+                    pipe.execute()
+            return
+        except rx.ConnectionError:
+            if attempt == 2:
+                break
+        except rx.RedisError as exc:  # the TTL frees it anyway
+            import logging
+
+            logging.getLogger("borgconf").debug("apply lock not released (expires in %d s): %s", LOCK_TTL_MS // 1000, exc)
+            return
 
 
 def apply_target(

@@ -45,8 +45,9 @@ def cli(ctx: click.Context, no_color: bool, verbose: bool) -> None:
     """Keep Redis servers exactly as a YAML spec in git says."""
     color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
     ctx.obj = State(color=color, verbose=verbose)
-    if verbose:
+    if verbose and not any(getattr(h, "borgconf", False) for h in log.handlers):
         handler = logging.StreamHandler(sys.stderr)
+        handler.borgconf = True  # type: ignore[attr-defined]
         handler.addFilter(RedactingFilter())
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
@@ -250,6 +251,47 @@ def schema():
     from .models import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return 0
+
+
+@cli.command()
+@spec_argument
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Place render.redis_conf / render.env_file under DIR (default: the spec's directory).")
+@click.option("--check", is_flag=True, help="Write nothing; show a diff and exit 2 when a file would change.")
+@click.option("--allow-db-move", is_flag=True, help="Accept a service on another database number than in the existing .env (its keys stay behind).")
+@click.pass_context
+def render(ctx, spec, out_dir, check, allow_db_move):
+    """Write redis.conf and .env from the templates; secrets are generated once, never rotated."""
+    from .render import render_files
+
+    out = _out(ctx)
+    result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move)
+    _lint(result.spec, False, out)
+    for move in result.db_moves:
+        out.line(f"warning: {move} (--allow-db-move): the keys stay in the old database", "yellow")
+    sec = result.secrets
+    if check:
+        for f in result.changed:
+            out.line(f"would {'create' if f.before is None else 'update'} {f.path}", "bold")
+            for line in f.diff().splitlines():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+                out.line(line, style)
+        for name in sec.generated:
+            out.line(f"{name} would be generated (a new secret) in {result.files[-1].path}", "yellow")
+        if result.changed:
+            out.line(f"{len(result.changed)} file(s) would change; run without --check to write them.", "bold")
+            return 2
+        out.line(f"{', '.join(str(f.path) for f in result.files)}: up to date with {spec}", "green")
+        return 0
+    for f in result.files:
+        out.line(f"{f.status} {f.path} (mode {f.mode:04o})", "green" if f.changed else None)
+    env_path = result.files[-1].path
+    for name in sec.generated:
+        out.line(f"generated {name} ({len(sec.values[name])} characters) into {env_path}; later renders keep it", "yellow")
+    for name in sec.kept:
+        out.line(f"kept {name} from {env_path}")
+    s = result.spec
+    out.line(f"Rendered {spec}: {len(s.server)} parameter(s), {len(s.services)} service(s), {len(s.commands)} command(s).", "bold")
     return 0
 
 

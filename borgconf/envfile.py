@@ -149,8 +149,11 @@ def merge(existing: Existing | None, rendered: str, values: dict[str, str], keep
                 if name in keep or existing.values.get(name) == values.get(name):
                     continue
                 i = last_index[name]
-                ending = pieces[i][len(pieces[i].rstrip("\r\n")):] or "\n"
-                pieces[i] = text + ending
+                body = pieces[i].lstrip()  # python-dotenv puts the blank lines before a statement into it
+                leading = pieces[i][: len(pieces[i]) - len(body)]
+                ending = body[len(body.rstrip("\r\n")) :] or "\n"
+                export = "export " if re.match(r"export[ \t]", body) else ""
+                pieces[i] = leading + export + text + ending
             else:
                 new_lines.append(text)
         if new_lines:

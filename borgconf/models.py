@@ -14,6 +14,16 @@ from .errors import Problem
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+class _At(ValueError):
+    """A validation error about one part of the value validated: ``sub`` extends
+    its location (services.n8n.env + ("REDIS_URL",)), ``at_key`` points at the key."""
+
+    def __init__(self, message: str, sub: tuple = (), *, at_key: bool = False):
+        super().__init__(message)
+        self.sub = tuple(sub)
+        self.at_key = at_key
+
+
 def _plain(text: str, what: str) -> str:
     if any(c in text for c in "\n\r\x00"):
         raise ValueError(f"a newline or NUL is not allowed in {what}")
@@ -83,8 +93,11 @@ class Service(BaseModel):
 
         for k, val in v.items():
             if not re.match(r"^[A-Z_][A-Z0-9_]{0,127}$", k):
-                raise ValueError(f"{k!r} is not an environment variable name (A-Z, 0-9, _)")
-            _plain(val, f"env.{k}")
+                raise _At(f"{k!r} is not an environment variable name (A-Z, 0-9, _)", (k,), at_key=True)
+            try:
+                _plain(val, f"env.{k}")
+            except ValueError as e:
+                raise _At(str(e), (k,)) from None
         return v
 
 
@@ -98,12 +111,19 @@ class User(BaseModel):
 
     @model_validator(mode="after")
     def _plain_fields(self) -> "User":
-        for item in [*self.keys, *self.channels, self.commands]:
-            _plain(item, "an ACL rule")
-            if any(c.isspace() for c in item) and item is not self.commands:
-                raise ValueError("key and channel patterns cannot contain spaces")
+        parts = [(("keys", i), k) for i, k in enumerate(self.keys)] + [(("channels", i), c) for i, c in enumerate(self.channels)]
+        for sub, item in [*parts, (("commands",), self.commands)]:
+            try:
+                _plain(item, "an ACL rule")
+            except ValueError as e:
+                raise _At(str(e), sub) from None
+            if any(c.isspace() for c in item) and sub[0] != "commands":
+                raise _At("key and channel patterns cannot contain spaces", sub)
         if self.password is not None:
-            _plain(self.password, "a password")
+            try:
+                _plain(self.password, "a password")
+            except ValueError as e:
+                raise _At(str(e), ("password",)) from None
         return self
 
 
@@ -132,7 +152,7 @@ class SpecModel(BaseModel):
     @model_validator(mode="after")
     def _one_target_form(self) -> "SpecModel":
         if self.target is not None and self.targets is not None:
-            raise ValueError("use either target: or targets:, not both")
+            raise _At("use either target: or targets:, not both", ("targets",), at_key=True)
         return self
 
 
@@ -140,10 +160,23 @@ _SENSITIVE_KEYS = {"password", "requirepass", "masterauth", "primaryauth", "conf
 _TOP_KEYS = list(SpecModel.model_fields)
 
 
+_PATTERN_HELP = {
+    "name": "a target name (letters, digits, _ . : -)",
+    "username": "an ACL user name (letters, digits, _ . @ -)",
+    "user": "an ACL user name (letters, digits, _ . @ -)",
+    "config_command": "a command name (letters, digits, _ and -)",
+    "host": "a host name or address (letters, digits, _ . : - [ ])",
+}
+_TYPE_HELP = {"dict_type": "expected a mapping", "model_type": "expected a mapping", "model_attributes_type": "expected a mapping", "list_type": "expected a list"}
+
+
 def _message(err: dict, sensitive: bool) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if err["type"] == "string_pattern_mismatch" and err["loc"] and err["loc"][-1] in _PATTERN_HELP:
+        msg = f"expected {_PATTERN_HELP[err['loc'][-1]]}"
+    msg = _TYPE_HELP.get(err["type"], msg)
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "missing":
@@ -172,6 +205,9 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
     except ValidationError as e:
         for err in e.errors(include_url=False):
             loc = tuple(err["loc"])
+            at = (err.get("ctx") or {}).get("error")
+            if isinstance(at, _At):
+                loc += at.sub
             sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc)
             msg = _message(err, sensitive)
             if err["type"] == "extra_forbidden":
@@ -182,7 +218,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             elif err["type"] == "missing":
                 problems.append(_problem(doc, loc[:-1], f"{loc[-1]}: {msg}"))
             else:
-                problems.append(_problem(doc, loc, msg))
+                problems.append(_problem(doc, loc, msg, at_key=isinstance(at, _At) and at.at_key))
         model = None
 
     catalog = P.catalog()
@@ -268,7 +304,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
     targets = model.targets if model.targets is not None else [model.target or Target()]
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
-        problems.append(_problem(doc, ("targets",), "target names must be unique"))
+        i = next(i for i, n in enumerate(names) if n in names[:i])
+        problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
         return None
     return Spec(
         path=shown,

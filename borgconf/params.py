@@ -46,6 +46,7 @@ class Param:
     percent: str | None = None  # "resolve" (borgconf resolves) | "native" (Redis keeps "10%")
     count: int | None = None
     default: str | None = None
+    exclusive: tuple[tuple[str, ...], ...] = ()  # enum-set flags that cannot go together
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -95,6 +96,7 @@ def catalog() -> Catalog:
             percent=e.get("percent"),
             count=e.get("count"),
             default=e.get("default"),
+            exclusive=tuple(tuple(g) for g in e.get("exclusive", ())),
         )
     return Catalog(params)
 
@@ -311,6 +313,9 @@ def check(p: Param, value: Any) -> Any:
         bad = [tok for tok in tokens if tok not in p.choices]
         if not tokens or bad:
             raise InvalidValue(f"{str(value)!r} is not a set of: {', '.join(p.choices)}")
+        for group in p.exclusive:
+            if len(set(group) & set(tokens)) > 1:
+                raise InvalidValue(f"{' and '.join(group)} cannot go together in {p.name}")
         return " ".join(c for c in p.choices if c in tokens)
     if t == "save":
         return parse_save(value)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Hashable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,13 @@ from . import params as P
 from . import redact
 from .errors import Problem, SpecError
 
-MAX_SPEC_BYTES = 1024 * 1024
-MAX_NODES = 100_000
+# Limits that keep any input, however hostile, to well under two seconds: the
+# round-trip YAML parser costs 0.1-0.4 ms per node on a slow machine, and a
+# real spec (a hundred targets, services and parameters) has a few thousand.
+MAX_SPEC_BYTES = 256 * 1024
+MAX_YAML_EVENTS = 5_000  # parser events (nodes as written), counted while parsing
+MAX_NODES = 50_000  # values after aliases are expanded (a YAML alias bomb)
+MAX_DEPTH = 32  # nesting; a real spec is 5 levels deep
 MAX_EXTENDS_DEPTH = 16
 
 _VAR = re.compile(r"\$\$|\$\{([^}:]*)(?::-([^}]*))?\}")
@@ -44,67 +52,108 @@ class _Doc:
 
 def _read_yaml(path: Path, shown: str) -> _Doc:
     try:
-        size = path.stat().st_size
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # never more: a FIFO or /dev/zero must not hang us
     except FileNotFoundError:
         raise SpecError([Problem(shown, 0, 0, "", "file not found")]) from None
     except OSError as e:
         raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}")]) from None
-    if size > MAX_SPEC_BYTES:
-        raise SpecError([Problem(shown, 0, 0, "", f"spec file is too large ({size} bytes; the limit is {MAX_SPEC_BYTES})")])
+    if len(raw) > MAX_SPEC_BYTES:
+        try:
+            size = f"{path.stat().st_size} bytes"
+        except OSError:
+            size = "more bytes"
+        raise SpecError([Problem(shown, 1, 1, "", f"spec file is too large ({size}; the limit is {MAX_SPEC_BYTES})")])
     try:
-        raw = path.read_bytes()
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise SpecError([Problem(shown, 0, 0, "", f"not UTF-8 text (byte {e.start})")]) from None
-    except OSError as e:
-        raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}")]) from None
+        line, col = _line_col(raw, e.start)
+        raise SpecError([Problem(shown, line, col, "", f"not UTF-8 text (byte {e.start})")]) from None
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise SpecError([Problem(shown, line, 0, "", "a NUL character is not allowed in a spec")])
+        line, col = _line_col(text, text.index("\x00"))
+        raise SpecError([Problem(shown, line, col, "", "a NUL character is not allowed in a spec")])
 
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
+    yaml.Parser = _limited_parser()
     try:
         data = yaml.load(text)
+    except _Limit as e:
+        raise SpecError([Problem(shown, e.line, e.col, "", e.message)]) from None
     except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        what = (e.problem or e.context or "invalid YAML").strip()
-        raise SpecError([Problem(shown, line, col, "", f"YAML syntax error: {what}")]) from None
+        mark, what = e.problem_mark or e.context_mark, (e.problem or e.context or "invalid YAML").strip()
+        context = re.sub(r"^while \w+ ", "", (e.context or "").strip())
+        dup = re.match(r'found duplicate key "(.*)" with value "', what, re.S)
+        if dup:  # never echo the values: they may be secrets
+            what, context = f"duplicate key {dup.group(1)!r} (each key may appear once in a mapping)", ""
+        elif "'\\t'" in what:
+            what += " (indent with spaces, not tabs)"
+        if context and e.context_mark and e.problem_mark and what.endswith("end of stream"):
+            # an unclosed quote or bracket: where it opened, not the end of the file
+            mark, what = e.context_mark, f"{context} opened here is never closed ({what})"
+        elif context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+            what += f" (in {context} that starts on line {e.context_mark.line + 1})"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError([Problem(shown, line, col, "", f"YAML syntax error: {_oneline(what)}")]) from None
+    except ReaderError as e:  # a control character: YAML only takes it escaped in double quotes
+        line, col = _line_col(text, e.position) if isinstance(e.position, int) else (1, 1)
+        char = chr(e.character) if isinstance(e.character, int) else str(e.character)
+        raise SpecError([Problem(shown, line, col, "", f"the character {char!r} is not allowed in YAML text")]) from None
+    except ValueError as e:
+        # ruamel converts a plain scalar of thousands of digits with int(): Python refuses it
+        m = re.search(r"[0-9_]{4000,}", text)
+        line, col = _line_col(text, m.start()) if m else (1, 1)
+        raise SpecError([Problem(shown, line, col, "", "a number with thousands of digits cannot be read")]) from None
     except (YAMLError, RecursionError) as e:
-        raise SpecError([Problem(shown, 0, 0, "", f"YAML error: {type(e).__name__}")]) from None
+        raise SpecError([Problem(shown, 1, 1, "", f"the YAML cannot be read ({type(e).__name__})")]) from None
 
     pos: dict[tuple, tuple[str, int, int]] = {}
     key_pos: dict[tuple, tuple[str, int, int]] = {}
     budget = [MAX_NODES]
 
+    def near(path: tuple) -> tuple[int, int]:
+        while path and path not in pos:
+            path = path[:-1]
+        return pos.get(path, (shown, 1, 1))[1:]
+
+    def fail(path: tuple, message: str) -> SpecError:
+        return SpecError([Problem(shown, *near(path), _dotted(path), message)])
+
     def plain(node: Any, path: tuple) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
-            raise SpecError([Problem(shown, 0, 0, "", f"spec has more than {MAX_NODES} values (a YAML alias bomb?)")])
+            raise fail(path, f"spec has more than {MAX_NODES} values once its aliases are expanded (a YAML alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            raise fail(path, f"spec is nested more than {MAX_DEPTH} levels deep")
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag is not None and tag not in _PLAIN_TAGS:
+            raise fail(path, f"the YAML tag {tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed in a spec (plain values only)")
         if isinstance(node, dict):
             out = {}
             lc = getattr(node, "lc", None)
+            lc_data = (lc.data if lc is not None else None) or {}
             for k, v in node.items():
-                if isinstance(k, (dict, list)) or k is None:
-                    kl = lc.data.get(k) if lc is not None and k is not None else None
-                    line = kl[0] + 1 if kl else 0
-                    raise SpecError([Problem(shown, line, 0, _dotted(path), "a mapping key must be a plain name")])
+                if k is None or not isinstance(k, (str, int, float, bool)):
+                    kl = lc_data.get(k) if isinstance(k, Hashable) else None
+                    line, col = (kl[0] + 1, kl[1] + 1) if kl else near(path)
+                    raise SpecError([Problem(shown, line, col, _dotted(path), "a mapping key must be a plain name")])
                 key = str(k) if not isinstance(k, bool) else ("true" if k else "false")
-                if lc is not None and k in lc.data:
-                    kl, kc, vl, vc = lc.data[k]
+                if k in lc_data:
+                    kl, kc, vl, vc = lc_data[k]
                     key_pos[path + (key,)] = (shown, kl + 1, kc + 1)
                     pos[path + (key,)] = (shown, vl + 1, vc + 1)
                 out[key] = plain(v, path + (key,))
             return out
         if isinstance(node, list):
             lc = getattr(node, "lc", None)
+            lc_data = (lc.data if lc is not None else None) or {}
             out_list = []
             for i, v in enumerate(node):
-                if lc is not None and i in lc.data:
-                    il, ic = lc.data[i][:2]
+                if i in lc_data:
+                    il, ic = lc_data[i][:2]
                     pos[path + (i,)] = key_pos[path + (i,)] = (shown, il + 1, ic + 1)
                 out_list.append(plain(v, path + (i,)))
             return out_list
@@ -117,20 +166,87 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
             return float(node)
         if isinstance(node, str):
             return str(node)
+        if isinstance(node, (AbstractSet, bytes, bytearray)):
+            raise fail(path, "a YAML set or binary value is not allowed in a spec (plain values only)")
+        if tag is not None and hasattr(node, "value"):  # !!str 5 -> TaggedScalar
+            return str(node.value)
         return str(node)  # dates and other YAML types: treat as text
 
+    root = getattr(getattr(data, "lc", None), "line", None)
+    if root is not None:  # a mapping or list at the top: where it starts, after comments
+        pos[()] = (shown, root + 1, data.lc.col + 1)
+    elif data is not None:  # a scalar document: its first line that is not a comment
+        first = re.search(r"^[ \t]*[^#\s]", text, re.M)
+        pos[()] = (shown, *(_line_col(text, first.end() - 1) if first else (1, 1)))
     try:
         data = plain(data, ())
     except RecursionError:
-        raise SpecError([Problem(shown, 0, 0, "", "spec is nested too deeply")]) from None
+        raise SpecError([Problem(shown, 1, 1, "", "spec is nested too deeply")]) from None
     pos.setdefault((), (shown, 1, 1))
     return _Doc(data, pos, key_pos)
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+def _line_col(text: str | bytes, index: int) -> tuple[int, int]:
+    nl = "\n" if isinstance(text, str) else b"\n"
+    return text.count(nl, 0, index) + 1, index - (text.rfind(nl, 0, index) + 1) + 1
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Limit(Exception):
+    """A size limit reached while parsing (raised through ruamel, caught in _read_yaml)."""
+
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.message = message
+        self.line, self.col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+@lru_cache(maxsize=1)
+def _limited_parser():
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+    from ruamel.yaml.parser import RoundTripParser
+
+    class LimitedParser(RoundTripParser):
+        """Counts events as they are parsed: a hostile file stops early, with a position."""
+
+        _events = 0
+        _depth = 0
+
+        def get_event(self) -> Any:
+            event = super().get_event()
+            self._events += 1
+            if self._events > MAX_YAML_EVENTS:
+                raise _Limit(f"spec has more than {MAX_YAML_EVENTS} YAML values", event.start_mark)
+            if isinstance(event, CollectionStartEvent):
+                self._depth += 1
+                if self._depth > MAX_DEPTH:
+                    raise _Limit(f"spec is nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            elif isinstance(event, CollectionEndEvent):
+                self._depth -= 1
+            return event
+
+    return LimitedParser
+
+
+_PATH_WORD = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _dotted(path: tuple) -> str:
+    """services.n8n.db, users.n8n.keys[0]; an odd key (a space, a newline) is quoted: services['n8n x']."""
     out = ""
     for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif not _PATH_WORD.match(str(p)):
+            out += f"[{str(p)!r}]"
+        else:
+            out += f".{p}" if out else str(p)
     return out
 
 
@@ -164,7 +280,7 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
     doc = _read_yaml(path, shown)
     files.append(path)
     if not isinstance(doc.data, dict):
-        raise SpecError([Problem(shown, 1, 1, "", "a spec is a YAML mapping (version: 1, target:, server:, ...)")])
+        raise SpecError([Problem(*doc.pos[()], "", "a spec is a YAML mapping (version: 1, target:, server:, ...)")])
     ext = doc.data.pop("extends", None)
     if ext is None:
         return doc
@@ -173,11 +289,16 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
         raise SpecError([Problem(*where, "extends", "expected the path of a base spec (a string)")])
     if len(seen) >= MAX_EXTENDS_DEPTH:
         raise SpecError([Problem(*where, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")])
-    base_path = (path.parent / ext).resolve()
+    try:
+        base_path = (path.parent / ext).resolve()
+        is_file = base_path.is_file()
+    except (OSError, ValueError) as e:  # a NUL in the name, a name too long for the file system
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
+        raise SpecError([Problem(*where, "extends", f"base spec {ext!r} cannot be opened: {reason}")]) from None
     if base_path in seen:
         chain = " -> ".join(p.name for p in (*seen, base_path))
         raise SpecError([Problem(*where, "extends", f"extends cycle: {chain}")])
-    if not base_path.is_file():
+    if not is_file:
         raise SpecError([Problem(*where, "extends", f"base spec {ext!r} not found")])
     base_shown = os.path.relpath(base_path) if not os.path.isabs(shown) else str(base_path)
     base = _load_chain(base_path, base_shown, (*seen, base_path), files)
@@ -203,11 +324,20 @@ def interpolate(text: str, env: dict[str, str], used: set[str]) -> str:
 
     if "$" not in text:
         return text
+    if "${" in _VAR.sub("", text):
+        raise ValueError("'${' starts no variable reference: write ${NAME}, ${NAME:-default}, or $$ for a literal $")
     out = _VAR.sub(sub, text)
     return out
 
 
-def _interpolate_tree(doc: _Doc, env: dict[str, str], problems: list[Problem], var_paths: dict[tuple, set[str]]) -> None:
+def _interpolate_tree(
+    doc: _Doc, env: dict[str, str], problems: list[Problem], var_paths: dict[tuple, set[str]], failed: set[tuple] | None = None
+) -> None:
+    """Interpolate every string; ``failed`` collects the paths left uninterpolated
+    (their problem is reported here, validation of the raw text would only add noise)."""
+    failed = set() if failed is None else failed
+    missing: dict[str, list[tuple]] = {}  # one problem per missing variable, at its first use
+
     def walk(node: Any, path: tuple) -> Any:
         if isinstance(node, dict):
             return {k: walk(v, path + (k,)) for k, v in node.items()}
@@ -218,10 +348,18 @@ def _interpolate_tree(doc: _Doc, env: dict[str, str], problems: list[Problem], v
             try:
                 out = interpolate(node, env, used)
             except KeyError as e:
-                problems.append(_problem(doc, path, f"variable ${{{e.args[0]}}} is not set (environment or --env-file); use ${{{e.args[0]}:-default}} for a default"))
+                missing.setdefault(e.args[0], []).append(path)
+                failed.add(path)
                 return node
             except ValueError as e:
                 problems.append(_problem(doc, path, str(e)))
+                failed.add(path)
+                return node
+            # values are single-line text: a variable must not smuggle in a line break
+            bad = sorted(n for n in used if any(c in (env.get(n) or "") for c in "\n\r\x00"))
+            if bad:
+                problems.append(_problem(doc, path, f"the value of ${{{bad[0]}}} holds a newline or NUL; spec values are single-line text"))
+                failed.add(path)
                 return node
             if used:
                 var_paths[path] = used
@@ -229,6 +367,12 @@ def _interpolate_tree(doc: _Doc, env: dict[str, str], problems: list[Problem], v
         return node
 
     doc.data = walk(doc.data, ())
+    for name, paths in missing.items():
+        first, *others = [_problem(doc, p, "") for p in paths]
+        message = f"variable ${{{name}}} is not set (environment or --env-file); use ${{{name}:-default}} for a default"
+        if others:
+            message += " (also used on " + ", ".join(f"line {o.line}" if o.file == first.file else f"{o.file}:{o.line}" for o in others) + ")"
+        problems.append(Problem(first.file, first.line, first.col, first.path, message))
 
 
 def _problem(doc: _Doc, path: tuple, message: str, *, at_key: bool = False) -> Problem:
@@ -310,12 +454,21 @@ def load_env_file(path: str | os.PathLike | None) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(p).items() if v is not None}
 
 
+def _resolve(path: str | os.PathLike) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError) as e:  # a name too long for the file system, a NUL
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
+        raise SpecError([Problem(str(path), 0, 0, "", f"cannot read: {reason}")]) from None
+
+
 def referenced_variables(path: str | os.PathLike) -> tuple[Any, dict[tuple, dict[str, str | None]]]:
     """The merged YAML of a spec (``extends:`` applied) before interpolation and
     validation, and the ``${VAR}`` names used at each path with their defaults
     (None: no default). ``render`` needs them to create missing secrets before
     :func:`load_spec` would refuse the spec for lacking them."""
-    doc = _load_chain(Path(path).resolve(), str(path), (Path(path).resolve(),), [])
+    resolved = _resolve(path)
+    doc = _load_chain(resolved, str(path), (resolved,), [])
     found: dict[tuple, dict[str, str | None]] = {}
 
     def walk(node: Any, where: tuple) -> None:
@@ -338,18 +491,32 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
     """Load, interpolate and validate a spec. Raises SpecError with every problem found."""
     shown = str(path)
     files: list[Path] = []
-    resolved = Path(path).resolve()
-    doc = _load_chain(resolved if Path(path).exists() else Path(path), shown, (resolved,), files)
+    resolved = _resolve(path)
+    doc = _load_chain(resolved, shown, (resolved,), files)
     environ = {**load_env_file(env_file), **(os.environ if env is None else env)}
 
     problems: list[Problem] = []
     var_paths: dict[tuple, set[str]] = {}
-    _interpolate_tree(doc, environ, problems, var_paths)
+    failed: set[tuple] = set()
+    _interpolate_tree(doc, environ, problems, var_paths, failed)
+    interpolation_problems = len(problems)
 
     from . import models
 
     spec = models.validate(doc, shown, [str(f) for f in files], problems, var_paths)
     if problems:
+        # one fault, one message: nothing more about a value whose variable failed,
+        # and one message per position and path
+        noise = {_dotted(p) for p in failed}
+        seen: set[tuple] = set()
+        kept = []
+        for i, p in enumerate(problems):
+            where = (p.file, p.line, p.col, p.path)
+            if where in seen or (i >= interpolation_problems and any(p.path == n or p.path.startswith((n + ".", n + "[")) for n in noise)):
+                continue
+            seen.add(where)
+            kept.append(p)
+        problems = kept
         problems.sort(key=lambda p: (p.file != shown, p.file, p.line, p.col))
         raise SpecError(problems)
     assert spec is not None

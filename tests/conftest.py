@@ -12,7 +12,9 @@ Fixtures
                    ``tmp_path`` (real config file, no password), stopped after
                    the test.
 ``redis_factory``  ``make(config_lines=(), *, with_config_file=True,
-                   password=None, version=None)`` -> started server; version
+                   password=None, version=None, config_file=None)`` -> started
+                   server (``config_file``: start from that file, e.g. a
+                   rendered redis.conf; see RedisServer); version
                    None means the current ``redis_version`` (the test is
                    parametrized over both versions even if it always passes
                    version=).  All servers are stopped after the test.
@@ -91,7 +93,7 @@ def redis_server(redis_binary, tmp_path):
 def redis_factory(redis_version, tmp_path):
     servers: list[RedisServer] = []
 
-    def make(config_lines=(), *, with_config_file=True, password=None, version=None) -> RedisServer:
+    def make(config_lines=(), *, with_config_file=True, password=None, version=None, config_file=None) -> RedisServer:
         version = version or redis_version
         server = RedisServer(
             _binary_for(version),
@@ -99,6 +101,7 @@ def redis_factory(redis_version, tmp_path):
             config_lines,
             with_config_file=with_config_file,
             password=password,
+            config_file=config_file,
         )
         servers.append(server)
         server.start()

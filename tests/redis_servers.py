@@ -181,6 +181,12 @@ class RedisServer:
     ``with_config_file=False`` they are turned into ``--maxmemory 100mb``
     arguments and the server runs without a config file, so CONFIG REWRITE
     fails with "ERR The server is running without a config file".
+
+    ``config_file`` starts the server from an existing file (a rendered
+    redis.conf) instead of writing one: the test settings (port, bind, dir,
+    logfile, pidfile, daemonize) and ``config_lines`` go on the command line
+    after it, so they win, and the file's own save / appendonly / requirepass
+    stay as written. ``password`` is then only what clients connect with.
     """
 
     def __init__(
@@ -191,7 +197,11 @@ class RedisServer:
         *,
         with_config_file: bool = True,
         password: str | None = None,
+        config_file: str | os.PathLike[str] | None = None,
     ) -> None:
+        if config_file is not None and not with_config_file:
+            raise ValueError("config_file needs with_config_file=True")
+        self.config_file = Path(config_file).resolve() if config_file is not None else None
         self.binary = str(binary)
         self.tmpdir = Path(tmpdir).resolve()
         self.config_lines = [str(line) for line in config_lines]
@@ -226,7 +236,9 @@ class RedisServer:
 
     @property
     def config_path(self) -> Path | None:
-        """``<tmpdir>/redis.conf``, or None for a server without config file."""
+        """``<tmpdir>/redis.conf`` (or ``config_file``), None for a server without config file."""
+        if self.config_file is not None:
+            return self.config_file
         return self.tmpdir / "redis.conf" if self.with_config_file else None
 
     @property
@@ -277,6 +289,16 @@ class RedisServer:
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def _argv(self, port: int) -> list[str]:
+        if self.config_file is not None:
+            argv = [self.binary, str(self.config_file)]
+            for key, value in self._base_settings(port):
+                if key not in ("save", "appendonly"):
+                    argv += [f"--{key}", value]
+            for line in self.config_lines:
+                words = shlex.split(line)
+                if words:
+                    argv += [f"--{words[0]}", *words[1:]]
+            return argv
         if self.with_config_file:
             return [self.binary, str(self.config_path)]
         argv = [self.binary]
@@ -306,7 +328,7 @@ class RedisServer:
         last_error: Exception | None = None
         for _ in range(PORT_ATTEMPTS):
             port = _free_port()
-            if self.with_config_file:
+            if self.with_config_file and self.config_file is None:
                 self._write_config(port)
             try:
                 self._launch(port)
