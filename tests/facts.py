@@ -1,4 +1,7 @@
-"""Access to ../shared/redis-facts (captured answers of real servers) for tests."""
+"""The captured answers of real servers (Redis 7.0, Redis 8.2, Valkey 8) as test data.
+
+``tests/redis-facts`` is a copy of the project's shared ``redis-facts`` (the
+files the tests read), so a clone alone runs the whole suite."""
 
 from __future__ import annotations
 
@@ -7,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-FACTS = Path(__file__).resolve().parents[1].parent / "shared" / "redis-facts"
+FACTS = Path(__file__).resolve().parent / "redis-facts"
 SERVERS = ("redis-7.0", "redis-8.2", "valkey-8")
 
 
 def facts_dir() -> Path:
     if not FACTS.is_dir():
-        pytest.skip(f"redis-facts not found at {FACTS}")
+        raise FileNotFoundError(f"redis-facts not found at {FACTS}")
     return FACTS
 
 

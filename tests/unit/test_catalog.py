@@ -2,7 +2,7 @@
 
 Loads the catalog with plain ``json`` (no borgconf import) and checks it against
 the facts captured from Redis 7.0, Redis 8.2 and Valkey 8 in
-``../shared/redis-facts`` (see its README.md):
+``tests/redis-facts`` (a copy of the project's shared redis-facts; see its README.md):
 
 * every name in ``CONFIG GET *`` is exactly one canonical param or alias;
 * class (live / restart / protected) matches what ``CONFIG SET`` of the current
@@ -28,7 +28,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG_PATH = REPO / "borgconf" / "data" / "params.json"
-FACTS = REPO.parent / "shared" / "redis-facts"
+FACTS = REPO / "tests" / "redis-facts"
 SERVERS = ("redis-7.0", "redis-8.2", "valkey-8")
 
 TYPES = {
@@ -49,10 +49,7 @@ NOT_TYPE_ERRORS = (
     "dbfilename can't be a path",
 )
 
-pytestmark = pytest.mark.skipif(
-    not FACTS.is_dir(),
-    reason=f"redis-facts not found at {FACTS} (expected ../shared/redis-facts beside the repo)",
-)
+assert FACTS.is_dir(), f"redis-facts not found at {FACTS}"  # shipped with the tests: never skip
 
 
 # ---------------------------------------------------------------- loading
