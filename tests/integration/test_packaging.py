@@ -51,7 +51,7 @@ def test_non_editable_install_runs(wheel, tmp_path):
     (target / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     # a console script as pip would write it
     script = venv / "bin" / "borgconf"
-    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom borgconf.cli import main\nsys.exit(main())\n")
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom borgconf.__main__ import main\nsys.exit(main())\n")
     script.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     cwd = tmp_path  # not the repo: `python -m` would import the checkout from cwd

@@ -1,0 +1,124 @@
+"""What the offline commands import (GitHub issue 5; style habit 10).
+
+``borgconf --version`` and ``borgconf validate`` run in CI on every push and
+never talk to Redis or render: they must not import redis, jinja2, deepdiff
+or rich. A bare ``--version`` through the console script (borgconf.__main__)
+imports none of the CLI's dependencies at all. Each check runs in a fresh
+subprocess, so nothing imported by pytest or another test can hide an import.
+Not timed: benchmarks/run.py measures; this pins the boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OFFLINE_FORBIDDEN = {"redis", "jinja2", "deepdiff", "rich"}
+# the --version fast path answers before the CLI exists
+VERSION_FORBIDDEN = OFFLINE_FORBIDDEN | {"click", "pydantic", "pydantic_core", "ruamel", "borgconf.cli"}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BORGCONF_URL")}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout, whatever is installed
+    env["REDIS_PASSWORD"] = "import-boundary-dummy"
+    return env
+
+
+def _modules_after(call: str) -> tuple[int, str, set[str]]:
+    """Exit code, stdout and sys.modules of a fresh interpreter after running ``call``."""
+    code = textwrap.dedent(
+        f"""
+        import io, json, sys
+        real, sys.stdout = sys.stdout, io.StringIO()
+        rc = {call}
+        out, sys.stdout = sys.stdout.getvalue(), real
+        print(json.dumps({{"rc": rc, "out": out, "modules": sorted(sys.modules)}}))
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    return data["rc"], data["out"], set(data["modules"])
+
+
+def _hits(modules: set[str], forbidden: set[str]) -> list[str]:
+    return sorted(m for m in modules if m in forbidden or m.split(".")[0] in forbidden)
+
+
+def _spec(tmp_path: Path) -> Path:
+    # every section validate reads: variables, services, users, commands, render
+    p = tmp_path / "spec.yaml"
+    p.write_text(
+        textwrap.dedent(
+            """
+            version: 1
+            target: {url: "redis://127.0.0.1:6399", password: "${REDIS_PASSWORD}"}
+            server:
+              maxmemory: 256mb
+              maxmemory-policy: noeviction
+              appendonly: yes
+              save: ["900 1", "300 10"]
+              requirepass: ${REDIS_PASSWORD}
+            commands: {FLUSHALL: disabled}
+            users:
+              app: {password: "${REDIS_PASSWORD}", keys: ["app:*"], commands: "+@all -@admin"}
+            services:
+              n8n: {db: 0, role: queue, user: app}
+              directus: {db: 1, role: cache}
+            render: {redis_conf: redis.conf, env_file: .env}
+            """
+        ).lstrip()
+    )
+    return p
+
+
+def test_version_via_the_console_script_entry_imports_no_dependency():
+    rc, out, modules = _modules_after("__import__('borgconf.__main__', fromlist=['main']).main(['--version'])")
+    assert (rc, out) == (0, "borgconf 0.1.0\n")
+    assert _hits(modules, VERSION_FORBIDDEN) == []
+
+
+def test_python_m_borgconf_version_imports_no_dependency():
+    # -X importtime lists every module imported, even one removed from sys.modules again
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "borgconf", "--version"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "borgconf 0.1.0\n", r.stderr
+    imported = {m.group(1) for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", r.stderr, re.M)}
+    assert "borgconf" in imported and "encodings" in imported  # the listing works at all
+    assert _hits(imported, VERSION_FORBIDDEN) == []
+
+
+def test_version_through_click_imports_nothing_offline_commands_avoid():
+    rc, out, modules = _modules_after("__import__('borgconf.cli', fromlist=['main']).main(['--version'])")
+    assert (rc, out) == (0, "borgconf 0.1.0\n")  # the same text as the fast path
+    assert "click" in modules
+    assert _hits(modules, OFFLINE_FORBIDDEN) == []
+
+
+def test_validate_imports_no_redis_jinja2_deepdiff_rich(tmp_path):
+    spec = _spec(tmp_path)
+    for entry in ("borgconf.__main__", "borgconf.cli"):
+        rc, out, modules = _modules_after(f"__import__({entry!r}, fromlist=['main']).main(['validate', {str(spec)!r}])")
+        assert rc == 0 and ": valid (" in out, (entry, out)
+        assert "pydantic" in modules and "ruamel.yaml" in modules  # it really validated
+        assert _hits(modules, OFFLINE_FORBIDDEN) == [], entry
+
+
+def test_invalid_spec_imports_no_redis_jinja2_deepdiff_rich(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("version: 1\nserver:\n  maxmemori: 1gb\n  maxmemory-policy: sometimes\n")
+    rc, _, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}])")
+    assert rc == 1
+    assert _hits(modules, OFFLINE_FORBIDDEN) == []
+
+
+def test_console_script_is_the_fast_entry():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^borgconf = "borgconf\.__main__:main"', text, re.M), "the borgconf script must start in borgconf.__main__:main"
