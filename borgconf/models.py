@@ -92,7 +92,7 @@ class Service(BaseModel):
         import re
 
         for k, val in v.items():
-            if not re.match(r"^[A-Z_][A-Z0-9_]{0,127}$", k):
+            if not re.fullmatch(r"^[A-Z_][A-Z0-9_]{0,127}$", k):
                 raise _At(f"{k!r} is not an environment variable name (A-Z, 0-9, _)", (k,), at_key=True)
             try:
                 _plain(val, f"env.{k}")
@@ -264,13 +264,13 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
         for cmd, action in model.commands.items():
             path = ("commands", cmd)
-            if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", cmd):
+            if not re.fullmatch(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", cmd):
                 problems.append(_problem(doc, path, f"{cmd!r} is not a command name", at_key=True))
                 continue
             act = action.strip()
             if act.lower() in ("disabled", "enabled"):
                 commands[cmd.upper()] = act.lower()
-            elif re.match(r"^[A-Za-z0-9_-]{1,128}$", act):
+            elif re.fullmatch(r"^[A-Za-z0-9_-]{1,128}$", act):
                 commands[cmd.upper()] = act
             else:
                 problems.append(_problem(doc, path, "expected disabled, enabled, or a new name (letters, digits, _ and -)"))
@@ -285,7 +285,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             databases = server["databases"].checked
         for name, svc in services.items():
             path = ("services", name)
-            if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name):
+            if not re.fullmatch(r"^[a-z][a-z0-9_-]{0,62}$", name):
                 problems.append(_problem(doc, path, f"{name!r} is not a service name (lower-case letters, digits, _ and -)", at_key=True))
             if svc.db in seen_db:
                 problems.append(_problem(doc, path + ("db",), f"database {svc.db} is already used by service {seen_db[svc.db]!r}"))
@@ -296,7 +296,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             if svc.user is not None and svc.user not in model.users and svc.user != "default":
                 problems.append(_problem(doc, path + ("user",), f"user {svc.user!r} is not defined under users:"))
         for name in model.users:
-            if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$", name):
+            if not re.fullmatch(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$", name):
                 problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
 
     if problems or model is None:

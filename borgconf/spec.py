@@ -91,6 +91,8 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
             what, context = f"duplicate key {dup.group(1)!r} (each key may appear once in a mapping)", ""
         elif "'\\t'" in what:
             what += " (indent with spaces, not tabs)"
+        elif "'{'" in what and e.problem_mark is not None and text[e.problem_mark.index - 1 : e.problem_mark.index] == "$":
+            what += ' (inside { } or [ ], a variable needs quotes: "${VAR}")'
         if context and e.context_mark and e.problem_mark and what.endswith("end of stream"):
             # an unclosed quote or bracket: where it opened, not the end of the file
             mark, what = e.context_mark, f"{context} opened here is never closed ({what})"
@@ -102,13 +104,14 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         line, col = _line_col(text, e.position) if isinstance(e.position, int) else (1, 1)
         char = chr(e.character) if isinstance(e.character, int) else str(e.character)
         raise SpecError([Problem(shown, line, col, "", f"the character {char!r} is not allowed in YAML text")]) from None
-    except ValueError as e:
+    except Exception as e:  # noqa: BLE001 -- anything else ruamel raises on a hostile file
         # ruamel converts a plain scalar of thousands of digits with int(): Python refuses it
-        m = re.search(r"[0-9_]{4000,}", text)
-        line, col = _line_col(text, m.start()) if m else (1, 1)
-        raise SpecError([Problem(shown, line, col, "", "a number with thousands of digits cannot be read")]) from None
-    except (YAMLError, RecursionError) as e:
-        raise SpecError([Problem(shown, 1, 1, "", f"the YAML cannot be read ({type(e).__name__})")]) from None
+        m = re.search(r"[0-9_]{4000,}", text) if isinstance(e, ValueError) else None
+        if m:
+            raise SpecError([Problem(shown, *_line_col(text, m.start()), "", "a number with thousands of digits cannot be read")]) from None
+        mark = getattr(getattr(yaml, "_parser", None), "mark", None) if not isinstance(e, YAMLError) else getattr(e, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise SpecError([Problem(shown, line, col, "", f"the YAML cannot be read ({type(e).__name__})")]) from None
 
     pos: dict[tuple, tuple[str, int, int]] = {}
     key_pos: dict[tuple, tuple[str, int, int]] = {}
@@ -194,6 +197,10 @@ def _line_col(text: str | bytes, index: int) -> tuple[int, int]:
     return text.count(nl, 0, index) + 1, index - (text.rfind(nl, 0, index) + 1) + 1
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _oneline(text: str) -> str:
     return " ".join(text.split())
 
@@ -209,26 +216,37 @@ class _Limit(Exception):
 
 @lru_cache(maxsize=1)
 def _limited_parser():
-    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent, ScalarEvent
     from ruamel.yaml.parser import RoundTripParser
 
     class LimitedParser(RoundTripParser):
-        """Counts events as they are parsed: a hostile file stops early, with a position."""
+        """Checks events as they are parsed, so that a hostile file stops early,
+        with a position: how many, how deep, and no list, mapping or alias as a
+        mapping key (ruamel would hash it, and fail with a TypeError)."""
 
         _events = 0
-        _depth = 0
+        mark = None  # where the parser is: for errors that carry no position
 
         def get_event(self) -> Any:
             event = super().get_event()
+            self.mark = event.start_mark
             self._events += 1
             if self._events > MAX_YAML_EVENTS:
                 raise _Limit(f"spec has more than {MAX_YAML_EVENTS} YAML values", event.start_mark)
-            if isinstance(event, CollectionStartEvent):
-                self._depth += 1
-                if self._depth > MAX_DEPTH:
-                    raise _Limit(f"spec is nested more than {MAX_DEPTH} levels deep", event.start_mark)
-            elif isinstance(event, CollectionEndEvent):
-                self._depth -= 1
+            stack = self.__dict__.setdefault("_stack", [])  # per open collection: [is a mapping, nodes seen]
+            if isinstance(event, (ScalarEvent, AliasEvent, CollectionStartEvent)):
+                if stack and stack[-1][0] and stack[-1][1] % 2 == 0 and not isinstance(event, ScalarEvent):
+                    raise _Limit("a mapping key must be a plain name (not a list, a mapping or an alias)", event.start_mark)
+                if isinstance(event, CollectionStartEvent):
+                    stack.append([isinstance(event, MappingStartEvent), 0])
+                    if len(stack) > MAX_DEPTH:
+                        raise _Limit(f"spec is nested more than {MAX_DEPTH} levels deep", event.start_mark)
+                elif stack:
+                    stack[-1][1] += 1
+            elif isinstance(event, CollectionEndEvent) and stack:
+                stack.pop()
+                if stack:
+                    stack[-1][1] += 1
             return event
 
     return LimitedParser
@@ -243,7 +261,7 @@ def _dotted(path: tuple) -> str:
     for p in path:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif not _PATH_WORD.match(str(p)):
+        elif not _PATH_WORD.fullmatch(str(p)):
             out += f"[{str(p)!r}]"
         else:
             out += f".{p}" if out else str(p)
@@ -294,12 +312,12 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
         is_file = base_path.is_file()
     except (OSError, ValueError) as e:  # a NUL in the name, a name too long for the file system
         reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
-        raise SpecError([Problem(*where, "extends", f"base spec {ext!r} cannot be opened: {reason}")]) from None
+        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} cannot be opened: {reason}")]) from None
     if base_path in seen:
         chain = " -> ".join(p.name for p in (*seen, base_path))
         raise SpecError([Problem(*where, "extends", f"extends cycle: {chain}")])
     if not is_file:
-        raise SpecError([Problem(*where, "extends", f"base spec {ext!r} not found")])
+        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} not found")])
     base_shown = os.path.relpath(base_path) if not os.path.isabs(shown) else str(base_path)
     base = _load_chain(base_path, base_shown, (*seen, base_path), files)
     return _merge(base, doc)
@@ -312,7 +330,7 @@ def interpolate(text: str, env: dict[str, str], used: set[str]) -> str:
         if m.group(0) == "$$":
             return "$"
         name, default = m.group(1), m.group(2)
-        if not _VAR_NAME.match(name):
+        if not _VAR_NAME.fullmatch(name):
             raise ValueError(f"{name!r} is not a variable name in ${{...}}")
         used.add(name)
         value = env.get(name)
@@ -373,6 +391,33 @@ def _interpolate_tree(
         if others:
             message += " (also used on " + ", ".join(f"line {o.line}" if o.file == first.file else f"{o.file}:{o.line}" for o in others) + ")"
         problems.append(Problem(first.file, first.line, first.col, first.path, message))
+
+
+def _single_line(doc: _Doc, problems: list[Problem]) -> None:
+    """Values are plain scalars: a newline or NUL anywhere (a file name, a TLS
+    path, a key) is refused, where no more specific check already spoke."""
+    reported = [p.path for p in problems]
+
+    def near(d: str) -> bool:
+        return any(r == d or r.startswith((d + ".", d + "[")) or (r and d.startswith((r + ".", r + "["))) for r in reported)
+
+    def bad(text: str) -> bool:
+        return any(c in text for c in "\n\r\x00")
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if bad(k) and not near(_dotted(path + (k,))):
+                    problems.append(_problem(doc, path + (k,), "a newline or NUL is not allowed in a key", at_key=True))
+                else:
+                    walk(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, path + (i,))
+        elif isinstance(node, str) and bad(node) and not near(_dotted(path)):
+            problems.append(_problem(doc, path, "a newline or NUL is not allowed in a value (values are single-line text)"))
+
+    walk(doc.data, ())
 
 
 def _problem(doc: _Doc, path: tuple, message: str, *, at_key: bool = False) -> Problem:
@@ -504,6 +549,7 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
     from . import models
 
     spec = models.validate(doc, shown, [str(f) for f in files], problems, var_paths)
+    _single_line(doc, problems)
     if problems:
         # one fault, one message: nothing more about a value whose variable failed,
         # and one message per position and path
