@@ -45,7 +45,7 @@ def quote(name: str, value: str) -> str:
     """``value`` as it is written after ``NAME=`` (see the module docstring)."""
     if any(c in value for c in "\n\r\x00"):
         raise Unquotable(f"{name}: a newline or NUL cannot be written to a .env file")
-    if _PLAIN.match(value):
+    if _PLAIN.fullmatch(value):
         return value
     trailing_backslash = value.endswith("\\")
     if "'" not in value and "${" not in value and "\\\\" not in value and not trailing_backslash:

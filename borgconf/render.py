@@ -95,7 +95,7 @@ def conf_quote(arg: str, *, always: bool = False) -> str:
     value, control characters) goes in double quotes, where the parser decodes
     ``\\\\ \\" \\n \\r \\t \\a \\b`` and ``\\xHH``.
     """
-    if not always and _BARE.match(arg):
+    if not always and _BARE.fullmatch(arg):
         return arg
     out = []
     for ch in arg:
