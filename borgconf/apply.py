@@ -125,6 +125,16 @@ def _release_lock(s: _Session, token: str | None) -> None:
             return
 
 
+def _refuse(found, allow) -> None:
+    blocked = [f for f in found if f.flag not in allow]
+    if blocked:
+        flags = sorted({f"--{f.flag}" for f in blocked})
+        raise Refused(
+            "refusing a change that could lose data (nothing changed; pass " + " ".join(flags)
+            + " to accept):\n  " + "\n  ".join(dict.fromkeys(f"{', '.join(f.parameters)}: {f.message}" for f in blocked))
+        )
+
+
 def apply_target(
     client,
     target,
@@ -133,49 +143,47 @@ def apply_target(
     secrets: dict[str, str],
     persist: str,
     allow: set[str] = frozenset(),  # type: ignore[assignment]
-    write_file: Callable[[], None] | None = None,
+    write_file: Callable[[int | None], None] | None = None,
     lock_timeout: float = 10.0,
 ) -> ApplyResult:
-    """Apply one target's plan. ``secrets`` maps a sensitive parameter to the value to set."""
+    """Apply one target's plan. ``secrets`` maps a sensitive parameter to the value to set.
+
+    ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
+    memory resolves percentages the way the live value was resolved)."""
+    from . import safety
+    from .live import read_state
+
     result = ApplyResult(target=tp.name, restart_required=list(tp.restart_changes))
     live = tp.live_changes
-    blocked = [(c, flag) for c in tp.changes for flag in c.requires if flag not in allow]
-    if blocked:
-        lines = [f"{c.parameter}: " + "; ".join(c.warnings) for c, _ in blocked]
-        flags = sorted({f"--{flag}" for _, flag in blocked})
-        raise Refused(
-            "refusing a change that could lose data (nothing changed; pass "
-            + " ".join(flags) + " to accept):\n  " + "\n  ".join(dict.fromkeys(lines))
-        )
+    # what the plan itself recorded: refuse before touching the server at all
+    _refuse([safety.Finding((c.parameter,), flag, "; ".join(c.warnings)) for c in tp.changes for flag in c.requires], allow)
     if not live:
         return result
 
     s = _Session(client, target, tp)
     params = {c.parameter: _catalog_param(c.parameter) for c in live}
-    names = list(params)
+    read_state(client, target)  # authenticates (a new install has no password yet) before the lock
     token = _acquire_lock(s, lock_timeout)
     try:
-        # 1. evidence: the server and the before-values the plan was made from
-        from .live import parse_info
-
-        info = parse_info(s.call("read INFO server", "INFO", "server"))
-        if tp.run_id and info["run_id"] != tp.run_id:
+        # 1. evidence, read again under the lock: the server, the before-values, the data at stake
+        fresh = read_state(client, target)
+        if tp.run_id and fresh.run_id != tp.run_id:
             raise StalePlan(
-                f"{tp.address} restarted since the plan was made (run_id changed); plan again"
+                f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
             )
-        current = s.config_get(names)
         previous: dict[str, str] = {}
         drift = []
         for c in live:
             p = params[c.parameter]
-            raw = next((current[n] for n in p.names() if n in current), None)
+            raw = next((fresh.config[n] for n in p.names() if n in fresh.config), None)
             if raw is None:
-                raise ApplyError(f"{tp.address} no longer reports parameter {c.parameter!r}")
+                raise ApplyError(f"{s.address} does not report parameter {c.parameter!r}")
             previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
             if not p.sensitive and previous[c.parameter] != c.before:
                 drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
         if drift:
-            raise StalePlan(f"{tp.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
+            raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
+        _refuse(safety.findings(tp, fresh), allow)
 
         # the values to set; a secret that already holds is left alone
         wanted: dict[str, str] = {}
@@ -195,9 +203,9 @@ def apply_target(
             return result
 
         # 2. persistence must be possible before anything is set
-        if persist == "rewrite" and not info["config_file"]:
+        if persist == "rewrite" and not fresh.config_file:
             raise PersistFailed(
-                f"{tp.address} runs without a config file, so CONFIG REWRITE cannot persist the change "
+                f"{s.address} runs without a config file, so CONFIG REWRITE cannot persist the change "
                 "(nothing changed); use target.persist: none or file, or --no-persist"
             )
 
@@ -222,20 +230,21 @@ def apply_target(
             got = raw if p.sensitive else P.canonical_live(p, raw)
             expected = value if p.sensitive else P.canonical_live(p, value)
             if got != expected:
-                wrong.append(name if p.sensitive else f"{name} reads back {got!r}, not {expected!r}")
+                hint = " (Redis resolves symbolic links: give the real path)" if name == "dir" else ""
+                wrong.append(name if p.sensitive else f"{name} reads back {got!r}, not {expected!r}{hint}")
         if wrong:
-            rollback(f"{tp.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
+            rollback(f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
         # 5. persist
         if persist == "rewrite":
             try:
                 s.call("persist with CONFIG REWRITE", s.cfg, "REWRITE")
             except BorgconfError as exc:
-                rollback(f"CONFIG REWRITE failed on {tp.address} ({exc})", PersistFailed)
+                rollback(f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
             result.persisted = "rewrite"
         elif persist == "file" and write_file is not None:
             try:
-                write_file()
+                write_file(fresh.total_memory or None)
             except Exception as exc:  # any failure to write must roll back
                 rollback(f"writing the rendered redis.conf failed ({type(exc).__name__}: {exc})", PersistFailed)
             result.persisted = "file"

@@ -14,10 +14,22 @@ import sys
 import click
 
 from . import __version__
-from .errors import BorgconfError, Refused, SpecError, StalePlan
+from .errors import BorgconfError, PlanError, Refused, SpecError, StalePlan
 from .redact import RedactingFilter, redact
 
 log = logging.getLogger("borgconf")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Always the current sys.stderr (main() may run many times in one process)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
 
 
 class State:
@@ -45,13 +57,12 @@ def cli(ctx: click.Context, no_color: bool, verbose: bool) -> None:
     """Keep Redis servers exactly as a YAML spec in git says."""
     color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
     ctx.obj = State(color=color, verbose=verbose)
-    if verbose and not any(getattr(h, "borgconf", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.borgconf = True  # type: ignore[attr-defined]
+    if verbose and not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
         handler.addFilter(RedactingFilter())
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
-        log.setLevel(logging.DEBUG)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
@@ -153,7 +164,10 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     if out_path:
         from .files import write_atomic
 
-        write_atomic(out_path, plan_json(p), mode=0o644)
+        try:
+            write_atomic(out_path, plan_json(p), mode=0o644)
+        except OSError as e:
+            raise BorgconfError(f"cannot write the plan to {out_path}: {e.strerror or e}") from None
         if fmt != "json":
             out.line(f"Saved the plan to {out_path}; apply it with: borgconf apply {out_path}")
     return 2 if detailed_exitcode and p.has_changes else 0
@@ -190,9 +204,15 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
 
     out = _out(ctx)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
+    lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     if _is_plan_file(spec_or_plan):
-        with open(spec_or_plan, encoding="utf-8") as f:
-            p = Plan.loads(f.read())
+        try:
+            with open(spec_or_plan, encoding="utf-8") as f:
+                p = Plan.loads(f.read())
+        except UnicodeDecodeError:
+            raise PlanError(f"{spec_or_plan} is not a borgconf plan file (not UTF-8 text)") from None
+        except RecursionError:
+            raise PlanError(f"{spec_or_plan} is not a borgconf plan file (nested too deeply)") from None
         spec_path = p.spec_path
         if not os.path.exists(spec_path):
             alt = os.path.join(os.path.dirname(spec_or_plan), spec_path)
@@ -229,7 +249,9 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         if persist == "file":
             from .render import persist_file_writer
 
-            write_file = persist_file_writer(s)
+            # `maxmemory: 25%` is 25% of the live server's memory, not this machine's
+            live = lives.get(tp.name)
+            write_file = persist_file_writer(s, total_memory=live.total_memory if live is not None else None)
         try:
             results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout))
         except BorgconfError as exc:
@@ -239,7 +261,8 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
             _err(f"target {tp.name}: {exc}")
     render_results(results, out)
     if failures:
-        return 3 if results else 1
+        # 3 only when some target really changed: the fleet is now half applied
+        return 3 if any(r.applied for r in results) else 1
     return 0
 
 
@@ -273,8 +296,8 @@ def render(ctx, spec, out_dir, check, allow_db_move):
     if check:
         for f in result.changed:
             out.line(f"would {'create' if f.before is None else 'update'} {f.path}", "bold")
-            for line in f.diff().splitlines():
-                style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            for line in f.diff().splitlines():  # secrets masked, .env values never shown
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else "yellow" if line.startswith("~") else None
                 out.line(line, style)
         for name in sec.generated:
             out.line(f"{name} would be generated (a new secret) in {result.files[-1].path}", "yellow")
@@ -298,6 +321,9 @@ def render(ctx, spec, out_dir, check, allow_db_move):
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
+    from . import redact as _redact
+
+    _redact.clear()  # the secrets of this invocation only (main() may run many times in one process)
     try:
         rv = cli.main(args=args, prog_name="borgconf", standalone_mode=False)
     except click.exceptions.Exit as e:

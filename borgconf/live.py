@@ -54,7 +54,7 @@ def connect(target, *, url: str | None = None):
     redact.register(password)
     kwargs: dict[str, Any] = dict(
         host=parts.hostname or "127.0.0.1",
-        port=parts.port or 6379,
+        port=6379 if parts.port is None else parts.port,
         username=target.username or None,
         password=password,
         socket_timeout=target.timeout,

@@ -61,9 +61,11 @@ class Target(BaseModel):
         if not parts.hostname:
             raise ValueError("the URL has no host")
         try:
-            parts.port
+            port = parts.port
         except ValueError:
-            raise ValueError("the URL's port is not a number from 0 to 65535") from None
+            raise ValueError("the URL's port is not a number from 1 to 65535") from None
+        if port == 0:
+            raise ValueError("the URL's port is not a number from 1 to 65535")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("the URL names only host and port (database numbers belong to services)")
         return v
@@ -76,7 +78,7 @@ class Target(BaseModel):
     @property
     def address(self) -> str:
         parts = urlsplit(self.url)
-        return f"{parts.hostname}:{parts.port or 6379}"
+        return f"{parts.hostname}:{6379 if parts.port is None else parts.port}"
 
 
 class Service(BaseModel):
@@ -208,7 +210,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             at = (err.get("ctx") or {}).get("error")
             if isinstance(at, _At):
                 loc += at.sub
-            sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc)
+            # commands.X holds a renamed command's secret name
+            sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc) or (loc[:1] == ("commands",))
             msg = _message(err, sensitive)
             if err["type"] == "extra_forbidden":
                 parent = loc[:-1]

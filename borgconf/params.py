@@ -47,6 +47,7 @@ class Param:
     count: int | None = None
     default: str | None = None
     exclusive: tuple[tuple[str, ...], ...] = ()  # enum-set flags that cannot go together
+    octal: bool = False  # written and reported in octal digits (unixsocketperm 770)
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -97,6 +98,7 @@ def catalog() -> Catalog:
             count=e.get("count"),
             default=e.get("default"),
             exclusive=tuple(tuple(g) for g in e.get("exclusive", ())),
+            octal=bool(e.get("octal", False)),
         )
     return Catalog(params)
 
@@ -288,6 +290,11 @@ def check(p: Param, value: Any) -> Any:
     t = p.type
     if t == "bool":
         return parse_bool(value)
+    if t == "int" and p.octal:
+        text = _scalar_text(value, "a mode in octal digits (e.g. 770)")
+        if not re.fullmatch(r"0?[0-7]{1,4}", text) or int(text, 8) > 0o777:
+            raise InvalidValue(f"{text!r} is not a permission mode in octal digits from 0 to 777 (e.g. 770)")
+        return format(int(text, 8), "o")
     if t == "int":
         n = parse_int(value)
         _range_check(p, n)

@@ -104,6 +104,11 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
                 reason="restart required: rename-command is read only at start-up; it goes into redis.conf",
             )
         )
+    if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.cls == "live" for c in tp.changes):
+        tp.warnings.append(
+            "CONFIG REWRITE writes the server's redis.conf with mode 0644 (less its umask): it will hold "
+            "a password; make it private (chmod 600) afterwards, or use persist: file (written 0600)"
+        )
     from . import safety
 
     safety.annotate(spec, tp, live)

@@ -293,21 +293,159 @@ def service_context(spec, name: str, svc) -> dict[str, Any]:
 
 _SNIPPET_CONTEXT = ("url", "host", "port", "db", "password", "username")
 
+# Limits of a snippet: a .env value is a line, not a document. Jinja's sandbox
+# keeps a snippet away from Python's internals but not from a huge or endless
+# computation, so the sandbox below also has no loops, no macros and no
+# globals (range, lipsum, dict, cycler, joiner, namespace), and every filter,
+# method call and operator that could build a large value is checked first.
+SNIPPET_MAX_CHARS = 65_536  # any value a snippet builds
+SNIPPET_MAX_NUMBER_ARG = 10_000  # a width, a count, a precision passed to a filter or method
+SNIPPET_MAX_WORK = 1_000_000  # characters a single filter or call may be asked to produce
+_SNIPPET_STATEMENTS = ("Output", "If")  # {{ ... }} and {% if %}; no for, set, macro, include, filter blocks
+_STATEMENT_TAGS = {"Assign": "set", "AssignBlock": "set", "CallBlock": "call", "FilterBlock": "filter", "FromImport": "from",
+                   "ExprStmt": "do", "EvalContextModifier": "autoescape", "ScopedEvalContextModifier": "autoescape",
+                   "OverlayScope": "with", "Scope": "with"}
 
-def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> str:
-    import jinja2
 
-    try:
-        return str(sandbox.from_string(snippet).render({k: ctx[k] for k in _SNIPPET_CONTEXT}))
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"{where}: {type(exc).__name__}: {exc} (available: {', '.join(_SNIPPET_CONTEXT)})") from None
+def _size(value: Any) -> int:
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        return len(value) + sum(len(v) for v in value if isinstance(v, (str, bytes)))
+    return 0
+
+
+def _limit_error(message: str):
+    from jinja2.sandbox import SecurityError
+
+    return SecurityError(message)
+
+
+def _check_result(value: Any) -> Any:
+    if _size(value) > SNIPPET_MAX_CHARS:
+        raise _limit_error(f"a value longer than {SNIPPET_MAX_CHARS} characters")
+    return value
+
+
+def _check_args(args: tuple, kwargs: dict) -> None:
+    """Before a filter or method runs: no huge number argument (a width, a
+    count, a precision) and no call that could multiply its input's size."""
+    values = [*args, *kwargs.values()]
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > SNIPPET_MAX_NUMBER_ARG:
+            raise _limit_error(f"a number argument above {SNIPPET_MAX_NUMBER_ARG} (a width or count that large is no .env value)")
+    sizes = [_size(v) for v in values]
+    if sizes and (max(sizes) + 1) * (sum(sizes) - max(sizes) + 1) > SNIPPET_MAX_WORK:
+        raise _limit_error(f"a filter or call that could produce more than {SNIPPET_MAX_WORK} characters")
+
+
+_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
+
+
+def _check_printf(fmt: str) -> None:
+    for m in _PRINTF_SPEC.finditer(fmt):
+        for n in m.groups():
+            if n == "*" or (n and int(n) > SNIPPET_MAX_NUMBER_ARG):
+                raise _limit_error(f"a % format width or precision above {SNIPPET_MAX_NUMBER_ARG} (or *)")
+
+
+def _check_str_format(fmt: str) -> None:
+    import string
+
+    for _, _, spec, _ in string.Formatter().parse(fmt):
+        if spec and ("{" in spec or any(int(n) > SNIPPET_MAX_NUMBER_ARG for n in re.findall(r"\d+", spec))):
+            raise _limit_error(f"a format width or precision above {SNIPPET_MAX_NUMBER_ARG} (or a nested field)")
+
+
+def _guarded_filter(name: str, func):
+    import functools
+
+    @functools.wraps(func)  # keeps jinja's pass_context / pass_environment marks
+    def guarded(*args, **kwargs):
+        _check_args(args, kwargs)
+        if name == "format" and args and isinstance(args[0], str):
+            _check_printf(args[0])
+        result = func(*args, **kwargs)
+        return _check_result(result)
+
+    return guarded
 
 
 def _sandbox():
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    class SnippetSandbox(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * max(n, 0) > SNIPPET_MAX_CHARS:
+                        raise _limit_error(f"a value longer than {SNIPPET_MAX_CHARS} characters")
+            elif operator == "**":
+                if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and left.bit_length() * right > 64 * 1024:
+                    raise _limit_error("a power that large is no .env value")
+            elif operator == "%" and isinstance(left, str):
+                _check_printf(left)
+            return _check_result(super().call_binop(context, operator, left, right))
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 -- jinja's own signature
+            if not isinstance(__obj, jinja2.Undefined):  # range(10**9): say that range is undefined
+                _check_args(args, kwargs)
+            return _check_result(super().call(__context, __obj, *args, **kwargs))
+
+        def wrap_str_format(self, value):
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            fmt = value.__self__
+
+            def checked(*args, **kwargs):
+                _check_str_format(fmt)
+                _check_args(args, kwargs)
+                return _check_result(wrapped(*args, **kwargs))
+
+            return checked
+
+    env = SnippetSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.globals.clear()  # range, lipsum, dict, cycler, joiner, namespace: none is a .env value
+    env.filters = {name: _guarded_filter(name, f) for name, f in env.filters.items()}
+    return env
+
+
+def _scrub(text: str, ctx: dict[str, Any]) -> str:
+    """An exception's message without the values a snippet can see that are secret."""
+    password = str(ctx.get("password") or "")
+    for value in sorted({password, _pct(password, safe=""), str(ctx.get("url") or "")}, key=len, reverse=True):
+        if value:
+            text = text.replace(value, redact.MASK)
+    text = redact.redact(text)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> str:
+    """One ``services.<name>.env.<VAR>`` value. Any failure is a RenderError that
+    names where the snippet is (``where``), never a secret value."""
+    import jinja2
+    from jinja2 import nodes
+
+    available = f"(available: {', '.join(_SNIPPET_CONTEXT)})"
+    try:
+        ast = sandbox.parse(snippet)
+        for stmt in ast.find_all(nodes.Stmt):
+            if type(stmt).__name__ not in _SNIPPET_STATEMENTS:
+                tag = _STATEMENT_TAGS.get(type(stmt).__name__, type(stmt).__name__.lower())
+                raise _limit_error(f"{{% {tag} %}} is not available in a snippet: use {{{{ ... }}}} expressions, filters and {{% if %}}")
+        text = str(sandbox.from_string(ast).render({k: ctx[k] for k in _SNIPPET_CONTEXT}))
+        return _check_result(text)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{where}: {type(exc).__name__}: {_scrub(str(exc), ctx)} {available}") from None
+    except RecursionError:
+        raise RenderError(f"{where}: the snippet is nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 -- 1/0, db + "x", wordwrap(0), truncate(-1), ...: the snippet's error, not borgconf's
+        message = _scrub(str(exc), ctx)
+        raise RenderError(f"{where}: {type(exc).__name__}{': ' + message if message else ''} {available}") from None
 
 
 @dataclass
@@ -321,6 +459,16 @@ class Block:
     title: str
     variables: list[Variable]
     same_as_above: list[str] = field(default_factory=list)  # variables it shares with an earlier block
+
+
+def _snippet_where(spec, service: str, var: str) -> str:
+    """``spec.yaml:12:7: services.app.env.X`` (the position when the spec knows it)."""
+    dotted = f"services.{service}.env.{var}"
+    try:
+        file, line, col = spec.where(("services", service, "env", var))
+    except Exception:  # noqa: BLE001 -- a position is a nicety
+        return dotted
+    return f"{file}:{line}:{col}: {dotted}" if line else dotted
 
 
 _DB_ONLY = re.compile(r"^\s*\{\{\s*db\s*\}\}\s*$")
@@ -358,7 +506,7 @@ def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[s
         add(block, url_var, ctx["url"], f"service {name}")
         db_vars[name] = [(url_var, svc.db)]
         for var, snippet in svc.env.items():
-            value = render_snippet(sandbox, f"services.{name}.env.{var}", snippet, ctx)
+            value = render_snippet(sandbox, _snippet_where(spec, name, var), snippet, ctx)
             add(block, var, value, f"service {name}")
             if _DB_ONLY.match(snippet):
                 db_vars[name].append((var, svc.db))
@@ -493,7 +641,10 @@ def output_paths(spec, out_dir: str | os.PathLike | None = None) -> tuple[Path, 
     )
 
 
-def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) -> Path:
+def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) -> Path | None:
+    """Where the .env is, read before the spec is validated; None when
+    ``render.env_file`` is no usable file name (a NUL, a newline): nothing is
+    read then, and load_spec reports the value with its position."""
     from .spec import interpolate
 
     render = raw.get("render") if isinstance(raw, dict) else None
@@ -505,10 +656,154 @@ def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) ->
             value = interpolate(value, environ, set())
         except (KeyError, ValueError):
             value = None  # load_spec reports it
-    return _output_path(value, DEFAULT_ENV_FILE, Path(spec_path).resolve().parent, out_dir)
+    if value and any(c in value for c in "\n\r\x00"):
+        return None
+    try:
+        return _output_path(value, DEFAULT_ENV_FILE, Path(spec_path).resolve().parent, out_dir)
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop on Python < 3.13
+        return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise RenderError(f"cannot use {str(b)!r} as a file name: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 # ---------------------------------------------------------------- the whole render
+
+
+# ---------------------------------------------------------------- --check diffs without secrets
+
+# redis.conf directives whose arguments are secrets (besides any *-pass and the
+# catalog's sensitive parameters)
+_SECRET_DIRECTIVES = frozenset({"requirepass", "masterauth", "primaryauth"})
+_ACL_SECRET_PREFIXES = (">", "<", "#", "!")  # user ... >password <password #sha256 !sha256
+
+
+def _conf_tokens(text: str) -> list[str] | None:
+    """The arguments of a redis.conf line as written (quotes kept), split the
+    way Redis's sdssplitargs splits them; None when the quoting is unbalanced."""
+    out, i, n = [], 0, len(text)
+    while True:
+        while i < n and text[i] in " \t\n\r\v\f":
+            i += 1
+        if i >= n:
+            return out
+        start = i
+        if text[i] in "\"'":
+            quote, i = text[i], i + 1
+            while i < n and text[i] != quote:
+                # "...": \\ escapes any character; '...': only \\'
+                i += 2 if text[i] == "\\" and (quote == '"' or text[i + 1 : i + 2] == "'") else 1
+            if i >= n:
+                return None
+            i += 1
+            if i < n and text[i] not in " \t\n\r\v\f":
+                return None  # sdssplitargs: a closing quote must be followed by a space
+        else:
+            while i < n and text[i] not in " \t\n\r\v\f":
+                i += 1
+        out.append(text[start:i])
+
+
+def _unquoted(token: str) -> str:
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
+
+
+def _secret_directive(name: str) -> bool:
+    if name in _SECRET_DIRECTIVES or name.endswith("-pass"):
+        return True
+    p = P.catalog().lookup(name)
+    return p is not None and p.sensitive
+
+
+def mask_conf_line(line: str) -> str:
+    """A redis.conf line with every secret argument replaced by ``***``:
+    requirepass, masterauth, primaryauth, any ``*-pass`` (``sentinel auth-pass``
+    too), ``user`` passwords and hashes, and the new names of rename-command."""
+    body = line.lstrip()
+    if not body:
+        return line
+    indent = line[: len(line) - len(body)]
+    if body.startswith("#"):  # a commented-out directive may still hold a secret: "# requirepass old"
+        directive = body.lstrip("# \t")
+        return indent + body[: len(body) - len(directive)] + mask_conf_line(directive) if directive else line
+    tokens = _conf_tokens(body)
+    name = _unquoted(body.split(None, 1)[0]).lower()
+    mask = redact.MASK
+    if tokens is None:  # unbalanced quotes: keep only what cannot be a secret
+        if name == "user":
+            words = body.split(None, 2)
+            return indent + " ".join(words[:2] + ([mask] if len(words) > 2 else []))
+        if _secret_directive(name) or name in ("rename-command", "sentinel") or "-pass" in body.lower():
+            return indent + body.split(None, 1)[0] + " " + mask
+        return line
+    if not tokens:
+        return line
+    if _secret_directive(name):
+        return indent + " ".join([tokens[0]] + ([mask] if len(tokens) > 1 else []))
+    out = list(tokens)
+    if name == "user":
+        for i in range(2, len(out)):
+            arg = _unquoted(out[i])
+            if arg.startswith(_ACL_SECRET_PREFIXES):
+                out[i] = arg[0] + mask
+    elif name == "rename-command":
+        for i in range(2, len(out)):
+            if _unquoted(out[i]) != "":  # "" (disabled) is no secret
+                out[i] = mask
+    for i in range(1, len(out)):  # sentinel auth-pass <master> <password>, and any other *-pass argument
+        if _unquoted(out[i]).lower().endswith("-pass"):
+            out[i + 1 :] = [mask] if i + 1 < len(out) else []
+            break
+    return indent + " ".join(out)
+
+
+def _unified_range(start: int, stop: int) -> str:
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def masked_unified_diff(before: list[str], after: list[str], fromfile: str, tofile: str, show) -> list[str]:
+    """A unified diff computed on the real lines and printed through ``show``
+    (a masking function): a line whose only change is a secret shows as
+    changed, with the secret masked on both sides."""
+    import difflib
+
+    groups = list(difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(3))
+    if not groups:
+        return []
+    out = [f"--- {fromfile}", f"+++ {tofile}"]
+    for group in groups:
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_unified_range(first[1], last[2])} +{_unified_range(first[3], last[4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + show(x) for x in before[i1:i2]]
+                continue
+            if tag in ("replace", "delete"):
+                out += ["-" + show(x) for x in before[i1:i2]]
+            if tag in ("replace", "insert"):
+                out += ["+" + show(x) for x in after[j1:j2]]
+    return out
+
+
+def env_changes(before: str | None, after: str) -> list[str]:
+    """What --check says about a .env: the NAMES of the variables that would be
+    added, changed or removed. No value (the file holds other applications'
+    secrets too, and an old secret may still be live) and no context lines."""
+    old = envfile.read(before).values if before else {}
+    new = envfile.read(after).values
+    out = [f"+ {name} (added)" for name in new if name not in old]
+    out += [f"~ {name} (changed)" for name in new if name in old and old[name] != new[name]]
+    out += [f"- {name} (removed)" for name in old if name not in new]
+    if not out and (before or "") != after:
+        out.append("  (comments or layout only; no variable changes)")
+    return ["variables (names only; values are never shown):", *out] if out else []
 
 
 @dataclass
@@ -517,6 +812,7 @@ class RenderedFile:
     text: str
     mode: int
     before: str | None  # current content; None when the file does not exist
+    kind: str = "redis.conf"  # "redis.conf" or ".env": how --check shows a change
 
     @property
     def changed(self) -> bool:
@@ -529,15 +825,22 @@ class RenderedFile:
         return "updated" if self.changed else "unchanged"
 
     def diff(self) -> str:
-        import difflib
-
-        lines = difflib.unified_diff(
-            (self.before or "").splitlines(keepends=True),
-            self.text.splitlines(keepends=True),
-            fromfile=str(self.path) if self.before is not None else "/dev/null",
-            tofile=str(self.path),
-        )
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        """What --check prints, with no secret in it: for a .env the names of
+        the variables that change; for redis.conf a unified diff with every
+        secret argument masked (:func:`mask_conf_line`)."""
+        if self.kind == ".env":
+            lines = env_changes(self.before, self.text)
+        else:
+            lines = masked_unified_diff(
+                (self.before or "").splitlines(),
+                self.text.splitlines(),
+                str(self.path) if self.before is not None else "/dev/null",
+                str(self.path),
+                mask_conf_line,
+            )
+            if not lines and self.changed:
+                lines = [f"  (only line endings or the final newline of {self.path} differ)"]
+        return "".join(line + "\n" for line in lines)
 
 
 @dataclass
@@ -553,13 +856,19 @@ class RenderResult:
         return [f for f in self.files if f.changed]
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RenderError(f"cannot read {path}: {exc}") from None
+    except ValueError:  # a NUL in the name (UnicodeDecodeError is a ValueError too)
+        if "\x00" in str(path):
+            raise RenderError(f"cannot read {str(path)!r}: a file name cannot hold a NUL character") from None
+        raise RenderError(f"cannot read {path}: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise RenderError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def render_env(spec, secret_values: dict[str, str], existing: envfile.Existing | None, keep: set[str], env_path: Path, allow_db_move: bool):
@@ -605,15 +914,20 @@ def render_files(
     spec = load_spec(spec_path, env=merged)
     for s in spec.secrets():
         _register_encodings(s)
-    conf_path, env_path2 = output_paths(spec, out_dir)
-    if env_path2.resolve() != env_path.resolve():
+    try:
+        conf_path, env_path2 = output_paths(spec, out_dir)
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise RenderError(f"render.redis_conf / render.env_file is not a usable file name: {getattr(exc, 'strerror', None) or exc}") from None
+    if env_path is None:  # load_spec did not refuse what _raw_env_path could not use
+        raise RenderError(f"render.env_file {spec.render.env_file!r} is not a usable file name")
+    if not _same_file(env_path2, env_path):
         raise RenderError(f"render.env_file resolved to {env_path2} after interpolation, but {env_path} was read")
 
     conf_text = render_redis_conf(spec, total_memory=total_memory)
     env_text, moves = render_env(spec, sec.values, existing, set(sec.kept), env_path, allow_db_move)
     files = [
         RenderedFile(conf_path, conf_text, 0o600 if conf_holds_secret(spec) else 0o644, _read_text(conf_path)),
-        RenderedFile(env_path, env_text, 0o600, before_env),
+        RenderedFile(env_path, env_text, 0o600, before_env, kind=".env"),
     ]
     if not check:
         from .files import write_atomic
@@ -630,19 +944,30 @@ def render_files(
 
 
 def persist_file_writer(spec, *, total_memory: int | None = None):
-    """A callable that writes render.redis_conf for ``persist: file``.
+    """A callable ``write(total_memory: int | None = None) -> None`` that writes
+    render.redis_conf for ``persist: file``.
+
+    A ``maxmemory: 25%`` must resolve against the live server's total memory
+    (``LiveState.total_memory``, INFO's total_system_memory), not the memory of
+    the machine borgconf runs on, or the persisted file differs from the live
+    value. The memory given to the call wins, then the one given here; only
+    when neither is known is the local machine's used (as ``render`` does).
 
     The file is rendered now, before apply changes anything, so a template or
-    value problem stops the apply early; the callable only writes it.
+    value problem stops the apply early; the callable writes it, rendering it
+    again only for another total memory than the one rendered here.
     """
     from .files import write_atomic
 
     path, _ = output_paths(spec)
-    text = render_redis_conf(spec, total_memory=total_memory)
     mode = 0o600 if conf_holds_secret(spec) else 0o644
+    rendered = {total_memory: render_redis_conf(spec, total_memory=total_memory)}
 
-    def write() -> None:
-        write_atomic(path, text, mode=mode)
+    def write(total_memory: int | None = None) -> None:
+        memory = total_memory if total_memory is not None else next(iter(rendered))
+        if memory not in rendered:
+            rendered[memory] = render_redis_conf(spec, total_memory=memory)
+        write_atomic(path, rendered[memory], mode=mode)
 
     write.path = path  # type: ignore[attr-defined]
     return write

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Hashable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -74,13 +75,17 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         raise SpecError([Problem(shown, line, col, "", "a NUL character is not allowed in a spec")])
 
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import ConstructorError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
     yaml.Parser = _limited_parser()
+    yaml.Constructor = _text_dates_constructor()
     try:
-        data = yaml.load(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = yaml.load(text)
     except _Limit as e:
         raise SpecError([Problem(shown, e.line, e.col, "", e.message)]) from None
     except MarkedYAMLError as e:
@@ -89,6 +94,8 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         dup = re.match(r'found duplicate key "(.*)" with value "', what, re.S)
         if dup:  # never echo the values: they may be secrets
             what, context = f"duplicate key {dup.group(1)!r} (each key may appear once in a mapping)", ""
+        elif isinstance(e, ConstructorError):  # its text quotes the value, which may be a secret
+            what, context = "this value cannot be read as its YAML type (quote it to make it text)", ""
         elif "'\\t'" in what:
             what += " (indent with spaces, not tabs)"
         elif "'{'" in what and e.problem_mark is not None and text[e.problem_mark.index - 1 : e.problem_mark.index] == "$":
@@ -112,6 +119,21 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         mark = getattr(getattr(yaml, "_parser", None), "mark", None) if not isinstance(e, YAMLError) else getattr(e, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         raise SpecError([Problem(shown, line, col, "", f"the YAML cannot be read ({type(e).__name__})")]) from None
+
+    from ruamel.yaml.error import YAMLWarning
+
+    for w in caught:
+        if not isinstance(w.message, YAMLWarning):
+            continue
+        # ruamel's warnings quote the spec's lines, secrets included: never show them
+        node = getattr(w.message, "node", None)
+        mark = getattr(node, "start_mark", None) or getattr(w.message, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = {
+            "ReusedAnchorWarning": "an anchor name (&name) is defined twice",
+            "MantissaNoDotYAML1_1Warning": "a YAML 1.1 float without a dot (quote the value)",
+        }.get(type(w.message).__name__, f"YAML warning {type(w.message).__name__}")
+        raise SpecError([Problem(shown, line, col, "", f"{what}; write it as plain YAML 1.2")])
 
     pos: dict[tuple, tuple[str, int, int]] = {}
     key_pos: dict[tuple, tuple[str, int, int]] = {}
@@ -215,6 +237,18 @@ class _Limit(Exception):
 
 
 @lru_cache(maxsize=1)
+def _text_dates_constructor():
+    """Dates stay text: `requirepass: 2024-02-30` is a password, not a broken date."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class TextDates(RoundTripConstructor):
+        pass
+
+    TextDates.add_constructor("tag:yaml.org,2002:timestamp", lambda self, node: self.construct_scalar(node))
+    return TextDates
+
+
+@lru_cache(maxsize=1)
 def _limited_parser():
     from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent, ScalarEvent
     from ruamel.yaml.parser import RoundTripParser
@@ -294,7 +328,18 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
     return _Doc(data, pos, key_pos)
 
 
-def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path]) -> _Doc:
+def _extends_root(spec: Path) -> Path:
+    """Where base specs may live: the spec's git repository, else its directory.
+    `plan` runs on pull requests: a spec must not make borgconf read, and quote in
+    its errors, files from elsewhere on the machine (extends: /etc/shadow)."""
+    start = spec.parent
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
+
+
+def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path], root: Path | None = None) -> _Doc:
     doc = _read_yaml(path, shown)
     files.append(path)
     if not isinstance(doc.data, dict):
@@ -313,13 +358,16 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
     except (OSError, ValueError) as e:  # a NUL in the name, a name too long for the file system
         reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
         raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} cannot be opened: {reason}")]) from None
+    root = root or _extends_root(path.resolve())
+    if base_path.suffix.lower() not in (".yaml", ".yml") or not base_path.is_relative_to(root):
+        raise SpecError([Problem(*where, "extends", f"a base spec must be a .yaml file inside {root} (the spec's repository or directory)")])
     if base_path in seen:
         chain = " -> ".join(p.name for p in (*seen, base_path))
         raise SpecError([Problem(*where, "extends", f"extends cycle: {chain}")])
     if not is_file:
         raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} not found")])
     base_shown = os.path.relpath(base_path) if not os.path.isabs(shown) else str(base_path)
-    base = _load_chain(base_path, base_shown, (*seen, base_path), files)
+    base = _load_chain(base_path, base_shown, (*seen, base_path), files, root)
     return _merge(base, doc)
 
 

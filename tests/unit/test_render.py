@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from dotenv import dotenv_values
@@ -23,6 +23,7 @@ from borgconf.live import RENAMED_ELSEWHERE, parse_command_info, parse_command_l
 from borgconf.render import (
     conf_quote,
     directive_lines,
+    mask_conf_line,
     persist_file_writer,
     render_files,
     service_url,
@@ -345,7 +346,8 @@ def test_cli_render_then_check_and_no_secret_in_any_output(tmp_path, capsys):
     rc = main(["render", "--check", str(spec)])
     out3, err3 = capsys.readouterr()
     assert rc == 2
-    assert "-REDIS_PORT=1" in out3 and "+REDIS_PORT=6379" in out3
+    # .env: the name of what changes, never a value (product.md section 8)
+    assert "~ REDIS_PORT (changed)" in out3 and "REDIS_PORT=" not in out3
     assert "+requirepass" in out3 and "***" in out3
     assert (tmp_path / "redis.conf").read_text() == "# edited by hand\n"  # --check writes nothing
     for text in (out, err, out2, err2, out3, err3):
@@ -451,3 +453,232 @@ def test_known_apps_get_their_role_and_blocks_say_so(tmp_path):
     for title in ("# n8n: database 0, queue", "# chatwoot: database 1, queue", "# directus: database 2, cache", "# lowcoder: database 3, session"):
         assert title in text
     assert "# also uses REDIS_PASSWORD (above)" in text  # Directus reads the same variable as the secret
+
+
+# ---------------------------------------------------------------- --check never prints a secret
+
+
+def test_check_shows_env_variable_names_only_never_other_applications_values(tmp_path, capsys):
+    spec = spec_file(tmp_path, BASE)
+    assert main(["render", str(spec)]) == 0
+    env_path = tmp_path / ".env"
+    text = env_path.read_text()
+    # the .env is shared with the rest of the stack: its other secrets sit next to borgconf's lines
+    text = text.replace("REDIS_PORT=6379\n", "POSTGRES_PASSWORD=pg-Secret-1\nREDIS_PORT=1\nN8N_ENCRYPTION_KEY=enc-Secret-2\n")
+    env_path.write_text("STRIPE_KEY=sk-Secret-3\n" + text)
+    spec.write_text(spec.read_text().replace("  n8n: {db: 0}\n", "  n8n: {db: 0}\n  chatwoot: {db: 1}\n"))
+    capsys.readouterr()
+    rc = main(["render", "--check", str(spec)])
+    out, err = capsys.readouterr()
+    assert rc == 2, err
+    assert "~ REDIS_PORT (changed)" in out and "+ CHATWOOT_REDIS_URL (added)" in out
+    password = env_of(env_path)["REDIS_PASSWORD"]
+    for secret in ("pg-Secret-1", "enc-Secret-2", "sk-Secret-3", password, "REDIS_PORT=", "redis://"):
+        assert secret not in out + err, secret
+    assert env_of(env_path)["REDIS_PORT"] == "1"  # --check wrote nothing
+
+
+def test_check_after_a_rotation_masks_old_and_new_secrets_on_both_sides(tmp_path, capsys):
+    body = BASE + """
+users:
+  app: {password: "${APP_PW}", keys: ["app:*"]}
+commands:
+  FLUSHALL: disabled
+  CONFIG: "${CFG}"
+"""
+    spec = spec_file(tmp_path, body.replace("  n8n: {db: 0}\n", "  n8n: {db: 0}\n  app: {db: 5, user: app}\n"))
+    old = {"REDIS_PASSWORD": "old pw/1#x", "APP_PW": "old-app-Pw9", "CFG": "cmd_oldConfigName"}
+    new = {"REDIS_PASSWORD": "New-Pw-2", "APP_PW": "new app pw", "CFG": "cmd_newConfigName"}
+    assert render_files(str(spec), environ=old).written
+    env_path = tmp_path / ".env"
+    text = env_path.read_text()
+    for name in old:  # the operator rotates the secrets in .env; the old ones may still be live
+        text = re.sub(rf"^{name}=.*$", f"{name}='{new[name]}'", text, flags=re.M)
+    env_path.write_text(text)
+    redact.clear()
+    capsys.readouterr()
+    rc = main(["render", "--check", str(spec)])
+    out, err = capsys.readouterr()
+    assert rc == 2, err
+    assert "-requirepass ***" in out and "+requirepass ***" in out
+    assert "-user app on >*** ~app:*" in out and "+user app on >*** ~app:*" in out
+    assert "-rename-command CONFIG ***" in out and "+rename-command CONFIG ***" in out
+    assert 'rename-command FLUSHALL ""' in out  # disabling a command is no secret
+    assert "~ N8N_REDIS_URL (changed)" in out and "~ APP_REDIS_URL (changed)" in out
+    for value in [*old.values(), *new.values()]:
+        for shown in (value, quote(value, safe=""), conf_quote(value, always=True)[1:-1]):
+            assert shown not in out + err, shown
+    assert "redis://" not in out
+
+
+@pytest.mark.parametrize(
+    "line, masked",
+    [
+        ('requirepass "p \\"w\\" #1"', "requirepass ***"),
+        ("  masterauth secret", "  masterauth ***"),
+        ("primaryauth secret", "primaryauth ***"),
+        ("MasterAuth secret", "MasterAuth ***"),
+        ("tls-key-file-pass secret", "tls-key-file-pass ***"),
+        ("tls-client-key-file-pass secret", "tls-client-key-file-pass ***"),
+        ("sentinel auth-pass mymaster secret", "sentinel auth-pass ***"),
+        ('user n8n on ">p w" ~bull:* resetchannels +@all -@dangerous', "user n8n on >*** ~bull:* resetchannels +@all -@dangerous"),
+        ("user a on #5e88489 <old !5e88 nopass", "user a on #*** <*** !*** nopass"),
+        ('user a on ">unbalanced', "user a ***"),
+        ('requirepass "unbalanced', "requirepass ***"),
+        ("rename-command CONFIG cfg_secret", "rename-command CONFIG ***"),
+        ('rename-command FLUSHALL ""', 'rename-command FLUSHALL ""'),
+        ("# requirepass foobared", "# requirepass ***"),
+        ("maxmemory 1gb", "maxmemory 1gb"),
+        ("# redis.conf rendered by borgconf", "# redis.conf rendered by borgconf"),
+        ("", ""),
+    ],
+)
+def test_mask_conf_line(line, masked):
+    assert mask_conf_line(line) == masked
+
+
+# ---------------------------------------------------------------- services.*.env snippets fail as RenderErrors
+
+
+SNIPPET_SPEC = "version: 1\nserver: {requirepass: 'Snip-Secret-7'}\nservices:\n  app:\n    db: 4\n    env:\n      X: %s\n"
+
+
+def snippet_spec(tmp_path: Path, snippet: str) -> Path:
+    return spec_file(tmp_path, SNIPPET_SPEC % repr(snippet))
+
+
+@pytest.mark.parametrize(
+    "snippet, error",
+    [
+        ("{{ 1/0 }}", "ZeroDivisionError"),
+        ('{{ db + "x" }}', "TypeError"),
+        ("{{ range(10**9)|list }}", "UndefinedError: 'range' is undefined"),
+        ("{{ url|wordwrap(0) }}", "ValueError"),
+        ("{{ url|truncate(-1) }}", "AssertionError"),
+        ("{{ lipsum(10**7) }}", "UndefinedError: 'lipsum' is undefined"),
+        ("{{ {}[password] }}", "UndefinedError"),  # its message would quote the key
+        ("{{ {}[url] }}", "UndefinedError"),
+        ("{{ (2.0 ** 10000) }}", "OverflowError"),
+        ("{{ url[1000] }}", "UndefinedError"),
+        ("{{ password[2:]|int + password }}", "TypeError"),
+    ],
+)
+def test_a_snippet_that_fails_at_runtime_is_a_render_error_naming_service_and_variable(tmp_path, capsys, snippet, error):
+    spec = snippet_spec(tmp_path, snippet)
+    with pytest.raises(RenderError) as exc:
+        render_files(str(spec), environ={})
+    message = str(exc.value)
+    assert re.search(r"spec\.yaml:\d+:\d+: services\.app\.env\.X: ", message), message
+    assert error in message
+    assert "Snip-Secret-7" not in message and "Secret-7" not in message
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 1
+    out, err = capsys.readouterr()
+    assert "internal error" not in err and "services.app.env.X" in err and "Secret-7" not in out + err
+    assert not (tmp_path / ".env").exists()
+
+
+@pytest.mark.parametrize("name", ["range", "lipsum", "dict", "cycler", "joiner", "namespace"])
+def test_the_snippet_sandbox_has_no_globals(tmp_path, name):
+    spec = snippet_spec(tmp_path, "{{ %s }}" % name)
+    with pytest.raises(RenderError, match=rf"UndefinedError: '{name}' is undefined"):
+        render_files(str(spec), environ={})
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "{{ lipsum(10**7) }}",
+        "{{ range(10**9)|list }}",
+        '{{ "x" * 10**9 }}',
+        "{{ 7 ** 100000000 }}",
+        "{{ 5|round(-1000000000) }}",
+        "{{ url|center(1000000000) }}",
+        "{{ url.center(1000000000) }}",
+        "{{ url.zfill(1000000000) }}",
+        '{{ "%0999999999d"|format(1) }}',
+        '{{ "%0999999999d" % 1 }}',
+        '{{ "%*d" % (999999999, 1) }}',
+        '{{ "{:>999999999}".format(1) }}',
+        "{{ url|list|slice(1000000000)|list }}",
+        '{{ url|replace("", url)|replace("", url)|replace("", url)|replace("", url) }}',
+        "{{ url|list|join(url)|list|join(url)|list|join(url)|list|join(url) }}",
+        "{% for a in url %}{% for b in url %}{% for c in url %}{% for d in url %}{% for e in url %}x{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
+        "{% set a = url ~ url %}{{ a }}",
+        "{% macro m() %}x{% endmacro %}{{ m() }}",
+    ],
+)
+def test_expensive_snippets_are_refused_quickly(tmp_path, snippet):
+    import time
+
+    spec = snippet_spec(tmp_path, snippet)
+    start = time.monotonic()
+    with pytest.raises(RenderError, match=r"services\.app\.env\.X: (SecurityError|UndefinedError)"):
+        render_files(str(spec), environ={})
+    assert time.monotonic() - start < 2
+
+
+def test_ordinary_snippets_still_render(tmp_path):
+    snippet = (
+        '{{ url|replace("redis://", "rediss://") }}|{{ "%s:%s"|format(host, port) }}|{{ host.upper() }}'
+        '|{{ "db%02d" % db }}|{{ "{}-{}".format(host, db) }}|{{ username|default("default", true) }}'
+        '|{{ password|urlencode }}|{{ db if db > 1 else "low" }}|{% if password %}auth{% endif %}|{{ (url|length) > 10 }}'
+        '|{{ [host, port]|join(":") }}|{{ password|length }}'
+    )
+    render_files(str(snippet_spec(tmp_path, snippet)), environ={})
+    assert env_of(tmp_path / ".env")["X"] == (
+        "rediss://:Snip-Secret-7@redis:6379/4|redis:6379|REDIS|db04|redis-4|default|Snip-Secret-7|4|auth|True|redis:6379|13"
+    )
+
+
+# ---------------------------------------------------------------- unusable render paths
+
+
+def test_a_nul_in_render_env_file_is_a_positioned_error_not_a_crash(tmp_path, capsys):
+    spec = spec_file(tmp_path, 'version: 1\nservices: {app: {db: 1}}\nrender: {env_file: ".env\\0x"}\n')
+    from borgconf.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"spec\.yaml:3:\d+: render\.env_file: .*NUL"):
+        render_files(str(spec), environ={})
+    for args in (["render", str(spec)], ["render", "--check", str(spec)]):
+        capsys.readouterr()
+        assert main(args) == 1
+        out, err = capsys.readouterr()
+        assert "internal error" not in err and re.search(r"spec\.yaml:3:\d+: render\.env_file: ", err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_read_text_of_an_unusable_name_is_a_render_error(tmp_path):
+    from borgconf.render import _read_text
+
+    with pytest.raises(RenderError, match="cannot hold a NUL"):
+        _read_text(tmp_path / "a\0b")
+    (tmp_path / "bin").write_bytes(b"\xff\xfe")
+    with pytest.raises(RenderError, match="not UTF-8"):
+        _read_text(tmp_path / "bin")
+    with pytest.raises(RenderError, match="cannot read"):
+        _read_text(tmp_path)  # a directory
+
+
+# ---------------------------------------------------------------- persist: file resolves 25% against the server
+
+
+def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tmp_path, monkeypatch):
+    import borgconf.render as R
+
+    monkeypatch.setattr(R, "local_total_memory", lambda: 1000 * 1024**3)  # never this machine's
+    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf}\n")
+    spec = load_spec(spec_path, env={})
+    conf = tmp_path / "redis.conf"
+
+    write = persist_file_writer(spec, total_memory=4 * 1024**3)  # spec mode: the LiveState read before apply
+    write()
+    assert "maxmemory 1gb" in conf.read_text()
+    write(8 * 1024**3)  # what apply_target read under its lock wins
+    assert "maxmemory 2gb" in conf.read_text()
+    write(None)
+    assert "maxmemory 1gb" in conf.read_text()
+
+    write = persist_file_writer(spec)  # a plan file: apply_target passes the memory on the call
+    write(total_memory=2 * 1024**3)
+    assert "maxmemory 512mb" in conf.read_text()
