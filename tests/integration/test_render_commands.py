@@ -166,3 +166,35 @@ def test_persist_file_writes_the_rendered_redis_conf_instead_of_rewrite(redis_fa
     assert rc == 0, out + err
     rc, out, err = run(capsys, "render", "--check", spec)
     assert rc == 0, out + err
+
+
+def test_persist_file_resolves_a_percentage_against_the_servers_memory(redis_factory, tmp_path, capsys, monkeypatch):
+    """`maxmemory: 25%` is 25% of the server's total_system_memory: the file
+    persisted by apply must say what the server now runs with, whatever the
+    memory of the machine borgconf runs on."""
+    import borgconf.render as R
+    from borgconf import params as P
+
+    monkeypatch.setattr(R, "local_total_memory", lambda: 4 * 1024**3)  # borgconf runs elsewhere than the server
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(PERSIST_FILE.replace("maxmemory: 100mb", "maxmemory: 25%"))
+    rc, out, err = run(capsys, "render", spec)
+    assert rc == 0, err
+    conf = tmp_path / "conf" / "redis.conf"
+    assert "maxmemory 1gb" in conf.read_text()  # render resolves against the local machine (product.md section 2)
+    password = dotenv_values(tmp_path / ".env")["REDIS_PASSWORD"]
+    server = redis_factory(config_file=conf, password=password)
+    total = int(server.client().info("memory")["total_system_memory"])
+    assert total != 4 * 1024**3
+
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec, "--env-file", tmp_path / ".env", "--url", server.url)
+    assert rc == 0, out + err
+    live = int(server.client().config_get("maxmemory")["maxmemory"])
+    assert live == total * 25 // 100
+    shown = P.display(P.catalog().lookup("maxmemory"), str(live)) or str(live)
+    assert f"\nmaxmemory {shown}\n" in conf.read_text()
+
+    # restarted from the persisted file, the server is still as the spec says
+    server.restart()
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec, "--env-file", tmp_path / ".env", "--url", server.url)
+    assert rc == 0, out + err
