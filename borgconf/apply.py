@@ -135,6 +135,13 @@ def _refuse(found, allow) -> None:
         )
 
 
+def refuse_unless_allowed(tp: TargetPlan, allow) -> None:
+    """Refuse what the plan recorded as needing an --allow-... flag not given."""
+    from . import safety
+
+    _refuse([safety.Finding((c.parameter,), flag, "; ".join(c.warnings)) for c in tp.changes for flag in c.requires], allow)
+
+
 def apply_target(
     client,
     target,
@@ -156,7 +163,7 @@ def apply_target(
     result = ApplyResult(target=tp.name, restart_required=list(tp.restart_changes))
     live = tp.live_changes
     # what the plan itself recorded: refuse before touching the server at all
-    _refuse([safety.Finding((c.parameter,), flag, "; ".join(c.warnings)) for c in tp.changes for flag in c.requires], allow)
+    refuse_unless_allowed(tp, allow)
     if not live:
         return result
 

@@ -230,6 +230,10 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         lives, clients = _read_lives(s, targets, url)
         p = build_plan(s, lives)
     render_plan(p, out)
+    from .apply import refuse_unless_allowed
+
+    for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
+        refuse_unless_allowed(tp, allow)
     if not any(tp.live_changes for tp in p.targets):
         if p.has_changes:
             out.line("Nothing can change live; the restart-required changes above go into redis.conf.")

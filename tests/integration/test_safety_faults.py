@@ -52,6 +52,14 @@ def test_databases_below_a_used_database_is_refused(redis_server, tmp_path, caps
     assert client.config_get("hz")["hz"] == "11" and client.config_get("databases")["databases"] == "16"
 
 
+def test_a_restart_only_change_that_hides_data_is_refused_too(redis_server, tmp_path, capsys):
+    redis_server.client(db=12).set("k", "v")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  databases: 8\n")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "db12 (1 keys)" in err and "--allow-hide-data" in err
+    assert run(capsys, "apply", "--auto-approve", "--allow-hide-data", spec)[0] == 0
+
+
 def test_dropping_all_persistence_is_refused(redis_server, tmp_path, capsys):
     client = redis_server.client()
     client.config_set("appendonly", "yes")
