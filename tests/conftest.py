@@ -114,6 +114,14 @@ def redis_factory(redis_version, tmp_path):
             server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_password(monkeypatch):
+    """A password exported in the developer's shell must not change what tests see."""
+    monkeypatch.delenv("BORGCONF_PASSWORD", raising=False)
+    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
+    monkeypatch.delenv("BORGCONF_URL", raising=False)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):

@@ -9,12 +9,6 @@ import pytest
 from cli_helpers import run, write_spec
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_password(monkeypatch):
-    monkeypatch.delenv("BORGCONF_PASSWORD", raising=False)
-    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
-
-
 def test_a_saved_plan_cannot_skip_the_safety_check(redis_server, tmp_path, capsys):
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  maxmemory: 5mb\n  maxmemory-policy: allkeys-lru\n")
     plan = tmp_path / "plan.json"

@@ -14,12 +14,6 @@ import pytest
 from cli_helpers import run, write_spec
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_password(monkeypatch):
-    monkeypatch.delenv("BORGCONF_PASSWORD", raising=False)
-    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
-
-
 # ---------------------------------------------------------------- data safety
 
 
