@@ -18,7 +18,7 @@ from typing import Callable
 
 from . import params as P
 from .errors import ApplyError, BorgconfError, LockError, PersistFailed, Refused, StalePlan, VerifyFailed
-from .live import translate
+from .live import first_call, translate
 from .plan import Change, TargetPlan
 
 LOCK_KEY = "borgconf:apply-lock"
@@ -80,7 +80,8 @@ def _acquire_lock(s: _Session, wait_seconds: float) -> str | None:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            ok = s.client.set(LOCK_KEY, token, nx=True, px=LOCK_TTL_MS)
+            # the first command of a saved plan's apply: it may meet a new install
+            ok = first_call(s.client, s.address, lambda: s.client.set(LOCK_KEY, token, nx=True, px=LOCK_TTL_MS))
         except rx.ResponseError as exc:
             # a read-only replica or an ACL without SET: run unlocked, but say so in -v logs
             import logging
@@ -169,7 +170,6 @@ def apply_target(
 
     s = _Session(client, target, tp)
     params = {c.parameter: _catalog_param(c.parameter) for c in live}
-    read_state(client, target)  # authenticates (a new install has no password yet) before the lock
     token = _acquire_lock(s, lock_timeout)
     try:
         # 1. evidence, read again under the lock: the server, the before-values, the data at stake

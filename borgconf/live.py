@@ -174,6 +174,26 @@ def parse_command_list(wanted: list[str], replies: list[Any]) -> dict[str, bool]
     return {cmd: any(str(n).lower() == cmd.lower() for n in (reply or [])) for cmd, reply in zip(wanted, replies)}
 
 
+def first_call(client, address: str, fn):
+    """Run the first command(s) of a connection. A new install does not have the
+    password the spec brings yet: then connect without one (and say so in -v logs)."""
+    import redis.exceptions as rx
+
+    try:
+        return fn()
+    except rx.AuthenticationError as exc:
+        if "without any password configured" not in str(exc):
+            raise
+        import logging
+
+        logging.getLogger("borgconf").debug("%s has no password yet; connecting without one", address)
+        pool = client.connection_pool
+        pool.connection_kwargs["password"] = None
+        pool.disconnect()
+        pool.reset()  # drop the connection objects that hold the old password
+        return fn()
+
+
 def read_state(client, target, commands: dict[str, str] | None = None) -> LiveState:
     """Everything a plan needs from one server, in one round trip."""
     address = getattr(client, "borgconf_address", target.address)
@@ -192,20 +212,7 @@ def read_state(client, target, commands: dict[str, str] | None = None) -> LiveSt
         return pipe.execute(raise_on_error=True)
 
     try:
-        try:
-            replies = once()
-        except rx.AuthenticationError as exc:
-            # a new install: the spec brings the password the server does not have yet
-            if "without any password configured" not in str(exc):
-                raise
-            import logging
-
-            logging.getLogger("borgconf").debug("%s has no password yet; connecting without one", address)
-            pool = client.connection_pool
-            pool.connection_kwargs["password"] = None
-            pool.disconnect()
-            pool.reset()  # drop the connection objects that hold the old password
-            replies = once()
+        replies = first_call(client, address, once)
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
     config = parse_config_reply(replies[0])
