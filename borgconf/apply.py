@@ -205,7 +205,7 @@ def apply_target(
                     continue
                 wanted[c.parameter] = value
             else:
-                wanted[c.parameter] = P.set_value(p, c.after)  # type: ignore[arg-type]
+                wanted[c.parameter] = c.after  # type: ignore[assignment]  # canonical = what CONFIG SET takes
         if not wanted:
             return result
 

@@ -436,12 +436,6 @@ def canonical_live(p: Param, text: str | None) -> str | None:
     return text
 
 
-def set_value(p: Param, canonical: str) -> str:
-    """What to send with CONFIG SET for a canonical value (they are the same today;
-    kept apart so a type whose accepted input differs from its report can say so)."""
-    return canonical
-
-
 def display(p: Param, canonical: str | None) -> str | None:
     """A human-friendly rendering of a canonical value (2147483648 -> 2gb) for views."""
     if canonical is None or p.type != "memory" or not canonical.isdigit():
@@ -451,14 +445,3 @@ def display(p: Param, canonical: str | None) -> str | None:
         if n and n % size == 0:
             return f"{n // size}{unit}"
     return canonical
-
-
-def conf_value(p: Param, canonical: str) -> list[str]:
-    """redis.conf argument lists (one per line) for a canonical value."""
-    if p.type == "save":
-        pairs = parse_save(canonical)
-        return [f"{s} {c}" for s, c in pairs] if pairs else ['""']
-    if p.type == "client-output-buffer-limit":
-        classes = parse_cobl(canonical)
-        return [f"{c} {h} {s} {t}" for c, (h, s, t) in classes.items()]
-    return [canonical]

@@ -17,7 +17,6 @@ from . import __version__
 from .errors import PlanError
 
 FORMAT_VERSION = "1"
-ACTIONS = ("update",)
 CLASSES = ("live", "restart")
 
 

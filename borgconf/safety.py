@@ -16,7 +16,6 @@ from .plan import TargetPlan
 ALLOW_EVICT = "allow-evict"
 ALLOW_HIDE_DATA = "allow-hide-data"
 ALLOW_NO_PERSISTENCE = "allow-no-persistence"
-ALL_FLAGS = (ALLOW_EVICT, ALLOW_HIDE_DATA, ALLOW_NO_PERSISTENCE)
 
 
 @dataclass(frozen=True)

@@ -515,10 +515,6 @@ class Spec:
             p = p[:-1]
         return self.positions.get(p, (self.path, 0, 0))
 
-    def warn(self, path: tuple, message: str) -> Problem:
-        file, line, col = self.where(path)
-        return Problem(file, line, col, _dotted(path), message)
-
     def secrets(self) -> list[str]:
         out = [t.password for t in self.targets if t.password]
         out += [t.config_command for t in self.targets if t.config_command.upper() != "CONFIG"]
