@@ -153,8 +153,10 @@ def apply_target(
     allow: set[str] = frozenset(),  # type: ignore[assignment]
     write_file: Callable[[int | None], None] | None = None,
     lock_timeout: float = 10.0,
+    users: dict | None = None,
 ) -> ApplyResult:
-    """Apply one target's plan. ``secrets`` maps a sensitive parameter to the value to set.
+    """Apply one target's plan. ``secrets`` maps a sensitive parameter (and "user NAME")
+    to the value to set; ``users`` maps "user NAME" to its desired ``users.UserState``.
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved)."""
@@ -168,19 +170,24 @@ def apply_target(
     if not live:
         return result
 
+    from . import users as U
+
     s = _Session(client, target, tp)
-    params = {c.parameter: _catalog_param(c.parameter) for c in live}
+    param_changes = [c for c in live if c.kind == "parameter"]
+    user_changes = [c for c in live if c.kind == "user"]
+    params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
+    user_names = {c.parameter: c.parameter.split(" ", 1)[1] for c in user_changes}
     token = _acquire_lock(s, lock_timeout)
     try:
         # 1. evidence, read again under the lock: the server, the before-values, the data at stake
-        fresh = read_state(client, target)
+        fresh = read_state(client, target, users=list(user_names.values()))
         if tp.run_id and fresh.run_id != tp.run_id:
             raise StalePlan(
                 f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
             )
         previous: dict[str, str] = {}
         drift = []
-        for c in live:
+        for c in param_changes:
             p = params[c.parameter]
             raw = next((fresh.config[n] for n in p.names() if n in fresh.config), None)
             if raw is None:
@@ -188,13 +195,18 @@ def apply_target(
             previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
             if not p.sensitive and previous[c.parameter] != c.before:
                 drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
+        previous_users = {c.parameter: fresh.users.get(user_names[c.parameter]) for c in user_changes}
+        for c in user_changes:
+            had = previous_users[c.parameter]
+            if (had.describe() if had is not None else None) != c.before:
+                drift.append(f"{c.parameter} changed")
         if drift:
             raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
         _refuse(safety.findings(tp, fresh), allow)
 
         # the values to set; a secret that already holds is left alone
         wanted: dict[str, str] = {}
-        for c in live:
+        for c in param_changes:
             p = params[c.parameter]
             if p.sensitive:
                 value = secrets.get(c.parameter)
@@ -206,7 +218,17 @@ def apply_target(
                 wanted[c.parameter] = value
             else:
                 wanted[c.parameter] = c.after  # type: ignore[assignment]  # canonical = what CONFIG SET takes
-        if not wanted:
+        wanted_users: dict[str, U.UserState] = {}
+        for c in user_changes:
+            state = (users or {}).get(c.parameter)
+            if state is None or state.describe() != c.after:
+                raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
+            had = previous_users[c.parameter]
+            if had is not None and had.same_rules(state) and had.hashes == state.hashes:
+                result.skipped.append(c.parameter)
+                continue
+            wanted_users[c.parameter] = state
+        if not wanted and not wanted_users:
             return result
 
         # 2. persistence must be possible before anything is set
@@ -216,21 +238,40 @@ def apply_target(
                 "(nothing changed); use target.persist: none or file, or --no-persist"
             )
 
-        # 3. one atomic CONFIG SET
-        s.config_set(wanted, "apply CONFIG SET (nothing changed)")
-
+        # 3. one atomic CONFIG SET, then one ACL SETUSER per user
+        if wanted:
+            s.config_set(wanted, "apply CONFIG SET (nothing changed)")
         restore = {n: previous[n] for n in wanted}
+        users_set: list[str] = []
+        rewritten = False
 
         def rollback(why: str, exc_type=ApplyError):
             try:
-                s.config_set(restore, "restore the previous values")
+                for parameter in reversed(users_set):
+                    had = previous_users[parameter]
+                    name = user_names[parameter]
+                    if had is None:
+                        s.call("restore ACL users", "ACL", "DELUSER", name)
+                    else:
+                        s.call("restore ACL users", *U.restore_args(name, had))
+                if restore:
+                    s.config_set(restore, "restore the previous values")
+                if rewritten:  # the file already holds the new values: write the old ones back
+                    s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
             except BorgconfError as again:
                 raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}") from None
             raise exc_type(f"{why}; the previous live values were restored") from None
 
+        for parameter, state in wanted_users.items():
+            try:
+                s.call(f"set {parameter} (ACL SETUSER)", *U.setuser_args(user_names[parameter], state, secrets.get(parameter)))
+            except BorgconfError as exc:
+                rollback(str(exc))
+            users_set.append(parameter)
+
         # 4. read back and verify
-        after = s.config_get(list(wanted))
         wrong = []
+        after = s.config_get(list(wanted)) if wanted else {}
         for name, value in wanted.items():
             p = params[name]
             raw = next((after[n] for n in p.names() if n in after), None)
@@ -239,6 +280,13 @@ def apply_target(
             if got != expected:
                 hint = " (Redis resolves symbolic links: give the real path)" if name == "dir" else ""
                 wrong.append(name if p.sensitive else f"{name} reads back {got!r}, not {expected!r}{hint}")
+        for parameter, state in wanted_users.items():
+            got_user = U.parse_getuser(s.call("read back ACL users", "ACL", "GETUSER", user_names[parameter]))
+            if got_user is None or not got_user.same_rules(state):
+                shown = got_user.describe() if got_user is not None else "no such user"
+                wrong.append(f"{parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
+            elif got_user.hashes != state.hashes:
+                wrong.append(f"{parameter}: the password did not take")
         if wrong:
             rollback(f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
@@ -248,6 +296,12 @@ def apply_target(
                 s.call("persist with CONFIG REWRITE", s.cfg, "REWRITE")
             except BorgconfError as exc:
                 rollback(f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
+            rewritten = True
+            if wanted_users and fresh.config.get("aclfile"):  # users live in the ACL file then
+                try:
+                    s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
+                except BorgconfError as exc:
+                    rollback(f"ACL SAVE failed on {s.address} ({exc})", PersistFailed)
             result.persisted = "rewrite"
         elif persist == "file" and write_file is not None:
             try:
@@ -255,7 +309,7 @@ def apply_target(
             except Exception as exc:  # any failure to write must roll back
                 rollback(f"writing the rendered redis.conf failed ({type(exc).__name__}: {exc})", PersistFailed)
             result.persisted = "file"
-        result.applied = [c for c in live if c.parameter in wanted]
+        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users]
         return result
     finally:
         _release_lock(s, token)

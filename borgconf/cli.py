@@ -107,12 +107,13 @@ def _lint(spec, strict: bool, out, lives=None) -> None:
 
 def _read_lives(spec, targets, url):
     from .live import connect, read_state
+    from .users import managed
 
     lives, clients = {}, {}
     for t in targets:
         client = connect(t, url=url)
         clients[t.name] = client
-        lives[t.name] = read_state(client, t, spec.commands)
+        lives[t.name] = read_state(client, t, spec.commands, managed(spec))
         log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
     return lives, clients
 
@@ -244,6 +245,10 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         if not click.confirm("Apply these changes?", default=False):
             raise Refused("not approved; nothing changed")
     secrets = {name: sv.checked for name, sv in s.server.items() if sv.param.sensitive}
+    secrets.update({f"user {name}": u.password for name, u in s.users.items() if u.password})
+    from .users import desired_state, managed
+
+    user_states = {f"user {name}": desired_state(s.users[name]) for name in managed(s)}
     results, failures = [], []
     by_name = {t.name: t for t in targets}
     for tp in p.targets:
@@ -257,7 +262,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
             live = lives.get(tp.name)
             write_file = persist_file_writer(s, total_memory=live.total_memory if live is not None else None)
         try:
-            results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout))
+            results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=user_states))
         except BorgconfError as exc:
             if len(p.targets) == 1:
                 raise

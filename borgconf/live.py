@@ -30,6 +30,7 @@ class LiveState:
     keyspace: dict[int, int] = field(default_factory=dict)  # db -> keys
     commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name | RENAMED_ELSEWHERE
     mode: str = "standalone"
+    users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState | None (absent)
 
     @property
     def server_label(self) -> str:
@@ -194,9 +195,10 @@ def first_call(client, address: str, fn):
         return fn()
 
 
-def read_state(client, target, commands: dict[str, str] | None = None) -> LiveState:
+def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None) -> LiveState:
     """Everything a plan needs from one server, in one round trip."""
     address = getattr(client, "borgconf_address", target.address)
+    user_names = list(users or [])
     wanted = commands or {}
     ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
     import redis.exceptions as rx
@@ -205,6 +207,8 @@ def read_state(client, target, commands: dict[str, str] | None = None) -> LiveSt
         pipe = client.pipeline(transaction=False)
         pipe.execute_command(target.config_command, "GET", "*")
         pipe.execute_command("INFO", "server", "memory", "keyspace")
+        for name in user_names:
+            pipe.execute_command("ACL", "GETUSER", name)
         if ask:
             pipe.execute_command("COMMAND", "INFO", *ask)
             for cmd in wanted:
@@ -217,8 +221,13 @@ def read_state(client, target, commands: dict[str, str] | None = None) -> LiveSt
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
     config = parse_config_reply(replies[0])
     facts = parse_info(replies[1])
-    cmd_state = parse_command_info(ask, replies[2], wanted, parse_command_list(list(wanted), replies[3:])) if ask else {}
-    return LiveState(address=address, config=config, commands=cmd_state, **facts)
+    from .users import parse_getuser
+
+    n = len(user_names)
+    user_state = {name: parse_getuser(r) for name, r in zip(user_names, replies[2 : 2 + n])}
+    rest = replies[2 + n :]
+    cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
+    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, **facts)
 
 
 __all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -104,6 +104,26 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
                 reason="restart required: rename-command is read only at start-up; it goes into redis.conf",
             )
         )
+    from . import users as U
+
+    for name in U.managed(spec):
+        want = U.desired_state(spec.users[name])
+        have = live.users.get(name)
+        rules_ok, password_ok = U.in_sync(have, want)
+        if rules_ok and password_ok:
+            tp.in_sync.append(f"user {name}")
+            continue
+        reason = "" if password_ok else ("sets the password (not shown)" if spec.users[name].password else "removes the passwords")
+        tp.changes.append(
+            Change(
+                parameter=f"user {name}",
+                kind="user",
+                cls="live",
+                before=have.describe() if have is not None else None,
+                after=want.describe(),
+                reason=reason,
+            )
+        )
     if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.cls == "live" for c in tp.changes):
         tp.warnings.append(
             "CONFIG REWRITE writes the server's redis.conf with mode 0644 (less its umask): it will hold "

@@ -39,7 +39,7 @@ class Out:
 
 def _value(name: str, v: str | None) -> str:
     if v is None:
-        return "(sensitive)"
+        return "(absent)" if name.startswith("user ") else "(sensitive)"
     if v == "":
         return '""'
     p = P.catalog().lookup(name)
@@ -56,6 +56,8 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
         for c in tp.changes:
             if c.cls == "live":
                 out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "yellow")
+                if c.reason:
+                    out.line(f"      {c.reason}", "dim")
             else:
                 out.line(f"  ! {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}  [restart required]", "magenta")
                 if c.reason:
