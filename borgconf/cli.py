@@ -105,17 +105,35 @@ def _lint(spec, strict: bool, out, lives=None) -> None:
         raise BorgconfError(f"{len(findings)} lint finding(s) and --strict")
 
 
-def _read_lives(spec, targets, url):
+def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False):
+    """Live state of every target, read concurrently (bounded). A target that
+    cannot be read is reported and left out; with one target, or --fail-fast,
+    its error is the command's error."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .live import connect, read_state
     from .users import managed
 
-    lives, clients = {}, {}
-    for t in targets:
+    def read(t):
         client = connect(t, url=url)
-        clients[t.name] = client
-        lives[t.name] = read_state(client, t, spec.commands, managed(spec))
-        log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
-    return lives, clients
+        return client, read_state(client, t, spec.commands, managed(spec))
+
+    lives, clients, failed = {}, {}, []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
+        futures = {t.name: pool.submit(read, t) for t in targets}
+        for t in targets:
+            try:
+                clients[t.name], lives[t.name] = futures[t.name].result()
+            except BorgconfError as exc:
+                if len(targets) == 1 or fail_fast:
+                    raise
+                failed.append(t.name)
+                _err(f"target {t.name}: {exc}")
+                continue
+            log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
+    if failed and not lives:
+        raise BorgconfError(f"no target could be read ({', '.join(failed)})")
+    return lives, clients, failed
 
 
 @cli.command()
@@ -142,15 +160,17 @@ def validate(ctx, spec, env_file, strict):
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when in sync.")
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first target that cannot be read.")
 @click.pass_context
-def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged):
+def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
     """Read the live server(s) and show what apply would change."""
     from .planner import build_plan
     from .views import plan_json, render_plan
 
     s = _load(spec, env_file)
     targets = _targets(s, target_name, url)
-    lives, _ = _read_lives(s, targets, url)
+    lives, _, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
     p = build_plan(s, lives)
     out = _out(ctx)
     if fmt == "json":
@@ -162,6 +182,11 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     else:
         _lint(s, strict, out, lives)
         render_plan(p, out, show_in_sync=show_unchanged)
+    if failed:
+        if out_path:
+            _err(f"not saving an incomplete plan to {out_path}")
+        _err(f"{len(failed)} target(s) could not be read: {', '.join(failed)}")
+        return 1
     if out_path:
         from .files import write_atomic
 
@@ -194,8 +219,10 @@ def _is_plan_file(path: str) -> bool:
 @click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
 @click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
 @click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout):
+def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast):
     """Apply a spec (plans first) or a saved plan file exactly."""
     from .apply import apply_target
     from .live import connect, read_state
@@ -206,6 +233,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     out = _out(ctx)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
+    failed: list[str] = []  # targets that could not be read (spec mode)
     if _is_plan_file(spec_or_plan):
         try:
             with open(spec_or_plan, encoding="utf-8") as f:
@@ -228,7 +256,8 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     else:
         s = _load(spec_or_plan, env_file)
         targets = _targets(s, target_name, url)
-        lives, clients = _read_lives(s, targets, url)
+        lives, clients, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
+        targets = [t for t in targets if t.name in lives]
         p = build_plan(s, lives)
     render_plan(p, out)
     from .apply import refuse_unless_allowed
@@ -264,12 +293,14 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         try:
             results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=user_states))
         except BorgconfError as exc:
-            if len(p.targets) == 1:
+            if len(p.targets) == 1 and not failed:
                 raise
             failures.append((tp.name, exc))
             _err(f"target {tp.name}: {exc}")
+            if fail_fast:
+                break
     render_results(results, out)
-    if failures:
+    if failures or failed:
         # 3 only when some target really changed: the fleet is now half applied
         return 3 if any(r.applied for r in results) else 1
     return 0

@@ -83,3 +83,28 @@ def test_plan_out_to_an_unwritable_path_is_a_clear_error(redis_server, tmp_path,
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 14\n")
     rc, out, err = run(capsys, "plan", "--out", "/proc/nonexistent/plan.json", spec)
     assert rc == 1 and "cannot write the plan" in err and "internal error" not in err
+
+
+def test_an_unreachable_target_does_not_stop_the_others(redis_factory, tmp_path, capsys):
+    import socket
+
+    ok = redis_factory()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead_port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(f"""version: 1
+targets:
+  - {{name: a, url: "{ok.url}"}}
+  - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
+server:
+  hz: 23
+""")
+    rc, out, err = run(capsys, "plan", "--out", tmp_path / "p.json", spec)
+    assert rc == 1 and "Target a" in out and "hz: 10 -> 23" in out
+    assert "target dead" in err and "incomplete plan" in err and not (tmp_path / "p.json").exists()
+    rc, out, err = run(capsys, "plan", "--fail-fast", spec)
+    assert rc == 1 and "Target a" not in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 3 and ok.client().config_get("hz")["hz"] == "23"
