@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import params as P
-from .errors import ApplyError, BorgconfError, LockError, PersistFailed, Refused, StalePlan, VerifyFailed
+from .errors import ApplyError, BorgconfError, LockError, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
 from .live import first_call, translate
 from .plan import Change, TargetPlan
 
@@ -176,7 +176,12 @@ def apply_target(
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
-    user_names = {c.parameter: c.parameter.split(" ", 1)[1] for c in user_changes}
+    user_names = {}
+    for c in user_changes:
+        prefix, _, name = c.parameter.partition(" ")
+        if prefix != "user" or not name:
+            raise PlanError(f"plan names an unknown change {c.parameter!r}")
+        user_names[c.parameter] = name
     token = _acquire_lock(s, lock_timeout)
     try:
         # 1. evidence, read again under the lock: the server, the before-values, the data at stake
@@ -224,7 +229,11 @@ def apply_target(
             if state is None or state.describe() != c.after:
                 raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
             had = previous_users[c.parameter]
-            if had is not None and had.same_rules(state) and had.hashes == state.hashes:
+            password_now = had is not None and had.hashes == state.hashes
+            if had is not None and c.password_change == password_now:
+                # the password the spec gives changed since the plan, or the live one did
+                raise StalePlan(f"the password of {c.parameter} changed since the plan was made; plan again")
+            if had is not None and had.same_rules(state) and password_now:
                 result.skipped.append(c.parameter)
                 continue
             wanted_users[c.parameter] = state
@@ -264,7 +273,11 @@ def apply_target(
 
         for parameter, state in wanted_users.items():
             try:
-                s.call(f"set {parameter} (ACL SETUSER)", *U.setuser_args(user_names[parameter], state, secrets.get(parameter)))
+                change = next(c for c in user_changes if c.parameter == parameter)
+                had = previous_users[parameter]
+                password = secrets.get(parameter) if change.password_change or had is None else None
+                keep = had.hashes if had is not None and not change.password_change else ()
+                s.call(f"set {parameter} (ACL SETUSER)", *U.setuser_args(user_names[parameter], state, password, keep))
             except BorgconfError as exc:
                 rollback(str(exc))
             users_set.append(parameter)

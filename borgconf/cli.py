@@ -109,7 +109,7 @@ def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = Fals
     """Live state of every target, read concurrently (bounded). A target that
     cannot be read is reported and left out; with one target, or --fail-fast,
     its error is the command's error."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from .live import connect, read_state
     from .users import managed
@@ -119,17 +119,26 @@ def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = Fals
         return client, read_state(client, t, spec.commands, managed(spec))
 
     lives, clients, failed = {}, {}, []
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
-        futures = {t.name: pool.submit(read, t) for t in targets}
-        for t in targets:
+    errors: dict[str, BorgconfError] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets))))
+    futures = {pool.submit(read, t): t for t in targets}
+    try:
+        for future in as_completed(futures):
+            t = futures[future]
             try:
-                clients[t.name], lives[t.name] = futures[t.name].result()
+                clients[t.name], lives[t.name] = future.result()
             except BorgconfError as exc:
                 if len(targets) == 1 or fail_fast:
                     raise
-                failed.append(t.name)
-                _err(f"target {t.name}: {exc}")
-                continue
+                errors[t.name] = exc
+    finally:
+        # --fail-fast and Ctrl-C do not wait for slow targets
+        pool.shutdown(wait=False, cancel_futures=True)
+    for t in targets:  # report in the spec's order
+        if t.name in errors:
+            failed.append(t.name)
+            _err(f"target {t.name}: {errors[t.name]}")
+        else:
             log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
     if failed and not lives:
         raise BorgconfError(f"no target could be read ({', '.join(failed)})")
@@ -267,7 +276,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     if not any(tp.live_changes for tp in p.targets):
         if p.has_changes:
             out.line("Nothing can change live; the restart-required changes above go into redis.conf.")
-        return 0
+        return 1 if failed else 0
     if not auto_approve:
         if not sys.stdin.isatty():
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")

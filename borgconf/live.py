@@ -97,7 +97,7 @@ def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError
     if isinstance(exc, rx.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
         return AuthError(f"authentication failed at {address} for user {user!r}: wrong password (target.password, BORGCONF_PASSWORD or REDISCLI_AUTH)")
     if "NOPERM" in text or isinstance(exc, rx.NoPermissionError):
-        return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info)")
+        return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info, and +acl|getuser +acl|list +acl|setuser when the spec has users)")
     if isinstance(exc, rx.TimeoutError):
         return ConnectionFailed(f"no answer from {address} within {target.timeout:g}s while trying to {doing}")
     if isinstance(exc, rx.ConnectionError):
@@ -209,6 +209,8 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
         pipe.execute_command("INFO", "server", "memory", "keyspace")
         for name in user_names:
             pipe.execute_command("ACL", "GETUSER", name)
+        if user_names:
+            pipe.execute_command("ACL", "LIST")
         if ask:
             pipe.execute_command("COMMAND", "INFO", *ask)
             for cmd in wanted:
@@ -221,11 +223,12 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
     config = parse_config_reply(replies[0])
     facts = parse_info(replies[1])
-    from .users import parse_getuser
+    from .users import parse_acl_list, parse_getuser
 
     n = len(user_names)
-    user_state = {name: parse_getuser(r) for name, r in zip(user_names, replies[2 : 2 + n])}
-    rest = replies[2 + n :]
+    acl_lines = parse_acl_list(replies[2 + n]) if n else {}
+    user_state = {name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(user_names, replies[2 : 2 + n])}
+    rest = replies[2 + n + (1 if n else 0) :]
     cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
     return LiveState(address=address, config=config, commands=cmd_state, users=user_state, **facts)
 

@@ -3,6 +3,7 @@ error back to file:line:col. ``borgconf schema`` prints their JSON Schema."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -121,6 +122,9 @@ class User(BaseModel):
                 raise _At(str(e), sub) from None
             if any(c.isspace() for c in item) and sub[0] != "commands":
                 raise _At("key and channel patterns cannot contain spaces", sub)
+        for tok in self.commands.split():
+            if not re.fullmatch(r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands", tok):
+                raise _At(f"{tok[:1]!r}...: commands takes +command, -command, +@category, -@category, allcommands or nocommands (passwords go in password:, keys in keys:)", ("commands",))
         if self.password is not None:
             try:
                 _plain(self.password, "a password")
@@ -301,6 +305,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         for name in model.users:
             if not re.fullmatch(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$", name):
                 problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
+            elif name == "default":
+                problems.append(_problem(doc, ("users", name), "the default user is set through server.requirepass; give this user another name", at_key=True))
 
     if problems or model is None:
         return None

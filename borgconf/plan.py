@@ -32,6 +32,7 @@ class Change:
     warnings: list[str] = field(default_factory=list)
     reason: str = ""
     requires: list[str] = field(default_factory=list)  # --allow-... flags apply needs (data safety)
+    password_change: bool = False  # a user change that sets a password (never the password itself)
     secret_after: str | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +50,8 @@ class Change:
             out["reason"] = self.reason
         if self.requires:
             out["requires"] = list(self.requires)
+        if self.kind == "user":
+            out["password_change"] = self.password_change
         return out
 
     @classmethod
@@ -65,6 +68,7 @@ class Change:
                 warnings=[str(w) for w in d.get("warnings", [])],
                 reason=str(d.get("reason", "")),
                 requires=[str(r) for r in d.get("requires", [])],
+                password_change=bool(d.get("password_change", False)),
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a change lacks {e}") from None

@@ -113,7 +113,11 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         if rules_ok and password_ok:
             tp.in_sync.append(f"user {name}")
             continue
-        reason = "" if password_ok else ("sets the password (not shown)" if spec.users[name].password else "removes the passwords")
+        new_password = not password_ok and bool(spec.users[name].password)
+        if password_ok or have is None:
+            reason = "creates the user" + (" with its password (not shown)" if new_password else "") if have is None else ""
+        else:
+            reason = "sets a new password (not shown)" if new_password else "removes its passwords"
         tp.changes.append(
             Change(
                 parameter=f"user {name}",
@@ -122,6 +126,7 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
                 before=have.describe() if have is not None else None,
                 after=want.describe(),
                 reason=reason,
+                password_change=new_password or (not password_ok and have is not None),
             )
         )
     if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.cls == "live" for c in tp.changes):

@@ -16,8 +16,13 @@ MASK = "***"
 _secrets: set[str] = set()
 
 
+# Masking a very short secret inside ordinary words would itself reveal it
+# ("removes the ***sswords"); such a secret is still never formatted anywhere.
+MIN_LENGTH = 4
+
+
 def register(value: str | None) -> None:
-    if value:
+    if value and len(value) >= MIN_LENGTH:
         _secrets.add(value)
         # redis-py and URLs may show a percent-encoded form
         from urllib.parse import quote

@@ -183,9 +183,11 @@ def _user_directive(name: str, user) -> Directive:
     args = ["on" if user.enabled else "off"]
     if user.password:
         args.append(conf_quote(">" + user.password, always=True))
-    args += [conf_quote("~" + k) for k in user.keys]
+    from .users import channel_rule, key_rule
+
+    args += [conf_quote(key_rule(k)) for k in user.keys]
     args.append("resetchannels")
-    args += [conf_quote("&" + c) for c in user.channels]
+    args += [conf_quote(channel_rule(c)) for c in user.channels]
     args += [conf_quote(tok) for tok in user.commands.split()]
     return Directive("user", [conf_quote(name), *args])
 

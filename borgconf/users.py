@@ -2,15 +2,17 @@
 
 Passwords are compared by their SHA-256 (what ``ACL GETUSER`` reports) and
 never shown or stored: a plan says only that a password changes. Rules are
-compared the way Redis describes them back: categories keep their order,
-while consecutive single-command rules (``+get +set``) are a set, since Redis
-7.0 and 8.2 print those in different orders. Whatever Redis still rewrites
-is caught by apply's read-back, which then names the spelling Redis uses.
+sent in the spec's own order (their order is their meaning) and compared as
+a multiset with what Redis describes back, since Redis 7.0 and 8.2 print the
+same rules in different orders. Whatever Redis still rewrites is caught by
+apply's read-back, which then names the spelling Redis uses. A live user with
+selectors or extra flags is never "in sync" with a spec that has none.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,22 +22,30 @@ class UserState:
     enabled: bool
     keys: tuple[str, ...]
     channels: tuple[str, ...]
-    commands: tuple[str, ...]
+    commands: tuple[str, ...]  # in order (as sent, or as Redis describes them)
     hashes: frozenset[str]
     nopass: bool = False
+    selectors: tuple[str, ...] = ()
+    extra_flags: tuple[str, ...] = ()  # e.g. skip-sanitize-payload: access the spec does not give
+    acl_line: str = ""  # the server's own ACL LIST rules (hashes, not passwords): replayed on rollback
 
     def describe(self) -> str:
         """The rules without any password: safe to print and to save in a plan."""
         parts = ["on" if self.enabled else "off", *self.keys]
         parts += list(self.channels) or ["resetchannels"]
         parts += list(self.commands) or ["-@all"]
+        parts += [f"({s})" for s in self.selectors]
+        parts += list(self.extra_flags)
         if self.nopass:
             parts.append("nopass")
         return " ".join(parts)
 
     def same_rules(self, other: "UserState") -> bool:
-        return (self.enabled, self.keys, self.channels, self.commands, self.nopass) == (
-            other.enabled, other.keys, other.channels, other.commands, other.nopass)
+        return (
+            (self.enabled, self.keys, self.channels, self.nopass, self.selectors, self.extra_flags)
+            == (other.enabled, other.keys, other.channels, other.nopass, other.selectors, other.extra_flags)
+            and Counter(self.commands) == Counter(other.commands)
+        )
 
 
 def managed(spec) -> list[str]:
@@ -47,8 +57,12 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def _key(pattern: str) -> str:
+def key_rule(pattern: str) -> str:
     return pattern if pattern.startswith(("~", "%")) else "~" + pattern
+
+
+def channel_rule(pattern: str) -> str:
+    return pattern if pattern.startswith("&") else "&" + pattern
 
 
 def normalize_commands(rules: str) -> tuple[str, ...]:
@@ -56,33 +70,50 @@ def normalize_commands(rules: str) -> tuple[str, ...]:
     tokens = ["+@all" if t == "allcommands" else "-@all" if t == "nocommands" else t for t in tokens]
     while tokens and tokens[0] == "-@all":  # what every user starts from after `reset`
         tokens.pop(0)
-    out: list[str] = []
-    run: list[str] = []
-    for t in tokens + [""]:
-        if t and "@" not in t:
-            run.append(t)
-            continue
-        out += sorted(run)
-        run = []
-        if t:
-            out.append(t)
-    return tuple(out)
+    return tuple(dict.fromkeys(tokens))  # a repeated rule says nothing new
 
 
 def desired_state(user) -> UserState:
-    keys = tuple(sorted({_key(k) for k in user.keys}))
+    keys = tuple(sorted({key_rule(k) for k in user.keys}))
     if "~*" in keys:
         keys = ("~*",)
     return UserState(
         enabled=user.enabled,
         keys=keys,
-        channels=tuple(sorted({"&" + c for c in user.channels})),
+        channels=tuple(sorted({channel_rule(c) for c in user.channels})),
         commands=normalize_commands(user.commands),
         hashes=frozenset({password_hash(user.password)} if user.password else ()),
     )
 
 
-def parse_getuser(reply: Any) -> UserState | None:
+def split_acl_rules(text: str) -> list[str]:
+    """ACL LIST rules: words, a selector "( ... )" being one word."""
+    out, cur, depth = [], "", 0
+    for ch in text:
+        if ch == " " and depth == 0:
+            if cur:
+                out.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    if cur:
+        out.append(cur)
+    return out
+
+
+def parse_acl_list(lines: list[Any]) -> dict[str, str]:
+    """``ACL LIST`` lines -> {user: its rules after the name}."""
+    out = {}
+    for line in lines or []:
+        parts = str(line).split(" ", 2)
+        if len(parts) >= 2 and parts[0] == "user":
+            out[parts[1]] = parts[2] if len(parts) > 2 else ""
+    return out
+
+
+def parse_getuser(reply: Any, acl_line: str = "") -> UserState | None:
     """``ACL GETUSER`` (RESP2, flat list) as a UserState; None for no such user."""
     if not reply:
         return None
@@ -97,6 +128,9 @@ def parse_getuser(reply: Any) -> UserState | None:
     channels = d.get("channels", "")
     channels = channels.split() if isinstance(channels, str) else [str(c) for c in channels]
     keys_t = tuple(sorted({("~*" if k == "allkeys" else k) for k in keys}))
+    selectors = tuple(w[1:-1] for w in split_acl_rules(acl_line) if w.startswith("(")) if acl_line else ()
+    if not acl_line and d.get("selectors"):
+        selectors = tuple(str(s) for s in d["selectors"])
     return UserState(
         enabled="on" in flags,
         keys=("~*",) if "~*" in keys_t else keys_t,
@@ -104,6 +138,9 @@ def parse_getuser(reply: Any) -> UserState | None:
         commands=normalize_commands(str(d.get("commands", ""))),
         hashes=frozenset(str(h) for h in d.get("passwords", [])),
         nopass="nopass" in flags,
+        selectors=selectors,
+        extra_flags=tuple(sorted(set(flags) - {"on", "off", "nopass", "sanitize-payload"})),
+        acl_line=acl_line,
     )
 
 
@@ -114,17 +151,23 @@ def in_sync(live: UserState | None, want: UserState) -> tuple[bool, bool]:
     return live.same_rules(want), live.hashes == want.hashes
 
 
-def setuser_args(name: str, want: UserState, password: str | None) -> list[str]:
-    args = ["ACL", "SETUSER", name, "reset", "on" if want.enabled else "off"]
+def setuser_args(name: str, want: UserState, password: str | None, keep_hashes=()) -> list[str]:
+    """`reset` then the spec's rules in the spec's order (`resetchannels`: acl-pubsub-default
+    may be allchannels). Without a new password the current ones are kept by hash."""
+    args = ["ACL", "SETUSER", name, "reset", "resetchannels", "on" if want.enabled else "off"]
     if password:
         args.append(">" + password)
-    args += list(want.keys) + list(want.channels) + list(want.commands)
-    return args
+    else:
+        args += ["#" + h for h in sorted(keep_hashes)]
+    return args + list(want.keys) + list(want.channels) + list(want.commands)
 
 
 def restore_args(name: str, state: UserState) -> list[str]:
-    """Put a user back exactly as it was, passwords by their hashes."""
-    args = ["ACL", "SETUSER", name, "reset", "on" if state.enabled else "off"]
+    """Put a user back exactly as the server described it (ACL LIST: hashes, flags,
+    rules in order, selectors)."""
+    if state.acl_line:
+        return ["ACL", "SETUSER", name, "reset", *split_acl_rules(state.acl_line)]
+    args = ["ACL", "SETUSER", name, "reset", "resetchannels", "on" if state.enabled else "off"]
     args += ["#" + h for h in sorted(state.hashes)]
     if state.nopass:
         args.append("nopass")

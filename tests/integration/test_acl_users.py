@@ -54,3 +54,55 @@ def test_rules_redis_rewrites_are_a_clear_error_not_a_perpetual_diff(redis_serve
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)
     assert rc == 1 and "write them that way" in err and "restored" in err
     assert redis_server.client().execute_command("ACL", "GETUSER", "odd") is None  # rolled back: the user is gone again
+
+
+def test_rule_order_is_kept_and_converges(redis_server, tmp_path, capsys):
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  ops: {password: "ops-pw-123", commands: "+@all -config +config|get"}\n')
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, err
+    ops = redis_server.client(username="ops", password="ops-pw-123")
+    assert ops.config_get("maxmemory") and run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_users_apply_when_new_users_get_all_channels(redis_server, tmp_path, capsys):
+    redis_server.client().config_set("acl-pubsub-default", "allchannels")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  app: {password: "app-pw-123", keys: ["app:*"], channels: ["news.*"]}\n')
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_rollback_restores_users_exactly_as_they_were(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    client.execute_command("ACL", "SETUSER", "a", "reset", "on", ">pw-a", "~app:*", "+@all", "-config", "+config|get", "(~secret:* +get)")
+    before = [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")]
+    # b's channels make its ACL SETUSER fail after a was already changed
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  a: {password: "pw-a", keys: ["other:*"]}\n  b: {password: "pw-b", channels: ["*", "x"]}\n')
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "restored" in err
+    assert [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")] == before
+    assert client.execute_command("ACL", "GETUSER", "b") is None
+
+
+def test_live_selectors_are_a_difference(redis_server, tmp_path, capsys):
+    redis_server.client().execute_command("ACL", "SETUSER", "u", "reset", "on", ">pw-u-1", "~app:*", "+@all", "(~secret:* +@all)")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  u: {password: "pw-u-1", keys: ["app:*"]}\n')
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2 and "(~secret:*" in out
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_a_saved_plan_never_rotates_a_password_it_did_not_show(redis_server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SP_PW", "pw-one-123")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  sp: {password: "${SP_PW}", keys: ["a:*"]}\n')
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    spec.write_text(spec.read_text().replace('"a:*"', '"b:*"'))
+    plan = tmp_path / "plan.json"
+    assert run(capsys, "plan", "--out", plan, spec)[0] == 0
+    monkeypatch.setenv("SP_PW", "pw-two-123")
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 1 and "password of user sp changed" in err
+    assert redis_server.client(username="sp", password="pw-one-123").ping()
+    monkeypatch.setenv("SP_PW", "pw-one-123")
+    assert run(capsys, "apply", "--auto-approve", plan)[0] == 0
+    assert redis_server.client(username="sp", password="pw-one-123").ping()  # kept, by its hash

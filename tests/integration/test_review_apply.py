@@ -108,3 +108,23 @@ server:
     assert rc == 1 and "Target a" not in out
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)
     assert rc == 3 and ok.client().config_get("hz")["hz"] == "23"
+
+
+def test_fleet_apply_with_an_unreadable_target_never_exits_0(redis_factory, tmp_path, capsys):
+    import socket
+
+    ok = redis_factory()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead_port = s.getsockname()[1]
+    s.close()
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(f"""version: 1
+targets:
+  - {{name: a, url: "{ok.url}"}}
+  - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
+server:
+  hz: 10
+""")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)  # a is in sync, dead cannot be read
+    assert rc == 1 and "target dead" in err

@@ -27,14 +27,58 @@ def test_captured_replies_are_in_sync_with_the_spec_that_made_them():
     assert U.parse_getuser(None) is None
 
 
-def test_single_command_rules_are_a_set_categories_keep_their_order():
-    assert U.normalize_commands("+get +set") == U.normalize_commands("-@all +set +get")
-    assert U.normalize_commands("+@all -@dangerous") != U.normalize_commands("-@dangerous +@all")
+def test_rules_keep_their_order_and_compare_as_a_multiset():
+    # sent in the spec's order: "-config +config|get" means something else sorted
+    assert U.normalize_commands("+@all -config +config|get") == ("+@all", "-config", "+config|get")
+    assert U.normalize_commands("-@all +get +get") == ("+get",)
     assert U.normalize_commands("allcommands") == ("+@all",)
-    assert U.normalize_commands("+GET +@ALL") == ("+get", "+@all")
+    a = U.desired_state(spec_user(commands="+get +set"))
+    b = U.parse_getuser(GETUSER_70[:5] + ["-@all +set +get"] + GETUSER_70[6:])
+    assert U.in_sync(b, U.desired_state(spec_user(commands="+get +set")))[0]  # Redis 7.0 prints them reversed
+    assert a.commands == ("+get", "+set")
+
+
+def test_selectors_and_extra_flags_are_never_in_sync():
+    line = "on sanitize-payload #30c9 ~bull:* resetchannels +@all -@dangerous (~secret:* resetchannels -@all +get)"
+    live = U.parse_getuser(GETUSER_70, line)
+    assert live.selectors == ("~secret:* resetchannels -@all +get",)
+    assert U.in_sync(live, U.desired_state(spec_user())) == (False, True)
+    assert U.split_acl_rules(line)[-1] == "(~secret:* resetchannels -@all +get)"
+    restore = U.restore_args("n8n", live)
+    assert restore[:4] == ["ACL", "SETUSER", "n8n", "reset"] and restore[-1].startswith("(")
+    skip = ["flags", ["on", "skip-sanitize-payload"]] + GETUSER_70[2:]
+    assert U.in_sync(U.parse_getuser(skip), U.desired_state(spec_user()))[0] is False
 
 
 def test_description_never_holds_the_password():
     state = U.desired_state(spec_user(password="hunter2-secret"))
     assert "hunter2" not in state.describe() and U.password_hash("hunter2-secret") not in state.describe()
     assert state.describe() == "on ~bull:* resetchannels +@all -@dangerous"
+
+
+def test_spec_users_are_validated(tmp_path):
+    import pytest
+
+    from borgconf.errors import SpecError
+    from borgconf.spec import load_spec
+
+    for body, expect in (
+        ('users:\n  default: {password: "x"}\n', "requirepass"),
+        ('users:\n  u: {commands: "+@all >TopSecretInCmd"}\n', "commands takes"),
+    ):
+        p = tmp_path / "s.yaml"
+        p.write_text("version: 1\n" + body)
+        with pytest.raises(SpecError, match=expect) as exc:
+            load_spec(p, env={})
+        assert "TopSecretInCmd" not in str(exc.value)
+
+
+def test_rendered_user_lines_keep_selector_style_key_rules(tmp_path):
+    from borgconf.render import render_redis_conf
+    from borgconf.spec import load_spec
+
+    p = tmp_path / "s.yaml"
+    p.write_text('version: 1\nusers:\n  u: {password: "pw-x-123", keys: ["%R~cache:*", "app:*"], channels: ["news"]}\n')
+    conf = render_redis_conf(load_spec(p, env={}), total_memory=1)
+    line = next(l for l in conf.splitlines() if l.startswith("user u "))
+    assert " %R~cache:* " in line and " ~app:* " in line and " &news" in line and "~%R" not in line
