@@ -373,4 +373,5 @@ def json_schema() -> dict:
         for n in p.names():
             names[n] = {"description": f"{p.type}, {p.cls}" + (", sensitive" if p.sensitive else "")}
     props["server"] = {"type": "object", "properties": names, "additionalProperties": False}
+    props["extends"] = {"type": "string", "description": "a base spec merged under this one (mappings merged, lists replaced)"}
     return schema
