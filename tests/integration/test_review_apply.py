@@ -85,10 +85,10 @@ def test_plan_out_to_an_unwritable_path_is_a_clear_error(redis_server, tmp_path,
     assert rc == 1 and "cannot write the plan" in err and "internal error" not in err
 
 
-def test_an_unreachable_target_does_not_stop_the_others(redis_factory, tmp_path, capsys):
+def _fleet_with_a_dead_target(tmp_path, ok, *, hz: int):
+    """A fleet spec: target a (a live server) and target dead (a port nobody listens on)."""
     import socket
 
-    ok = redis_factory()
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     dead_port = s.getsockname()[1]
@@ -99,8 +99,14 @@ targets:
   - {{name: a, url: "{ok.url}"}}
   - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
 server:
-  hz: 23
+  hz: {hz}
 """)
+    return spec
+
+
+def test_an_unreachable_target_does_not_stop_the_others(redis_factory, tmp_path, capsys):
+    ok = redis_factory()
+    spec = _fleet_with_a_dead_target(tmp_path, ok, hz=23)
     rc, out, err = run(capsys, "plan", "--out", tmp_path / "p.json", spec)
     assert rc == 1 and "Target a" in out and "hz: 10 -> 23" in out
     assert "target dead" in err and "incomplete plan" in err and not (tmp_path / "p.json").exists()
@@ -111,20 +117,7 @@ server:
 
 
 def test_fleet_apply_with_an_unreadable_target_never_exits_0(redis_factory, tmp_path, capsys):
-    import socket
-
     ok = redis_factory()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    dead_port = s.getsockname()[1]
-    s.close()
-    spec = tmp_path / "fleet.yaml"
-    spec.write_text(f"""version: 1
-targets:
-  - {{name: a, url: "{ok.url}"}}
-  - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
-server:
-  hz: 10
-""")
+    spec = _fleet_with_a_dead_target(tmp_path, ok, hz=10)
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)  # a is in sync, dead cannot be read
     assert rc == 1 and "target dead" in err
