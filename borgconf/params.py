@@ -323,6 +323,8 @@ def check(p: Param, value: Any) -> Any:
         for group in p.exclusive:
             if len(set(group) & set(tokens)) > 1:
                 raise InvalidValue(f"{' and '.join(group)} cannot go together in {p.name}")
+        if "default" in p.choices and len(set(tokens)) > 1:
+            tokens = [tok for tok in tokens if tok != "default"]  # "default" is no flag: Redis drops it
         return " ".join(c for c in p.choices if c in tokens)
     if t == "save":
         return parse_save(value)

@@ -11,7 +11,7 @@ import json
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from borgconf import params as P
@@ -122,6 +122,13 @@ def test_generated_server_blocks_apply_then_plan_empty(redis_server, tmp_path, c
     )
     spec = tmp_path / "s.yaml"
 
+    # the types product.md names, every run, whatever the generator draws
+    @example(block={"save": ["900 1", "300 10", "60 10000"], "notify-keyspace-events": "KEA", "maxmemory-policy": "ALLKEYS-LRU",
+                    "maxmemory-clients": "10%", "client-output-buffer-limit": {"pubsub": "64mb 16mb 90"}}, mm="1gb")
+    @example(block={"save": [], "notify-keyspace-events": "Ex", "latency-tracking-info-percentiles": [50.0, 99.9],
+                    "shutdown-on-sigterm": "now nosave", "appendonly": True}, mm="0")
+    @example(block={"notify-keyspace-events": "", "maxmemory-policy": "noeviction", "client-output-buffer-limit": "replica 512mb 128mb 120",
+                    "hz": 500, "slave-read-only": "no", "list-max-ziplist-size": -3}, mm="200mb")
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     @given(block=block, mm=maxmemory)
     def prop(block, mm):

@@ -179,3 +179,27 @@ def test_two_concurrent_applies_leave_exactly_one_spec(redis_server, tmp_path):
                 assert "changed since the plan was made" in err or "another borgconf apply" in err, err
                 assert "Traceback" not in err
         assert results[winner][0] == 0, results[winner]
+
+
+def test_a_held_lock_makes_apply_wait_then_fail_changing_nothing(redis_server, tmp_path, capsys):
+    client = redis_server.client()
+    client.set("borgconf:apply-lock", "someone-else", px=30000)
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 19\n")
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--lock-timeout", "0.5", spec)
+    assert rc == 1 and "another borgconf apply" in err
+    assert client.config_get("hz")["hz"] == "10" and client.get("borgconf:apply-lock") == "someone-else"
+    client.delete("borgconf:apply-lock")
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert client.get("borgconf:apply-lock") is None  # released after use
+
+
+def test_a_value_the_server_does_not_keep_is_rolled_back(redis_server, tmp_path, capsys):
+    # a hand-edited saved plan asks for hz 1000, which Redis silently clamps to 500
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 20\n  maxmemory: 10mb\n")
+    plan = tmp_path / "plan.json"
+    assert run(capsys, "plan", "--out", plan, spec)[0] == 0
+    plan.write_text(plan.read_text().replace('"after": "20"', '"after": "1000"'))
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 1 and "hz reads back '500', not '1000'" in err and "restored" in err
+    client = redis_server.client()
+    assert client.config_get("hz")["hz"] == "10" and client.config_get("maxmemory")["maxmemory"] == "0"

@@ -163,3 +163,9 @@ def test_client_output_buffer_limit_merges_classes_given():
     assert got == "normal 0 0 0 slave 268435456 67108864 60 pubsub 67108864 16777216 90"
     got = P.desired(p, P.check(p, {"replica": "512mb 128mb 120"}), live=live)
     assert got == "normal 0 0 0 slave 536870912 134217728 120 pubsub 33554432 8388608 60"
+
+
+def test_default_is_no_shutdown_flag():
+    p = P.catalog().lookup("shutdown-on-sigint")
+    assert P.desired(p, P.check(p, "default save")) == "save"  # what Redis 8.2 read back
+    assert P.desired(p, P.check(p, "default")) == "default"

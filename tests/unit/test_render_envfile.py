@@ -180,6 +180,9 @@ def test_any_value_either_reads_back_exactly_or_is_refused(value):
     try:
         envfile.quote("V", value)
     except envfile.Unquotable:
+        # only values no quoting form can carry are refused: a single quote together
+        # with a $ or backslash trouble, or a line break / NUL
+        assert any(c in value for c in "'$\\\n\r\x00"), f"{value!r} was refused though single quotes carry it"
         return
     assert read_back("V", value) == (value, value, value)
 

@@ -211,3 +211,10 @@ def test_version_is_required(tmp_path):
     p = write(tmp_path, "s.yaml", "server: {}\n")
     (prob,) = problems(p)
     assert "version" in str(prob)
+
+
+def test_a_parameter_cannot_be_both_set_and_ignored(tmp_path):
+    write(tmp_path, "base.yaml", "version: 1\nserver:\n  hz: 12\n")
+    p = write(tmp_path, "s.yaml", "extends: base.yaml\nignore: [hz]\n")
+    (prob,) = problems(p)
+    assert "both set and in ignore" in prob.message and prob.file.endswith("base.yaml") and prob.line == 3
