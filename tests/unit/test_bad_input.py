@@ -180,6 +180,11 @@ def test_bad_spec_in_process(case_id, tmp_path, monkeypatch, capsys, no_network)
     out, err = capsys.readouterr()
     _check(case, code, err, elapsed)
     assert out == "", out
+    # plan and apply would connect: a bad spec must stop them before any socket (no_network)
+    for command in (["plan", case.file], ["apply", "--auto-approve", case.file]):
+        code = main(command)
+        out, err = capsys.readouterr()
+        _check(case, code, err, None)
 
 
 SUBPROCESS_CASES = ["yaml_unclosed_bracket.yaml", "inject_variable_value_newline.yaml", "extends_cycle.yaml", "alias_bomb", "5mb"]
