@@ -106,3 +106,23 @@ def test_a_saved_plan_never_rotates_a_password_it_did_not_show(redis_server, tmp
     monkeypatch.setenv("SP_PW", "pw-one-123")
     assert run(capsys, "apply", "--auto-approve", plan)[0] == 0
     assert redis_server.client(username="sp", password="pw-one-123").ping()  # kept, by its hash
+
+
+def test_users_are_saved_to_the_acl_file_when_the_server_uses_one(redis_factory, tmp_path, capsys):
+    acl = tmp_path / "users.acl"
+    acl.write_text("")
+    server = redis_factory([f"aclfile {acl}"])
+    spec = write_spec(tmp_path / "s.yaml", server.url, 'users:\n  app: {password: "app-pw-123", keys: ["app:*"]}\n')
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert "user app on" in acl.read_text() and "app-pw-123" not in acl.read_text()
+    server.restart()
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_rediscli_auth_supplies_the_password(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(password="from-rediscli-auth")
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 12\n")
+    assert run(capsys, "plan", spec)[0] == 1
+    monkeypatch.setenv("REDISCLI_AUTH", "from-rediscli-auth")
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2 and "from-rediscli-auth" not in out + err
