@@ -175,6 +175,7 @@ def apply_target(
     s = _Session(client, target, tp)
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
+    user_change = {c.parameter: c for c in user_changes}
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     user_names = {}
     for c in user_changes:
@@ -273,7 +274,7 @@ def apply_target(
 
         for parameter, state in wanted_users.items():
             try:
-                change = next(c for c in user_changes if c.parameter == parameter)
+                change = user_change[parameter]
                 had = previous_users[parameter]
                 password = secrets.get(parameter) if change.password_change or had is None else None
                 keep = had.hashes if had is not None and not change.password_change else ()

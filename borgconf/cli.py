@@ -95,12 +95,15 @@ def _targets(spec, target_name: str | None, url: str | None):
     return targets
 
 
-def _lint(spec, strict: bool, out, lives=None) -> None:
+def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
+    """Lint findings as warnings (not shown where stdout is one JSON document);
+    with --strict they are an error."""
     from .lint import lint
 
     findings = lint(spec, lives or {})
-    for f in findings:
-        out.line(f"warning: {f}", "yellow")
+    if show:
+        for f in findings:
+            out.line(f"warning: {f}", "yellow")
     if strict and findings:
         raise BorgconfError(f"{len(findings)} lint finding(s) and --strict")
 
@@ -184,10 +187,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     out = _out(ctx)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
-        from .lint import lint
-
-        if strict and lint(s, lives):
-            raise BorgconfError("lint findings and --strict")
+        _lint(s, strict, out, lives, show=False)
     else:
         _lint(s, strict, out, lives)
         render_plan(p, out, show_in_sync=show_unchanged)

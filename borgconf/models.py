@@ -92,8 +92,6 @@ class Service(BaseModel):
     @field_validator("env")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        import re
-
         for k, val in v.items():
             if not re.fullmatch(r"^[A-Z_][A-Z0-9_]{0,127}$", k):
                 raise _At(f"{k!r} is not an environment variable name (A-Z, 0-9, _)", (k,), at_key=True)
@@ -267,8 +265,6 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     commands: dict[str, str] = {}
     if model is not None:
-        import re
-
         for cmd, action in model.commands.items():
             path = ("commands", cmd)
             if not re.fullmatch(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", cmd):
@@ -284,8 +280,6 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     services = model.services if model is not None else {}
     if model is not None:
-        import re
-
         seen_db: dict[int, str] = {}
         databases = 16
         if "databases" in server and isinstance(server["databases"].checked, int):

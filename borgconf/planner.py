@@ -136,7 +136,7 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         )
     from . import safety
 
-    safety.annotate(spec, tp, live)
+    safety.annotate(tp, live)
     return tp
 
 

@@ -68,7 +68,7 @@ def findings(tp: TargetPlan, live: LiveState) -> list[Finding]:
     return out
 
 
-def annotate(spec, tp: TargetPlan, live: LiveState) -> None:
+def annotate(tp: TargetPlan, live: LiveState) -> None:
     """Record the findings on the plan's changes (requires + a warning on the first)."""
     by_name = {c.parameter: c for c in tp.changes if c.kind == "parameter"}
     for f in findings(tp, live):
