@@ -17,9 +17,11 @@ class Finding:
     id: str
     where: str
     message: str
+    target: str = ""  # the target whose live facts the finding comes from
 
     def __str__(self) -> str:
-        return f"[{self.id}] {self.where}: {self.message}"
+        about = f"target {self.target}: " if self.target else ""
+        return f"[{self.id}] {self.where}: {about}{self.message}"
 
 
 def service_role(name: str, svc) -> str | None:
@@ -37,8 +39,28 @@ def _value(spec, live, name):
 
 
 def lint(spec, lives: dict | None = None) -> list[Finding]:
+    """Offline findings from the spec alone; with live states, every target is
+    linted against its own facts (in the spec's target order, duplicates once),
+    so the result never depends on which server answered first."""
     lives = lives or {}
-    live = next(iter(lives.values()), None)
+    if not lives:
+        return _lint_one(spec, None, "")
+    order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in {t.name for t in spec.targets})
+    out: list[Finding] = []
+    for name in order:
+        for f in _lint_one(spec, lives[name], name):
+            if f not in out:
+                out.append(f)
+    return out
+
+
+def _lint_one(spec, live, target_name: str) -> list[Finding]:
+    """Findings for one target (``live`` None: offline, the spec alone)."""
+
+    def about(*names: str) -> str:
+        """The target's name when a finding rests on its live facts."""
+        return target_name if live is not None and any(n not in spec.server for n in names) else ""
+
     out: list[Finding] = []
 
     def where(path: tuple) -> str:
@@ -50,7 +72,8 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
         for name, svc in spec.services.items():
             if service_role(name, svc) == "queue":
                 out.append(Finding("queue-evicting-policy", where(("services", name)),
-                    f"service {name} is a queue but maxmemory-policy is {policy}: BullMQ and Sidekiq lose jobs when keys are evicted; use noeviction"))
+                    f"service {name} is a queue but maxmemory-policy is {policy}: BullMQ and Sidekiq lose jobs when keys are evicted; use noeviction",
+                    about("maxmemory-policy")))
 
     mm = spec.server.get("maxmemory")
     if mm is not None:
@@ -59,21 +82,23 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
                 f"maxmemory {mm.checked[1]}% leaves no headroom for the fork of BGSAVE / AOF rewrite; stay at or below 75%"))
         elif isinstance(mm.checked, int) and live is not None and live.total_memory and mm.checked > live.total_memory * 3 // 4:
             out.append(Finding("maxmemory-no-headroom", where(("server", mm.name_used)),
-                f"maxmemory is above 75% of the server's {live.total_memory} bytes: no headroom for the fork of BGSAVE / AOF rewrite"))
+                f"maxmemory is above 75% of the server's {live.total_memory} bytes: no headroom for the fork of BGSAVE / AOF rewrite", target_name))
 
     rp = _value(spec, live, "requirepass")
     if not rp:
         out.append(Finding("no-requirepass", where(("server",)),
-            "no requirepass: anyone who reaches the port can read, write and reconfigure Redis"))
+            "no requirepass: anyone who reaches the port can read, write and reconfigure Redis", about("requirepass")))
 
     aof = _value(spec, live, "appendonly")
     save = _value(spec, live, "save")
     aof_on = str(aof).lower() == "yes" if aof is not None else False
-    save_on = bool(save) if save is not None else False
+    # offline, a spec without `save` leaves the server's default save points in force
+    # (Redis 7.0: 3600 1 300 100 60 10000): only an explicit empty save turns them off
+    save_on = bool(save) if save is not None else live is None
     if (aof is not None or save is not None) and not aof_on and not save_on:
         if "appendonly" in spec.server or "save" in spec.server or live is not None:
             out.append(Finding("no-persistence", where(("server",)),
-                "no AOF and no save points: every key is lost on restart"))
+                "no AOF and no save points: every key is lost on restart", about("appendonly", "save")))
 
     renamed = spec.commands.get("CONFIG")
     if (renamed is not None and renamed != "enabled") or any(t.config_command.upper() != "CONFIG" for t in spec.targets):
@@ -81,12 +106,13 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
         out.append(Finding("config-renamed", where(path),
             "renaming CONFIG breaks Sentinel, exporters and Redis 8 modules; prefer ACL users without +@admin"))
 
-    cluster = any(l.mode == "cluster" for l in lives.values()) or str(_value(spec, None, "cluster-enabled") or "").lower() == "yes"
+    live_cluster = live is not None and live.mode == "cluster"
+    cluster = live_cluster or str(_value(spec, None, "cluster-enabled") or "").lower() == "yes"
     if cluster:
         for name, svc in spec.services.items():
             if svc.db != 0:
                 out.append(Finding("cluster-db", where(("services", name, "db")),
-                    f"service {name} uses db {svc.db}, but a Redis Cluster has only db 0"))
+                    f"service {name} uses db {svc.db}, but a Redis Cluster has only db 0", target_name if live_cluster else ""))
 
     nke = spec.server.get("notify-keyspace-events")
     if nke is not None and isinstance(nke.raw, str) and "n" in nke.raw:

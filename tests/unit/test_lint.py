@@ -90,3 +90,26 @@ def test_strict_makes_findings_errors(tmp_path, capsys):
     assert rc == 0 and "[no-requirepass]" in out
     rc, out, err = run(capsys, "validate", "--strict", p)
     assert rc == 1 and "--strict" in err
+
+
+def test_fleet_lint_does_not_depend_on_which_server_answers_first(tmp_path):
+    """Each target is linted against its own facts: the finding for the small
+    server is there whatever order the reads completed in."""
+    body = GOOD.replace("server:\n", "server:\n  maxmemory: 900mb\n")
+    small, big = live(total_memory=1000 * 1024**2), live(total_memory=100 * 1024**3)
+    one = [str(f) for f in lint(spec_from(tmp_path, body), {"small": small, "big": big})]
+    other = [str(f) for f in lint(spec_from(tmp_path, body), {"big": big, "small": small})]
+    assert one == other
+    assert [f.id for f in lint(spec_from(tmp_path, body), {"big": big, "small": small})] == ["maxmemory-no-headroom"]
+    assert "small" in one[0]  # names the target it is about
+
+
+def test_offline_appendonly_off_keeps_the_default_save_points(tmp_path, capsys):
+    """Without `save` in the spec the server's default save points stay in force
+    (Redis 7.0: 3600 1 300 100 60 10000): turning AOF off alone is persistent."""
+    body = GOOD.replace("appendonly: yes", "appendonly: no")
+    assert ids(tmp_path, body) == []
+    assert ids(tmp_path, body.replace("appendonly: no", "appendonly: no\n  save: []")) == ["no-persistence"]
+    (tmp_path / "s.yaml").write_text("version: 1\n" + body)
+    rc, out, err = run(capsys, "validate", "--strict", tmp_path / "s.yaml")
+    assert rc == 0, err
