@@ -109,43 +109,21 @@ def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
 
 
 def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False):
-    """Live state of every target, read concurrently (bounded). A target that
-    cannot be read is reported and left out; with one target, or --fail-fast,
-    its error is the command's error."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    """Live state of every target (fleet.read_targets). A target that cannot be
+    read is reported and left out; with one target, or --fail-fast, its error
+    is the command's error."""
+    from .fleet import read_targets
 
-    from .live import connect, read_state
-    from .users import managed
-
-    def read(t):
-        client = connect(t, url=url)
-        return client, read_state(client, t, spec.commands, managed(spec))
-
-    lives, clients, failed = {}, {}, []
-    errors: dict[str, BorgconfError] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets))))
-    futures = {pool.submit(read, t): t for t in targets}
-    try:
-        for future in as_completed(futures):
-            t = futures[future]
-            try:
-                clients[t.name], lives[t.name] = future.result()
-            except BorgconfError as exc:
-                if len(targets) == 1 or fail_fast:
-                    raise
-                errors[t.name] = exc
-    finally:
-        # --fail-fast and Ctrl-C do not wait for slow targets
-        pool.shutdown(wait=False, cancel_futures=True)
-    for t in targets:  # report in the spec's order
-        if t.name in errors:
-            failed.append(t.name)
-            _err(f"target {t.name}: {errors[t.name]}")
-        else:
-            log.debug("target %s: %s at %s, run_id %s", t.name, lives[t.name].server_label, lives[t.name].address, lives[t.name].run_id)
-    if failed and not lives:
-        raise BorgconfError(f"no target could be read ({', '.join(failed)})")
-    return lives, clients, failed
+    read = read_targets(spec, targets, url=url, parallel=parallel, fail_fast=fail_fast)
+    if read.failures and (len(targets) == 1 or fail_fast):
+        raise next(iter(read.failures.values()))
+    for name, exc in read.failures.items():
+        _err(f"target {name}: {exc}")
+    for name, live in read.states.items():
+        log.debug("target %s: %s at %s, run_id %s", name, live.server_label, live.address, live.run_id)
+    if read.failures and not read.states:
+        raise BorgconfError(f"no target could be read ({', '.join(read.failed)})")
+    return read.states, read.clients, read.failed
 
 
 @cli.command()
