@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import BorgconfError, PlanError, Refused, SpecError, StalePlan
+from .errors import BorgconfError, Refused, SpecError
 from .redact import RedactingFilter, redact
 
 log = logging.getLogger("borgconf")
@@ -78,21 +78,9 @@ def _load(spec_path: str, env_file: str | None):
 
 
 def _targets(spec, target_name: str | None, url: str | None):
-    targets = spec.targets
-    if target_name:
-        targets = [t for t in targets if t.name == target_name]
-        if not targets:
-            raise BorgconfError(f"no target named {target_name!r} in {spec.path} (have: {', '.join(t.name for t in spec.targets)})")
-    if url and len(targets) > 1:
-        raise BorgconfError("--url / BORGCONF_URL overrides one target; choose it with --target")
-    if url:
-        from .models import Target
+    from .fleet import select_targets
 
-        try:
-            Target.model_validate({"url": url})
-        except Exception:
-            raise BorgconfError("--url / BORGCONF_URL is not a redis:// or rediss:// URL without credentials") from None
-    return targets
+    return select_targets(spec, target_name, url)
 
 
 def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
@@ -186,15 +174,6 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     return 2 if detailed_exitcode and p.has_changes else 0
 
 
-def _is_plan_file(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip()
-    except OSError:
-        return False
-    return head.startswith(b"{") and b"format_version" in head
-
-
 @cli.command()
 @click.argument("spec_or_plan", type=click.Path(dir_okay=False))
 @env_file_option
@@ -211,9 +190,8 @@ def _is_plan_file(path: str) -> bool:
 @click.pass_context
 def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast):
     """Apply a spec (plans first) or a saved plan file exactly."""
-    from .apply import apply_target
-    from .live import connect, read_state
-    from .plan import Plan
+    from .apply import refuse_unless_allowed
+    from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
     from .planner import build_plan
     from .views import render_plan, render_results
 
@@ -221,25 +199,10 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     failed: list[str] = []  # targets that could not be read (spec mode)
-    if _is_plan_file(spec_or_plan):
-        try:
-            with open(spec_or_plan, encoding="utf-8") as f:
-                p = Plan.loads(f.read())
-        except UnicodeDecodeError:
-            raise PlanError(f"{spec_or_plan} is not a borgconf plan file (not UTF-8 text)") from None
-        except RecursionError:
-            raise PlanError(f"{spec_or_plan} is not a borgconf plan file (nested too deeply)") from None
-        spec_path = p.spec_path
-        if not os.path.exists(spec_path):
-            alt = os.path.join(os.path.dirname(spec_or_plan), spec_path)
-            spec_path = alt if os.path.exists(alt) else spec_path
-        s = _load(spec_path, env_file)
-        if s.sha256 != p.spec_sha256:
-            raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
-        names = {tp.name for tp in p.targets}
-        targets = [t for t in _targets(s, target_name, url) if t.name in names]
-        p.targets = [tp for tp in p.targets if tp.name in {t.name for t in targets}]
-        clients = {t.name: connect(t, url=url) for t in targets}
+    if is_plan_file(spec_or_plan):
+        saved = load_saved_plan(spec_or_plan, env_file=env_file, target_name=target_name, url=url)
+        s, p, targets = saved.spec, saved.plan, saved.targets
+        clients = connect_targets(targets, url=url)
     else:
         s = _load(spec_or_plan, env_file)
         targets = _targets(s, target_name, url)
@@ -247,8 +210,6 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         targets = [t for t in targets if t.name in lives]
         p = build_plan(s, lives)
     render_plan(p, out)
-    from .apply import refuse_unless_allowed
-
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
     if not any(tp.live_changes for tp in p.targets):
@@ -260,36 +221,15 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
         if not click.confirm("Apply these changes?", default=False):
             raise Refused("not approved; nothing changed")
-    secrets = {name: sv.checked for name, sv in s.server.items() if sv.param.sensitive}
-    secrets.update({f"user {name}": u.password for name, u in s.users.items() if u.password})
-    from .users import desired_state, managed
-
-    user_states = {f"user {name}": desired_state(s.users[name]) for name in managed(s)}
-    results, failures = [], []
-    by_name = {t.name: t for t in targets}
-    for tp in p.targets:
-        t = by_name[tp.name]
-        persist = "none" if no_persist else t.persist
-        write_file = None
-        if persist == "file":
-            from .render import persist_file_writer
-
-            # `maxmemory: 25%` is 25% of the live server's memory, not this machine's
-            live = lives.get(tp.name)
-            write_file = persist_file_writer(s, total_memory=live.total_memory if live is not None else None)
-        try:
-            results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=user_states))
-        except BorgconfError as exc:
-            if len(p.targets) == 1 and not failed:
-                raise
-            failures.append((tp.name, exc))
-            _err(f"target {tp.name}: {exc}")
-            if fail_fast:
-                break
-    render_results(results, out)
-    if failures or failed:
+    done = apply_fleet(s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout, fail_fast=fail_fast)
+    if done.failures and len(p.targets) == 1 and not failed:
+        raise next(iter(done.failures.values()))
+    for name, exc in done.failures.items():
+        _err(f"target {name}: {exc}")
+    render_results(done.results, out)
+    if done.failures or failed:
         # 3 only when some target really changed: the fleet is now half applied
-        return 3 if any(r.applied for r in results) else 1
+        return 3 if done.changed_some else 1
     return 0
 
 

@@ -122,4 +122,120 @@ def is_plan_file(path: str) -> bool:
     return head.startswith(b"{") and b"format_version" in head
 
 
-__all__ = ["FleetRead", "read_targets", "select_targets", "is_plan_file"]
+@dataclass
+class SavedPlan:
+    """A plan file checked against the spec it was made from."""
+
+    spec: Any  # spec.Spec
+    plan: Any  # plan.Plan, narrowed to the chosen targets
+    targets: list
+
+
+def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str | None = None, url: str | None = None) -> SavedPlan:
+    """Read a saved plan, load its spec (next to the plan when the recorded path
+    does not exist) and refuse it when the spec changed since (StalePlan)."""
+    from .plan import Plan
+    from .spec import load_spec
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            p = Plan.loads(f.read())
+    except UnicodeDecodeError:
+        raise PlanError(f"{path} is not a borgconf plan file (not UTF-8 text)") from None
+    except RecursionError:
+        raise PlanError(f"{path} is not a borgconf plan file (nested too deeply)") from None
+    spec_path = p.spec_path
+    if not os.path.exists(spec_path):
+        alt = os.path.join(os.path.dirname(path), spec_path)
+        spec_path = alt if os.path.exists(alt) else spec_path
+    s = load_spec(spec_path, env_file=env_file)
+    if s.sha256 != p.spec_sha256:
+        raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
+    names = {tp.name for tp in p.targets}
+    targets = [t for t in select_targets(s, target_name, url) if t.name in names]
+    p.targets = [tp for tp in p.targets if tp.name in {t.name for t in targets}]
+    return SavedPlan(spec=s, plan=p, targets=targets)
+
+
+def connect_targets(targets, *, url: str | None = None) -> dict[str, Any]:
+    """A client per target (nothing is sent until the first command)."""
+    from .live import connect
+
+    return {t.name: connect(t, url=url) for t in targets}
+
+
+def desired_secrets(spec) -> dict[str, str]:
+    """The values apply sets but no plan holds: sensitive parameters and user passwords,
+    keyed by the change they belong to."""
+    secrets = {name: sv.checked for name, sv in spec.server.items() if sv.param.sensitive}
+    secrets.update({f"user {name}": u.password for name, u in spec.users.items() if u.password})
+    return secrets
+
+
+def desired_users(spec) -> dict[str, Any]:
+    """The desired state of every managed user, keyed by its change."""
+    from .users import desired_state, managed
+
+    return {f"user {name}": desired_state(spec.users[name]) for name in managed(spec)}
+
+
+@dataclass
+class FleetApply:
+    """What applying a plan to a fleet did: a result per target applied, the failures."""
+
+    results: list = field(default_factory=list)  # apply.ApplyResult
+    failures: dict[str, BorgconfError] = field(default_factory=dict)  # target name -> error
+    stopped: bool = False  # fail_fast stopped before every target was applied
+
+    @property
+    def changed_some(self) -> bool:
+        return any(r.applied for r in self.results)
+
+
+def apply_fleet(
+    spec,
+    plan,
+    targets,
+    clients: dict[str, Any],
+    *,
+    lives: dict[str, Any] | None = None,
+    no_persist: bool = False,
+    allow=frozenset(),
+    lock_timeout: float = 10.0,
+    fail_fast: bool = False,
+) -> FleetApply:
+    """Apply each target's plan in turn (apply.apply_target). A target that fails is
+    recorded and the next one goes on, unless ``fail_fast``. ``lives`` (from a spec
+    run) resolve ``maxmemory: 25%`` for ``persist: file`` against the live server's memory."""
+    from .apply import apply_target
+
+    lives = lives or {}
+    secrets = desired_secrets(spec)
+    users = desired_users(spec)
+    by_name = {t.name: t for t in targets}
+    out = FleetApply()
+    for i, tp in enumerate(plan.targets):
+        t = by_name[tp.name]
+        persist = "none" if no_persist else t.persist
+        write_file = None
+        if persist == "file":
+            from .render import persist_file_writer
+
+            # `maxmemory: 25%` is 25% of the live server's memory, not this machine's
+            live = lives.get(tp.name)
+            write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
+        try:
+            out.results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=users))
+        except BorgconfError as exc:
+            out.failures[tp.name] = exc
+            if fail_fast:
+                out.stopped = i + 1 < len(plan.targets)
+                break
+    return out
+
+
+__all__ = [
+    "FleetRead", "read_targets", "select_targets", "is_plan_file",
+    "SavedPlan", "load_saved_plan", "connect_targets", "desired_secrets", "desired_users",
+    "FleetApply", "apply_fleet",
+]

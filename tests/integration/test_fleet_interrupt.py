@@ -49,3 +49,22 @@ def test_fail_fast_exits_without_waiting_for_a_silent_target(tmp_path):
             assert elapsed < SLOW_TIMEOUT / 2, f"{command[0]} --fail-fast exited after {elapsed:.1f} s: it waited for the silent target"
     finally:
         silent.close()
+
+
+def test_read_targets_returns_states_and_failures_as_data(redis_server, tmp_path, capsys):
+    """The fleet core prints nothing: a target that cannot be read is data, in the spec's order."""
+    from borgconf.fleet import read_targets
+    from borgconf.spec import load_spec
+
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(
+        "version: 1\ntargets:\n"
+        f"  - {{name: dead, url: \"redis://127.0.0.1:{_free_port()}\", timeout: 1}}\n"
+        f"  - {{name: up, url: \"{redis_server.url}\"}}\n"
+    )
+    s = load_spec(spec, env={})
+    capsys.readouterr()
+    read = read_targets(s, s.targets, parallel=1)
+    assert list(read.states) == ["up"] and read.failed == ["dead"]
+    assert read.states["up"].run_id and not read.stopped
+    assert capsys.readouterr() == ("", "")
