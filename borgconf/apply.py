@@ -138,9 +138,9 @@ def _refuse(found, allow) -> None:
 
 def refuse_unless_allowed(tp: TargetPlan, allow) -> None:
     """Refuse what the plan recorded as needing an --allow-... flag not given."""
-    from . import safety
+    from .findings import Finding
 
-    _refuse([safety.Finding((c.parameter,), flag, "; ".join(c.warnings)) for c in tp.changes for flag in c.requires], allow)
+    _refuse([Finding(flag, "", "; ".join(c.warnings), subjects=(c.parameter,), flag=flag) for c in tp.changes for flag in c.requires], allow)
 
 
 def apply_target(
@@ -155,8 +155,9 @@ def apply_target(
     lock_timeout: float = 10.0,
     users: dict | None = None,
 ) -> ApplyResult:
-    """Apply one target's plan. ``secrets`` maps a sensitive parameter (and "user NAME")
-    to the value to set; ``users`` maps "user NAME" to its desired ``users.UserState``.
+    """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
+    (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
+    desired ``users.UserState``.
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved)."""
@@ -177,12 +178,7 @@ def apply_target(
     user_changes = [c for c in live if c.kind == "user"]
     user_change = {c.parameter: c for c in user_changes}
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
-    user_names = {}
-    for c in user_changes:
-        prefix, _, name = c.parameter.partition(" ")
-        if prefix != "user" or not name:
-            raise PlanError(f"plan names an unknown change {c.parameter!r}")
-        user_names[c.parameter] = name
+    user_names = {c.parameter: c.name for c in user_changes}
     token = _acquire_lock(s, lock_timeout)
     try:
         # 1. evidence, read again under the lock: the server, the before-values, the data at stake
@@ -215,7 +211,7 @@ def apply_target(
         for c in param_changes:
             p = params[c.parameter]
             if p.sensitive:
-                value = secrets.get(c.parameter)
+                value = secrets.get(c.id)
                 if value is None:
                     raise ApplyError(f"no value for sensitive parameter {c.parameter}: the spec no longer sets it")
                 if previous[c.parameter] == value:
@@ -226,7 +222,7 @@ def apply_target(
                 wanted[c.parameter] = c.after  # type: ignore[assignment]  # canonical = what CONFIG SET takes
         wanted_users: dict[str, U.UserState] = {}
         for c in user_changes:
-            state = (users or {}).get(c.parameter)
+            state = (users or {}).get(c.id)
             if state is None or state.describe() != c.after:
                 raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
             had = previous_users[c.parameter]
@@ -276,7 +272,7 @@ def apply_target(
             try:
                 change = user_change[parameter]
                 had = previous_users[parameter]
-                password = secrets.get(parameter) if change.password_change or had is None else None
+                password = secrets.get(change.id) if change.password_change or had is None else None
                 keep = had.hashes if had is not None and not change.password_change else ()
                 s.call(f"set {parameter} (ACL SETUSER)", *U.setuser_args(user_names[parameter], state, password, keep))
             except BorgconfError as exc:

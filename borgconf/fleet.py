@@ -164,19 +164,22 @@ def connect_targets(targets, *, url: str | None = None) -> dict[str, Any]:
     return {t.name: connect(t, url=url) for t in targets}
 
 
-def desired_secrets(spec) -> dict[str, str]:
+def desired_secrets(spec) -> dict:
     """The values apply sets but no plan holds: sensitive parameters and user passwords,
     keyed by the change they belong to."""
-    secrets = {name: sv.checked for name, sv in spec.server.items() if sv.param.sensitive}
-    secrets.update({f"user {name}": u.password for name, u in spec.users.items() if u.password})
+    from .plan import ChangeId
+
+    secrets = {ChangeId("parameter", name): sv.checked for name, sv in spec.server.items() if sv.param.sensitive}
+    secrets.update({ChangeId("user", name): u.password for name, u in spec.users.items() if u.password})
     return secrets
 
 
-def desired_users(spec) -> dict[str, Any]:
+def desired_users(spec) -> dict:
     """The desired state of every managed user, keyed by its change."""
+    from .plan import ChangeId
     from .users import desired_state, managed
 
-    return {f"user {name}": desired_state(spec.users[name]) for name in managed(spec)}
+    return {ChangeId("user", name): desired_state(spec.users[name]) for name in managed(spec)}
 
 
 @dataclass

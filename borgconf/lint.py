@@ -6,22 +6,10 @@ server knows (its memory, cluster mode, its current values).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .findings import Finding
 
 KNOWN_APP_ROLES = {"n8n": "queue", "chatwoot": "queue", "directus": "cache", "lowcoder": "session"}
 EVICTING_OK = {"noeviction"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    where: str
-    message: str
-    target: str = ""  # the target whose live facts the finding comes from
-
-    def __str__(self) -> str:
-        about = f"target {self.target}: " if self.target else ""
-        return f"[{self.id}] {self.where}: {about}{self.message}"
 
 
 def service_role(name: str, svc) -> str | None:

@@ -17,30 +17,77 @@ from . import __version__
 from .errors import PlanError
 
 FORMAT_VERSION = "1"
-CLASSES = ("live", "restart")
+CLASSES = ("live", "restart")  # when a change can take: now, or at the next restart
+KINDS = ("parameter", "command", "user")
+ACTIONS = ("create", "update", "delete", "noop")
+_PREFIX = {"command": "rename-command ", "user": "user "}
+
+
+@dataclass(frozen=True)
+class ChangeId:
+    """What a change is about: a parameter, a command's rename, a user, by name."""
+
+    kind: str  # one of KINDS
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise PlanError(f"unknown kind of change {self.kind!r} (known: {', '.join(KINDS)})")
+        if not self.name or not isinstance(self.name, str):
+            raise PlanError(f"a {self.kind} change without a name")
+
+    def __str__(self) -> str:
+        """The change's label in plans and views: ``maxmemory``, ``rename-command CONFIG``, ``user app``."""
+        return _PREFIX.get(self.kind, "") + self.name
+
+    @classmethod
+    def parse(cls, label: str, kind: str = "parameter") -> "ChangeId":
+        """The identity behind a label of the given kind (a plan file's ``parameter`` key)."""
+        prefix = _PREFIX.get(kind, "")
+        if kind not in KINDS or not label.startswith(prefix):
+            raise PlanError(f"plan names an unknown change {label!r}")
+        return cls(kind, label[len(prefix):])
 
 
 @dataclass
 class Change:
-    parameter: str
-    cls: str  # "live" | "restart"
+    id: ChangeId
+    timing: str  # one of CLASSES ("class" in JSON)
     before: str | None
     after: str | None
     sensitive: bool = False
-    action: str = "update"
-    kind: str = "parameter"  # "parameter" | "command"
+    action: str = "update"  # one of ACTIONS
     warnings: list[str] = field(default_factory=list)
-    reason: str = ""
+    reason: str = ""  # why it needs a restart, what it does to a user, why it is a no-op
     requires: list[str] = field(default_factory=list)  # --allow-... flags apply needs (data safety)
     password_change: bool = False  # a user change that sets a password (never the password itself)
     secret_after: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise PlanError(f"unknown action {self.action!r} for {self.id} (known: {', '.join(ACTIONS)})")
+        if self.timing not in CLASSES:
+            raise PlanError(f"unknown class {self.timing!r} for {self.id} (known: {', '.join(CLASSES)})")
+
+    @property
+    def kind(self) -> str:
+        return self.id.kind
+
+    @property
+    def name(self) -> str:
+        return self.id.name
+
+    @property
+    def parameter(self) -> str:
+        """The change's label (the plan file's ``parameter`` key)."""
+        return str(self.id)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "parameter": self.parameter,
             "kind": self.kind,
             "action": self.action,
-            "class": self.cls,
+            "class": self.timing,
             "before": None if self.sensitive else self.before,
             "after": None if self.sensitive else self.after,
             "sensitive": self.sensitive,
@@ -58,13 +105,12 @@ class Change:
     def from_json(cls, d: dict[str, Any]) -> "Change":
         try:
             return cls(
-                parameter=str(d["parameter"]),
-                cls=str(d["class"]),
-                before=d.get("before"),
-                after=d.get("after"),
+                id=ChangeId.parse(str(d["parameter"]), str(d.get("kind", "parameter"))),
+                timing=str(d["class"]),
+                before=_opt_str(d.get("before")),
+                after=_opt_str(d.get("after")),
                 sensitive=bool(d.get("sensitive", False)),
                 action=str(d.get("action", "update")),
-                kind=str(d.get("kind", "parameter")),
                 warnings=[str(w) for w in d.get("warnings", [])],
                 reason=str(d.get("reason", "")),
                 requires=[str(r) for r in d.get("requires", [])],
@@ -72,6 +118,15 @@ class Change:
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a change lacks {e}") from None
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def noop(change_id: ChangeId, reason: str) -> Change:
+    """A change that is not needed, and why (``in_sync`` in plan files)."""
+    return Change(change_id, timing="live", before=None, after=None, action="noop", reason=reason)
 
 
 @dataclass
@@ -83,16 +138,21 @@ class TargetPlan:
     run_id: str
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    in_sync: list[str] = field(default_factory=list)  # parameters already as wanted (no-ops)
+    noops: list[Change] = field(default_factory=list)  # already as wanted, each with its reason
     persist: str = "rewrite"
 
     @property
+    def in_sync(self) -> list[str]:
+        """The labels of the no-ops (``in_sync`` in plan files)."""
+        return [c.parameter for c in self.noops]
+
+    @property
     def live_changes(self) -> list[Change]:
-        return [c for c in self.changes if c.cls == "live"]
+        return [c for c in self.changes if c.timing == "live"]
 
     @property
     def restart_changes(self) -> list[Change]:
-        return [c for c in self.changes if c.cls == "restart"]
+        return [c for c in self.changes if c.timing == "restart"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,11 +177,18 @@ class TargetPlan:
                 run_id=str(server["run_id"]),
                 changes=[Change.from_json(c) for c in d.get("changes", [])],
                 warnings=[str(w) for w in d.get("warnings", [])],
-                in_sync=[str(p) for p in d.get("in_sync", [])],
+                noops=[noop(_noop_id(str(label)), "already as the spec says") for label in d.get("in_sync", [])],
                 persist=str(d.get("persist", "rewrite")),
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a target lacks {e}") from None
+
+
+def _noop_id(label: str) -> ChangeId:
+    for kind, prefix in _PREFIX.items():
+        if label.startswith(prefix):
+            return ChangeId(kind, label[len(prefix):])
+    return ChangeId("parameter", label)
 
 
 @dataclass
@@ -181,4 +248,4 @@ class Plan:
             raise PlanError(f"plan file is not JSON: {e.msg} at line {e.lineno}") from None
 
 
-__all__ = ["Plan", "TargetPlan", "Change", "FORMAT_VERSION"]
+__all__ = ["Plan", "TargetPlan", "Change", "ChangeId", "noop", "FORMAT_VERSION", "CLASSES", "KINDS", "ACTIONS"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import params as P
 from .errors import BorgconfError, UnsupportedParameter
 from .live import LiveState
-from .plan import Change, Plan, TargetPlan
+from .plan import Change, ChangeId, Plan, TargetPlan, noop
 from .spec import Spec
 
 RESTART_REASON = "restart required: {name} cannot change at runtime; it goes into redis.conf"
@@ -69,7 +69,7 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         before = P.canonical_live(p, raw)
         after = wanted[name]
         if before == after:
-            tp.in_sync.append(name)
+            tp.noops.append(noop(ChangeId("parameter", name), "already as the spec says" if p.sensitive else f"already {P.display(p, before) or '(empty)'}"))
             continue
         cls = param_class(p, live)
         reason = ""
@@ -78,8 +78,8 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
             reason = template.format(name=name)
         tp.changes.append(
             Change(
-                parameter=name,
-                cls=cls,
+                ChangeId("parameter", name),
+                timing=cls,
                 before=None if p.sensitive else before,
                 after=None if p.sensitive else after,
                 sensitive=p.sensitive,
@@ -90,14 +90,13 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
     for cmd, want in spec.commands.items():
         have = live.commands.get(cmd, "enabled")
         if have == want:
-            tp.in_sync.append(f"rename-command {cmd}")
+            tp.noops.append(noop(ChangeId("command", cmd), "already disabled" if want == "disabled" else "already enabled" if want == "enabled" else "already renamed as the spec says"))
             continue
         secret = want not in ("disabled", "enabled") or have not in ("disabled", "enabled")
         tp.changes.append(
             Change(
-                parameter=f"rename-command {cmd}",
-                kind="command",
-                cls="restart",
+                ChangeId("command", cmd),
+                timing="restart",
                 before=None if secret else have,
                 after=None if secret else want,
                 sensitive=secret,
@@ -111,7 +110,7 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         have = live.users.get(name)
         rules_ok, password_ok = U.in_sync(have, want)
         if rules_ok and password_ok:
-            tp.in_sync.append(f"user {name}")
+            tp.noops.append(noop(ChangeId("user", name), "already has the rules and password the spec gives"))
             continue
         new_password = not password_ok and bool(spec.users[name].password)
         if password_ok or have is None:
@@ -120,16 +119,16 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
             reason = "sets a new password (not shown)" if new_password else "removes its passwords"
         tp.changes.append(
             Change(
-                parameter=f"user {name}",
-                kind="user",
-                cls="live",
+                ChangeId("user", name),
+                timing="live",
+                action="create" if have is None else "update",
                 before=have.describe() if have is not None else None,
                 after=want.describe(),
                 reason=reason,
                 password_change=new_password or (not password_ok and have is not None),
             )
         )
-    if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.cls == "live" for c in tp.changes):
+    if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.timing == "live" for c in tp.changes):
         tp.warnings.append(
             "CONFIG REWRITE writes the server's redis.conf with mode 0644 (less its umask): it will hold "
             "a password; make it private (chmod 600) afterwards, or use persist: file (written 0600)"

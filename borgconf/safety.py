@@ -8,21 +8,13 @@ the state it re-reads under its lock, so a saved plan cannot skip them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .findings import Finding
 from .live import LiveState
 from .plan import TargetPlan
 
 ALLOW_EVICT = "allow-evict"
 ALLOW_HIDE_DATA = "allow-hide-data"
 ALLOW_NO_PERSISTENCE = "allow-no-persistence"
-
-
-@dataclass(frozen=True)
-class Finding:
-    parameters: tuple[str, ...]  # the changes that need the flag
-    flag: str
-    message: str
 
 
 def _size(n: int) -> str:
@@ -41,7 +33,7 @@ def findings(tp: TargetPlan, live: LiveState) -> list[Finding]:
     if c is not None and c.after is not None and c.after.isdigit():
         limit = int(c.after)
         if 0 < limit < live.used_memory:
-            out.append(Finding(("maxmemory",), ALLOW_EVICT,
+            out.append(Finding("evicts-keys", "", subjects=("maxmemory",), flag=ALLOW_EVICT, message=
                 f"maxmemory {_size(limit)} is below the {_size(live.used_memory)} in use "
                 f"({keys_total} keys): Redis would evict keys or refuse writes; apply needs --{ALLOW_EVICT}"))
 
@@ -51,7 +43,7 @@ def findings(tp: TargetPlan, live: LiveState) -> list[Finding]:
         hidden = {db: k for db, k in live.keyspace.items() if db >= n and k > 0}
         if hidden:
             dbs = ", ".join(f"db{db} ({k} keys)" for db, k in sorted(hidden.items()))
-            out.append(Finding(("databases",), ALLOW_HIDE_DATA,
+            out.append(Finding("hides-data", "", subjects=("databases",), flag=ALLOW_HIDE_DATA, message=
                 f"databases {n} would hide {dbs} after the next restart; apply needs --{ALLOW_HIDE_DATA}"))
 
     aof, save = by_name.get("appendonly"), by_name.get("save")
@@ -62,7 +54,7 @@ def findings(tp: TargetPlan, live: LiveState) -> list[Finding]:
         save_after = save.after if save is not None else save_before
         if aof_after == "no" and save_after == "" and (aof_before == "yes" or save_before != ""):
             names = tuple(c.parameter for c in (aof, save) if c is not None)
-            out.append(Finding(names, ALLOW_NO_PERSISTENCE,
+            out.append(Finding("no-persistence", "", subjects=names, flag=ALLOW_NO_PERSISTENCE, message=
                 f"no AOF and no save points: nothing would be persisted ({keys_total} keys, "
                 f"{_size(live.used_memory)} lost on the next restart); apply needs --{ALLOW_NO_PERSISTENCE}"))
     return out

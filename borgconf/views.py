@@ -54,7 +54,7 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
         if not tp.changes:
             out.line(f"  in sync: {len(tp.in_sync)} parameter(s) already as the spec says", "green")
         for c in tp.changes:
-            if c.cls == "live":
+            if c.timing == "live":
                 out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "yellow")
                 if c.reason:
                     out.line(f"      {c.reason}", "dim")

@@ -61,7 +61,7 @@ def test_plan_lists_only_real_differences(tmp_path, server):
     assert set(changes) == {"maxmemory", "databases", "requirepass"}
     assert set(tp.in_sync) == {"maxmemory-policy", "appendonly", "hz", "replica-read-only"}
     assert changes["maxmemory"].before == "0" and changes["maxmemory"].after == "2147483648"
-    assert changes["databases"].cls == "restart" and "restart required" in changes["databases"].reason
+    assert changes["databases"].timing == "restart" and "restart required" in changes["databases"].reason
     assert changes["requirepass"].sensitive and changes["requirepass"].after is None
     assert changes["requirepass"].secret_after == "topsecret"
     assert plan.summary() == {"live": 2, "restart": 1, "targets": 1}
@@ -99,9 +99,9 @@ def test_ignored_parameters_never_appear(tmp_path):
 def test_protected_parameter_is_live_only_when_the_server_allows(tmp_path):
     spec = spec_from(tmp_path, "server:\n  dbfilename: other.rdb\n")
     live = live_from_capture("redis-7.0")
-    assert build_plan(spec, {"default": live}).targets[0].changes[0].cls == "restart"
+    assert build_plan(spec, {"default": live}).targets[0].changes[0].timing == "restart"
     live.config["enable-protected-configs"] = "yes"
-    assert build_plan(spec, {"default": live}).targets[0].changes[0].cls == "live"
+    assert build_plan(spec, {"default": live}).targets[0].changes[0].timing == "live"
 
 
 def test_command_info_reply_parsing_from_capture():
