@@ -1,24 +1,27 @@
 """apply_target(client, target plan) -> result. Executes a plan; never re-plans.
 
-Per target:
-1. take the apply lock, re-read the values it is about to change, refuse drift;
-2. check persistence is possible (``rewrite`` needs a config file) before setting;
-3. one ``CONFIG SET`` with every live change (atomic on Redis 7+);
-4. read back and verify every value;
-5. persist (CONFIG REWRITE or the rendered file); on failure restore the
-   previous live values and say why.
-Restart-class changes are only reported.
+Per target, under the apply lock, each step a function of its own:
+1. ``check_evidence``: re-read the values it is about to change, refuse drift
+   (and, with ``safety.findings``, data at stake);
+2. ``check_persistable``: ``rewrite`` needs a config file, before anything is set;
+3. ``set_values``: one ``CONFIG SET`` with every live change (atomic on Redis 7+),
+   then ``ACL SETUSER`` per user;
+4. ``verify``: read back every value;
+5. ``persist_values``: CONFIG REWRITE (+ ACL SAVE with an aclfile) or the rendered file.
+A failure after step 3 goes to ``roll_back``, which puts back what ``Undo``
+recorded and says whether that worked. Restart-class changes are only reported.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NoReturn
 
 from . import params as P
 from .errors import ApplyError, BorgconfError, LockError, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
-from .live import first_call, translate
+from . import users as U
+from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
 
 LOCK_KEY = "borgconf:apply-lock"
@@ -143,12 +146,188 @@ def refuse_unless_allowed(tp: TargetPlan, allow) -> None:
     _refuse([Finding(flag, "", "; ".join(c.warnings), subjects=(c.parameter,), flag=flag) for c in tp.changes for flag in c.requires], allow)
 
 
+@dataclass
+class Evidence:
+    """What the server says under the lock, before anything is set."""
+
+    fresh: LiveState
+    previous: dict[str, str]  # parameter -> its live value now (canonical; raw for a secret)
+    previous_users: dict[str, "U.UserState | None"]  # user change label -> the user now (None: absent)
+
+
+@dataclass
+class Undo:
+    """What apply has done so far on one server, so a failure can put it back."""
+
+    restore: dict[str, str] = field(default_factory=dict)  # parameter -> the value to put back
+    users_set: list[Change] = field(default_factory=list)  # user changes made, in order
+    rewritten: bool = False  # the config file already holds the new values
+
+
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param]) -> Evidence:
+    """Step 1: read again under the lock; refuse another server, or values that drifted since the plan."""
+    from .live import read_state
+
+    fresh = read_state(s.client, s.target, users=[c.name for c in user_changes])
+    if tp.run_id and fresh.run_id != tp.run_id:
+        raise StalePlan(
+            f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
+        )
+    previous: dict[str, str] = {}
+    drift = []
+    for c in param_changes:
+        p = params[c.parameter]
+        raw = next((fresh.config[n] for n in p.names() if n in fresh.config), None)
+        if raw is None:
+            raise ApplyError(f"{s.address} does not report parameter {c.parameter!r}")
+        previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
+        if not p.sensitive and previous[c.parameter] != c.before:
+            drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
+    previous_users = {c.parameter: fresh.users.get(c.name) for c in user_changes}
+    for c in user_changes:
+        had = previous_users[c.parameter]
+        if (had.describe() if had is not None else None) != c.before:
+            drift.append(f"{c.parameter} changed")
+    if drift:
+        raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
+    return Evidence(fresh, previous, previous_users)
+
+
+def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, users, result: ApplyResult):
+    """The parameters and users to set; a secret or user that already holds is skipped."""
+    wanted: dict[str, str] = {}
+    for c in param_changes:
+        p = params[c.parameter]
+        if p.sensitive:
+            value = secrets.get(c.id)
+            if value is None:
+                raise ApplyError(f"no value for sensitive parameter {c.parameter}: the spec no longer sets it")
+            if ev.previous[c.parameter] == value:
+                result.skipped.append(c.parameter)
+                continue
+            wanted[c.parameter] = value
+        else:
+            wanted[c.parameter] = c.after  # type: ignore[assignment]  # canonical = what CONFIG SET takes
+    wanted_users: dict[str, U.UserState] = {}
+    for c in user_changes:
+        state = (users or {}).get(c.id)
+        if state is None or state.describe() != c.after:
+            raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
+        had = ev.previous_users[c.parameter]
+        password_now = had is not None and had.hashes == state.hashes
+        if had is not None and c.password_change == password_now:
+            # the password the spec gives changed since the plan, or the live one did
+            raise StalePlan(f"the password of {c.parameter} changed since the plan was made; plan again")
+        if had is not None and had.same_rules(state) and password_now:
+            result.skipped.append(c.parameter)
+            continue
+        wanted_users[c.parameter] = state
+    return wanted, wanted_users
+
+
+def check_persistable(s: _Session, persist: str, ev: Evidence) -> None:
+    """Step 2: persistence must be possible before anything is set."""
+    if persist == "rewrite" and not ev.fresh.config_file:
+        raise PersistFailed(
+            f"{s.address} runs without a config file, so CONFIG REWRITE cannot persist the change "
+            "(nothing changed); use target.persist: none or file, or --no-persist"
+        )
+
+
+def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], ev: Evidence, secrets, undo: Undo) -> None:
+    """Step 3: one atomic CONFIG SET, then one ACL SETUSER per user (a failed user rolls back)."""
+    if wanted:
+        s.config_set(wanted, "apply CONFIG SET (nothing changed)")
+    undo.restore = {n: ev.previous[n] for n in wanted}
+    for c in user_changes:
+        state = wanted_users.get(c.parameter)
+        if state is None:
+            continue
+        try:
+            had = ev.previous_users[c.parameter]
+            password = secrets.get(c.id) if c.password_change or had is None else None
+            keep = had.hashes if had is not None and not c.password_change else ()
+            s.call(f"set {c.parameter} (ACL SETUSER)", *U.setuser_args(c.name, state, password, keep))
+        except BorgconfError as exc:
+            roll_back(s, undo, ev, str(exc))
+        undo.users_set.append(c)
+
+
+def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence) -> None:
+    """Step 4: read every value back; what the server did not keep rolls everything back."""
+    wrong = []
+    after = s.config_get(list(wanted)) if wanted else {}
+    for name, value in wanted.items():
+        p = params[name]
+        raw = next((after[n] for n in p.names() if n in after), None)
+        got = raw if p.sensitive else P.canonical_live(p, raw)
+        expected = value if p.sensitive else P.canonical_live(p, value)
+        if got != expected:
+            hint = " (Redis resolves symbolic links: give the real path)" if name == "dir" else ""
+            wrong.append(name if p.sensitive else f"{name} reads back {got!r}, not {expected!r}{hint}")
+    for c in user_changes:
+        state = wanted_users.get(c.parameter)
+        if state is None:
+            continue
+        got_user = U.parse_getuser(s.call("read back ACL users", "ACL", "GETUSER", c.name))
+        if got_user is None or not got_user.same_rules(state):
+            shown = got_user.describe() if got_user is not None else "no such user"
+            wrong.append(f"{c.parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
+        elif got_user.hashes != state.hashes:
+            wrong.append(f"{c.parameter}: the password did not take")
+    if wrong:
+        roll_back(s, undo, ev, f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
+
+
+def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, undo: Undo, ev: Evidence) -> str:
+    """Step 5: CONFIG REWRITE (and ACL SAVE when users live in an aclfile), or the
+    rendered file; a failure rolls back. Returns how it persisted."""
+    if persist == "rewrite":
+        try:
+            s.call("persist with CONFIG REWRITE", s.cfg, "REWRITE")
+        except BorgconfError as exc:
+            roll_back(s, undo, ev, f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
+        undo.rewritten = True
+        if wanted_users and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
+            try:
+                s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
+            except BorgconfError as exc:
+                roll_back(s, undo, ev, f"ACL SAVE failed on {s.address} ({exc})", PersistFailed)
+        return "rewrite"
+    if persist == "file" and write_file is not None:
+        try:
+            write_file(ev.fresh.total_memory or None)
+        except Exception as exc:  # any failure to write must roll back
+            roll_back(s, undo, ev, f"writing the rendered redis.conf failed ({type(exc).__name__}: {exc})", PersistFailed)
+        return "file"
+    return "none"
+
+
+def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyError) -> NoReturn:
+    """Put back what ``undo`` recorded (users, then values, then the file) and raise
+    ``exc_type`` saying why, and whether restoring worked."""
+    try:
+        for c in reversed(undo.users_set):
+            had = ev.previous_users[c.parameter]
+            if had is None:
+                s.call("restore ACL users", "ACL", "DELUSER", c.name)
+            else:
+                s.call("restore ACL users", *U.restore_args(c.name, had))
+        if undo.restore:
+            s.config_set(undo.restore, "restore the previous values")
+        if undo.rewritten:  # the file already holds the new values: write the old ones back
+            s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
+    except BorgconfError as again:
+        raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}") from None
+    raise exc_type(f"{why}; the previous live values were restored") from None
+
+
 def apply_target(
     client,
     target,
     tp: TargetPlan,
     *,
-    secrets: dict[str, str],
+    secrets: dict,
     persist: str,
     allow: set[str] = frozenset(),  # type: ignore[assignment]
     write_file: Callable[[int | None], None] | None = None,
@@ -162,7 +341,6 @@ def apply_target(
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved)."""
     from . import safety
-    from .live import read_state
 
     result = ApplyResult(target=tp.name, restart_required=list(tp.restart_changes))
     live = tp.live_changes
@@ -170,159 +348,28 @@ def apply_target(
     refuse_unless_allowed(tp, allow)
     if not live:
         return result
-
-    from . import users as U
-
     s = _Session(client, target, tp)
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
-    user_change = {c.parameter: c for c in user_changes}
+    if any(c.kind not in ("parameter", "user") for c in live):
+        raise PlanError("plan has a live change that is neither a parameter nor a user")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
-    user_names = {c.parameter: c.name for c in user_changes}
     token = _acquire_lock(s, lock_timeout)
     try:
-        # 1. evidence, read again under the lock: the server, the before-values, the data at stake
-        fresh = read_state(client, target, users=list(user_names.values()))
-        if tp.run_id and fresh.run_id != tp.run_id:
-            raise StalePlan(
-                f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
-            )
-        previous: dict[str, str] = {}
-        drift = []
-        for c in param_changes:
-            p = params[c.parameter]
-            raw = next((fresh.config[n] for n in p.names() if n in fresh.config), None)
-            if raw is None:
-                raise ApplyError(f"{s.address} does not report parameter {c.parameter!r}")
-            previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
-            if not p.sensitive and previous[c.parameter] != c.before:
-                drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
-        previous_users = {c.parameter: fresh.users.get(user_names[c.parameter]) for c in user_changes}
-        for c in user_changes:
-            had = previous_users[c.parameter]
-            if (had.describe() if had is not None else None) != c.before:
-                drift.append(f"{c.parameter} changed")
-        if drift:
-            raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
-        _refuse(safety.findings(tp, fresh), allow)
-
-        # the values to set; a secret that already holds is left alone
-        wanted: dict[str, str] = {}
-        for c in param_changes:
-            p = params[c.parameter]
-            if p.sensitive:
-                value = secrets.get(c.id)
-                if value is None:
-                    raise ApplyError(f"no value for sensitive parameter {c.parameter}: the spec no longer sets it")
-                if previous[c.parameter] == value:
-                    result.skipped.append(c.parameter)
-                    continue
-                wanted[c.parameter] = value
-            else:
-                wanted[c.parameter] = c.after  # type: ignore[assignment]  # canonical = what CONFIG SET takes
-        wanted_users: dict[str, U.UserState] = {}
-        for c in user_changes:
-            state = (users or {}).get(c.id)
-            if state is None or state.describe() != c.after:
-                raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
-            had = previous_users[c.parameter]
-            password_now = had is not None and had.hashes == state.hashes
-            if had is not None and c.password_change == password_now:
-                # the password the spec gives changed since the plan, or the live one did
-                raise StalePlan(f"the password of {c.parameter} changed since the plan was made; plan again")
-            if had is not None and had.same_rules(state) and password_now:
-                result.skipped.append(c.parameter)
-                continue
-            wanted_users[c.parameter] = state
+        ev = check_evidence(s, tp, param_changes, user_changes, params)
+        _refuse(safety.findings(tp, ev.fresh), allow)
+        wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
         if not wanted and not wanted_users:
             return result
-
-        # 2. persistence must be possible before anything is set
-        if persist == "rewrite" and not fresh.config_file:
-            raise PersistFailed(
-                f"{s.address} runs without a config file, so CONFIG REWRITE cannot persist the change "
-                "(nothing changed); use target.persist: none or file, or --no-persist"
-            )
-
-        # 3. one atomic CONFIG SET, then one ACL SETUSER per user
-        if wanted:
-            s.config_set(wanted, "apply CONFIG SET (nothing changed)")
-        restore = {n: previous[n] for n in wanted}
-        users_set: list[str] = []
-        rewritten = False
-
-        def rollback(why: str, exc_type=ApplyError):
-            try:
-                for parameter in reversed(users_set):
-                    had = previous_users[parameter]
-                    name = user_names[parameter]
-                    if had is None:
-                        s.call("restore ACL users", "ACL", "DELUSER", name)
-                    else:
-                        s.call("restore ACL users", *U.restore_args(name, had))
-                if restore:
-                    s.config_set(restore, "restore the previous values")
-                if rewritten:  # the file already holds the new values: write the old ones back
-                    s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
-            except BorgconfError as again:
-                raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}") from None
-            raise exc_type(f"{why}; the previous live values were restored") from None
-
-        for parameter, state in wanted_users.items():
-            try:
-                change = user_change[parameter]
-                had = previous_users[parameter]
-                password = secrets.get(change.id) if change.password_change or had is None else None
-                keep = had.hashes if had is not None and not change.password_change else ()
-                s.call(f"set {parameter} (ACL SETUSER)", *U.setuser_args(user_names[parameter], state, password, keep))
-            except BorgconfError as exc:
-                rollback(str(exc))
-            users_set.append(parameter)
-
-        # 4. read back and verify
-        wrong = []
-        after = s.config_get(list(wanted)) if wanted else {}
-        for name, value in wanted.items():
-            p = params[name]
-            raw = next((after[n] for n in p.names() if n in after), None)
-            got = raw if p.sensitive else P.canonical_live(p, raw)
-            expected = value if p.sensitive else P.canonical_live(p, value)
-            if got != expected:
-                hint = " (Redis resolves symbolic links: give the real path)" if name == "dir" else ""
-                wrong.append(name if p.sensitive else f"{name} reads back {got!r}, not {expected!r}{hint}")
-        for parameter, state in wanted_users.items():
-            got_user = U.parse_getuser(s.call("read back ACL users", "ACL", "GETUSER", user_names[parameter]))
-            if got_user is None or not got_user.same_rules(state):
-                shown = got_user.describe() if got_user is not None else "no such user"
-                wrong.append(f"{parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
-            elif got_user.hashes != state.hashes:
-                wrong.append(f"{parameter}: the password did not take")
-        if wrong:
-            rollback(f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
-
-        # 5. persist
-        if persist == "rewrite":
-            try:
-                s.call("persist with CONFIG REWRITE", s.cfg, "REWRITE")
-            except BorgconfError as exc:
-                rollback(f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
-            rewritten = True
-            if wanted_users and fresh.config.get("aclfile"):  # users live in the ACL file then
-                try:
-                    s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
-                except BorgconfError as exc:
-                    rollback(f"ACL SAVE failed on {s.address} ({exc})", PersistFailed)
-            result.persisted = "rewrite"
-        elif persist == "file" and write_file is not None:
-            try:
-                write_file(fresh.total_memory or None)
-            except Exception as exc:  # any failure to write must roll back
-                rollback(f"writing the rendered redis.conf failed ({type(exc).__name__}: {exc})", PersistFailed)
-            result.persisted = "file"
+        check_persistable(s, persist, ev)
+        undo = Undo()
+        set_values(s, wanted, wanted_users, user_changes, ev, secrets, undo)
+        verify(s, wanted, wanted_users, user_changes, params, undo, ev)
+        result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
         result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users]
         return result
     finally:
         _release_lock(s, token)
 
 
-__all__ = ["apply_target", "ApplyResult", "LOCK_KEY"]
+__all__ = ["apply_target", "ApplyResult", "LOCK_KEY", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "verify", "persist_values", "roll_back", "Evidence", "Undo"]
