@@ -238,7 +238,7 @@ def schema():
     """Print the JSON Schema of the spec (for editors)."""
     import json
 
-    from .models import json_schema
+    from .spec.schema import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
     return 0

@@ -45,7 +45,7 @@ def select_targets(spec, target_name: str | None = None, url: str | None = None)
     if url and len(targets) > 1:
         raise BorgconfError("--url / BORGCONF_URL overrides one target; choose it with --target")
     if url:
-        from .models import Target
+        from .spec.schema import Target
 
         try:
             Target.model_validate({"url": url})

@@ -3,14 +3,14 @@ error back to file:line:col. ``borgconf schema`` prints their JSON Schema."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import params as P
-from .errors import Problem
+from .. import params as P
+from . import names as N
+from .names import has_line_break
 
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -26,7 +26,7 @@ class _At(ValueError):
 
 
 def _plain(text: str, what: str) -> str:
-    if any(c in text for c in "\n\r\x00"):
+    if has_line_break(text):
         raise ValueError(f"a newline or NUL is not allowed in {what}")
     return text
 
@@ -41,11 +41,11 @@ class Tls(BaseModel):
 
 class Target(BaseModel):
     model_config = _FORBID
-    name: str = Field("default", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    name: str = Field("default", pattern=N.TARGET_NAME_PATTERN)
     url: str = "redis://127.0.0.1:6379"
-    username: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+    username: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
     password: str | None = None
-    config_command: str = Field("CONFIG", pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    config_command: str = Field("CONFIG", pattern=N.COMMAND_NAME_PATTERN)
     persist: Literal["rewrite", "file", "none"] = "rewrite"
     timeout: float = Field(5.0, gt=0, le=300)
     tls: Tls | None = None
@@ -86,14 +86,14 @@ class Service(BaseModel):
     model_config = _FORBID
     db: int = Field(ge=0, le=1_000_000)
     role: Literal["queue", "cache", "session"] | None = None
-    user: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+    user: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
     env: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("env")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
         for k, val in v.items():
-            if not re.fullmatch(r"^[A-Z_][A-Z0-9_]{0,127}$", k):
+            if not N.ENV_NAME.fullmatch(k):
                 raise _At(f"{k!r} is not an environment variable name (A-Z, 0-9, _)", (k,), at_key=True)
             try:
                 _plain(val, f"env.{k}")
@@ -121,7 +121,7 @@ class User(BaseModel):
             if any(c.isspace() for c in item) and sub[0] != "commands":
                 raise _At("key and channel patterns cannot contain spaces", sub)
         for tok in self.commands.split():
-            if not re.fullmatch(r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands", tok):
+            if not N.ACL_COMMAND_RULE.fullmatch(tok):
                 raise _At(f"{tok[:1]!r}...: commands takes +command, -command, +@category, -@category, allcommands or nocommands (passwords go in password:, keys in keys:)", ("commands",))
         if self.password is not None:
             try:
@@ -135,7 +135,7 @@ class Render(BaseModel):
     model_config = _FORBID
     redis_conf: str | None = None
     env_file: str | None = None
-    host: str = Field("redis", pattern=r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
+    host: str = Field("redis", pattern=N.HOST_PATTERN)
     port: int | None = Field(None, ge=1, le=65535)
 
 
@@ -198,133 +198,6 @@ def _suggest_key(key: str, options: list[str]) -> str:
 
     close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths) -> Any:
-    from .spec import Spec, ServerValue, _problem, file_digest
-
-    data = doc.data
-    try:
-        model = SpecModel.model_validate(data)
-    except ValidationError as e:
-        for err in e.errors(include_url=False):
-            loc = tuple(err["loc"])
-            at = (err.get("ctx") or {}).get("error")
-            if isinstance(at, _At):
-                loc += at.sub
-            # commands.X holds a renamed command's secret name
-            sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc) or (loc[:1] == ("commands",))
-            msg = _message(err, sensitive)
-            if err["type"] == "extra_forbidden":
-                parent = loc[:-1]
-                options = _TOP_KEYS if not parent else list(_model_at(parent).model_fields) if _model_at(parent) else []
-                msg += _suggest_key(str(loc[-1]), options)
-                problems.append(_problem(doc, loc, msg, at_key=True))
-            elif err["type"] == "missing":
-                problems.append(_problem(doc, loc[:-1], f"{loc[-1]}: {msg}"))
-            else:
-                problems.append(_problem(doc, loc, msg, at_key=isinstance(at, _At) and at.at_key))
-        model = None
-
-    catalog = P.catalog()
-    server: dict[str, ServerValue] = {}
-    raw_server = data.get("server") if isinstance(data, dict) else None
-    if isinstance(raw_server, dict):
-        for name, value in raw_server.items():
-            path = ("server", name)
-            p = catalog.lookup(name)
-            if p is None:
-                hint = catalog.suggest(name)
-                msg = f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")
-                problems.append(_problem(doc, path, msg, at_key=True))
-                continue
-            if p.name in server:
-                problems.append(_problem(doc, path, f"{name!r} is another name of {server[p.name].name_used!r}, already given", at_key=True))
-                continue
-            try:
-                checked = P.check(p, value)
-            except P.InvalidValue as e:
-                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
-                problems.append(_problem(doc, path, msg))
-                continue
-            server[p.name] = ServerValue(p, checked, value, name)
-    elif raw_server is not None:
-        problems.append(_problem(doc, ("server",), "expected a mapping of parameter: value"))
-
-    ignore: set[str] = set()
-    if model is not None:
-        for i, name in enumerate(model.ignore):
-            p = catalog.lookup(name)
-            if p is None:
-                hint = catalog.suggest(name)
-                problems.append(_problem(doc, ("ignore", i), f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")))
-            else:
-                ignore.add(p.name)
-        for name in sorted(ignore & set(server)):
-            problems.append(_problem(doc, ("server", server[name].name_used), f"{name} is both set and in ignore:", at_key=True))
-
-    commands: dict[str, str] = {}
-    if model is not None:
-        for cmd, action in model.commands.items():
-            path = ("commands", cmd)
-            if not re.fullmatch(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", cmd):
-                problems.append(_problem(doc, path, f"{cmd!r} is not a command name", at_key=True))
-                continue
-            act = action.strip()
-            if act.lower() in ("disabled", "enabled"):
-                commands[cmd.upper()] = act.lower()
-            elif re.fullmatch(r"^[A-Za-z0-9_-]{1,128}$", act):
-                commands[cmd.upper()] = act
-            else:
-                problems.append(_problem(doc, path, "expected disabled, enabled, or a new name (letters, digits, _ and -)"))
-
-    services = model.services if model is not None else {}
-    if model is not None:
-        seen_db: dict[int, str] = {}
-        databases = 16
-        if "databases" in server and isinstance(server["databases"].checked, int):
-            databases = server["databases"].checked
-        for name, svc in services.items():
-            path = ("services", name)
-            if not re.fullmatch(r"^[a-z][a-z0-9_-]{0,62}$", name):
-                problems.append(_problem(doc, path, f"{name!r} is not a service name (lower-case letters, digits, _ and -)", at_key=True))
-            if svc.db in seen_db:
-                problems.append(_problem(doc, path + ("db",), f"database {svc.db} is already used by service {seen_db[svc.db]!r}"))
-            else:
-                seen_db[svc.db] = name
-            if svc.db >= databases:
-                problems.append(_problem(doc, path + ("db",), f"database {svc.db} does not exist: databases is {databases} (0..{databases - 1})"))
-            if svc.user is not None and svc.user not in model.users and svc.user != "default":
-                problems.append(_problem(doc, path + ("user",), f"user {svc.user!r} is not defined under users:"))
-        for name in model.users:
-            if not re.fullmatch(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$", name):
-                problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
-            elif name == "default":
-                problems.append(_problem(doc, ("users", name), "the default user is set through server.requirepass; give this user another name", at_key=True))
-
-    if problems or model is None:
-        return None
-    targets = model.targets if model.targets is not None else [model.target or Target()]
-    names = [t.name for t in targets]
-    if len(set(names)) != len(names):
-        i = next(i for i, n in enumerate(names) if n in names[:i])
-        problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
-        return None
-    return Spec(
-        path=shown,
-        files=files,
-        sha256=file_digest(files),
-        version=model.version,
-        targets=targets,
-        server=server,
-        ignore=ignore,
-        commands=commands,
-        services=dict(services),
-        users=dict(model.users),
-        render=model.render,
-        var_paths=var_paths,
-        positions=doc.pos,
-    )
 
 
 def _model_at(path: tuple):

@@ -1,0 +1,145 @@
+"""Domain checks: what the schema alone cannot say (parameters against the
+catalog, ignore:, commands, services against databases and users, unique
+target names), each problem at its position. Builds the validated Spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import params as P
+from ..errors import Problem
+from . import names as N
+from .schema import _SENSITIVE_KEYS, _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
+from .types import ServerValue, Spec, file_digest
+from .yamlread import _problem
+
+
+def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths) -> Any:
+
+    data = doc.data
+    try:
+        model = SpecModel.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors(include_url=False):
+            loc = tuple(err["loc"])
+            at = (err.get("ctx") or {}).get("error")
+            if isinstance(at, _At):
+                loc += at.sub
+            # commands.X holds a renamed command's secret name
+            sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc) or (loc[:1] == ("commands",))
+            msg = _message(err, sensitive)
+            if err["type"] == "extra_forbidden":
+                parent = loc[:-1]
+                options = _TOP_KEYS if not parent else list(_model_at(parent).model_fields) if _model_at(parent) else []
+                msg += _suggest_key(str(loc[-1]), options)
+                problems.append(_problem(doc, loc, msg, at_key=True))
+            elif err["type"] == "missing":
+                problems.append(_problem(doc, loc[:-1], f"{loc[-1]}: {msg}"))
+            else:
+                problems.append(_problem(doc, loc, msg, at_key=isinstance(at, _At) and at.at_key))
+        model = None
+
+    catalog = P.catalog()
+    server: dict[str, ServerValue] = {}
+    raw_server = data.get("server") if isinstance(data, dict) else None
+    if isinstance(raw_server, dict):
+        for name, value in raw_server.items():
+            path = ("server", name)
+            p = catalog.lookup(name)
+            if p is None:
+                hint = catalog.suggest(name)
+                msg = f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")
+                problems.append(_problem(doc, path, msg, at_key=True))
+                continue
+            if p.name in server:
+                problems.append(_problem(doc, path, f"{name!r} is another name of {server[p.name].name_used!r}, already given", at_key=True))
+                continue
+            try:
+                checked = P.check(p, value)
+            except P.InvalidValue as e:
+                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
+                problems.append(_problem(doc, path, msg))
+                continue
+            server[p.name] = ServerValue(p, checked, value, name)
+    elif raw_server is not None:
+        problems.append(_problem(doc, ("server",), "expected a mapping of parameter: value"))
+
+    ignore: set[str] = set()
+    if model is not None:
+        for i, name in enumerate(model.ignore):
+            p = catalog.lookup(name)
+            if p is None:
+                hint = catalog.suggest(name)
+                problems.append(_problem(doc, ("ignore", i), f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")))
+            else:
+                ignore.add(p.name)
+        for name in sorted(ignore & set(server)):
+            problems.append(_problem(doc, ("server", server[name].name_used), f"{name} is both set and in ignore:", at_key=True))
+
+    commands: dict[str, str] = {}
+    if model is not None:
+        for cmd, action in model.commands.items():
+            path = ("commands", cmd)
+            if not N.COMMAND_NAME.fullmatch(cmd):
+                problems.append(_problem(doc, path, f"{cmd!r} is not a command name", at_key=True))
+                continue
+            act = action.strip()
+            if act.lower() in ("disabled", "enabled"):
+                commands[cmd.upper()] = act.lower()
+            elif N.COMMAND_NEW_NAME.fullmatch(act):
+                commands[cmd.upper()] = act
+            else:
+                problems.append(_problem(doc, path, "expected disabled, enabled, or a new name (letters, digits, _ and -)"))
+
+    services = model.services if model is not None else {}
+    if model is not None:
+        seen_db: dict[int, str] = {}
+        databases = 16
+        if "databases" in server and isinstance(server["databases"].checked, int):
+            databases = server["databases"].checked
+        for name, svc in services.items():
+            path = ("services", name)
+            if not N.SERVICE_NAME.fullmatch(name):
+                problems.append(_problem(doc, path, f"{name!r} is not a service name (lower-case letters, digits, _ and -)", at_key=True))
+            if svc.db in seen_db:
+                problems.append(_problem(doc, path + ("db",), f"database {svc.db} is already used by service {seen_db[svc.db]!r}"))
+            else:
+                seen_db[svc.db] = name
+            if svc.db >= databases:
+                problems.append(_problem(doc, path + ("db",), f"database {svc.db} does not exist: databases is {databases} (0..{databases - 1})"))
+            if svc.user is not None and svc.user not in model.users and svc.user != "default":
+                problems.append(_problem(doc, path + ("user",), f"user {svc.user!r} is not defined under users:"))
+        for name in model.users:
+            if not N.USER_NAME.fullmatch(name):
+                problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
+            elif name == "default":
+                problems.append(_problem(doc, ("users", name), "the default user is set through server.requirepass; give this user another name", at_key=True))
+
+    if problems or model is None:
+        return None
+    targets = model.targets if model.targets is not None else [model.target or Target()]
+    names = [t.name for t in targets]
+    if len(set(names)) != len(names):
+        i = next(i for i, n in enumerate(names) if n in names[:i])
+        problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
+        return None
+    return Spec(
+        path=shown,
+        files=files,
+        sha256=file_digest(files),
+        version=model.version,
+        targets=targets,
+        server=server,
+        ignore=ignore,
+        commands=commands,
+        services=dict(services),
+        users=dict(model.users),
+        render=model.render,
+        var_paths=var_paths,
+        positions=doc.pos,
+    )
+
+
+__all__ = ["validate"]

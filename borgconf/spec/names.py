@@ -1,0 +1,41 @@
+"""Name rules of a spec, in one place: what a service, an environment variable,
+an ACL user, a command, a target may be called, and what no value may hold.
+
+The patterns are strings (pydantic's ``Field(pattern=...)`` takes them) and
+compiled regexes (the domain checks use them).
+"""
+
+from __future__ import annotations
+
+import re
+
+TARGET_NAME_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,127}$"
+USER_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$"
+COMMAND_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+COMMAND_NEW_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"  # what rename-command may rename to
+HOST_PATTERN = r"^[A-Za-z0-9_.:\[\]-]{1,253}$"
+ACL_COMMAND_RULE_PATTERN = r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands"
+
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # ${VAR}
+SERVICE_NAME = re.compile(SERVICE_NAME_PATTERN)
+ENV_NAME = re.compile(ENV_NAME_PATTERN)
+USER_NAME = re.compile(USER_NAME_PATTERN)
+COMMAND_NAME = re.compile(COMMAND_NAME_PATTERN)
+COMMAND_NEW_NAME = re.compile(COMMAND_NEW_NAME_PATTERN)
+ACL_COMMAND_RULE = re.compile(ACL_COMMAND_RULE_PATTERN)
+
+LINE_BREAKS = "\n\r\x00"  # spec values are single-line text: none of these anywhere
+
+
+def has_line_break(text: str) -> bool:
+    """A newline, carriage return or NUL: what no spec value, key or variable may hold."""
+    return any(c in text for c in LINE_BREAKS)
+
+
+__all__ = [
+    "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
+    "COMMAND_NEW_NAME_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
+    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break",
+]

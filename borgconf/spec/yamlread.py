@@ -1,0 +1,323 @@
+"""The spec's YAML, read with positions and limits.
+
+Every value keeps where it was written (file, line, column) so every problem
+names its place; limits on bytes, parser events, nodes and depth keep any
+input, however hostile, cheap to refuse. Also the one place that finds a
+position for a path (``position``) and walks a tree (``walk``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Hashable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import Problem, SpecError
+
+# Limits that keep any input, however hostile, to well under two seconds: the
+# round-trip YAML parser costs 0.1-0.4 ms per node on a slow machine, and a
+# real spec (a hundred targets, services and parameters) has a few thousand.
+MAX_SPEC_BYTES = 256 * 1024
+MAX_YAML_EVENTS = 5_000  # parser events (nodes as written), counted while parsing
+MAX_NODES = 50_000  # values after aliases are expanded (a YAML alias bomb)
+MAX_DEPTH = 32  # nesting; a real spec is 5 levels deep
+MAX_EXTENDS_DEPTH = 16
+
+Path_ = tuple  # a path in the spec: ("server", "maxmemory")
+
+
+# ---------------------------------------------------------------- YAML with positions
+
+
+@dataclass
+class _Doc:
+    data: Any
+    pos: dict[tuple, tuple[str, int, int]]  # path -> (file, line, col), 1-based
+    key_pos: dict[tuple, tuple[str, int, int]]
+
+
+def _read_yaml(path: Path, shown: str) -> _Doc:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # never more: a FIFO or /dev/zero must not hang us
+    except FileNotFoundError:
+        raise SpecError([Problem(shown, 0, 0, "", "file not found")]) from None
+    except OSError as e:
+        raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}")]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        try:
+            size = f"{path.stat().st_size} bytes"
+        except OSError:
+            size = "more bytes"
+        raise SpecError([Problem(shown, 1, 1, "", f"spec file is too large ({size}; the limit is {MAX_SPEC_BYTES})")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, col = _line_col(raw, e.start)
+        raise SpecError([Problem(shown, line, col, "", f"not UTF-8 text (byte {e.start})")]) from None
+    if "\x00" in text:
+        line, col = _line_col(text, text.index("\x00"))
+        raise SpecError([Problem(shown, line, col, "", "a NUL character is not allowed in a spec")])
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import ConstructorError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    yaml = YAML(typ="rt")
+    yaml.Parser = _limited_parser()
+    yaml.Constructor = _text_dates_constructor()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = yaml.load(text)
+    except _Limit as e:
+        raise SpecError([Problem(shown, e.line, e.col, "", e.message)]) from None
+    except MarkedYAMLError as e:
+        mark, what = e.problem_mark or e.context_mark, (e.problem or e.context or "invalid YAML").strip()
+        context = re.sub(r"^while \w+ ", "", (e.context or "").strip())
+        dup = re.match(r'found duplicate key "(.*)" with value "', what, re.S)
+        if dup:  # never echo the values: they may be secrets
+            what, context = f"duplicate key {dup.group(1)!r} (each key may appear once in a mapping)", ""
+        elif isinstance(e, ConstructorError):  # its text quotes the value, which may be a secret
+            what, context = "this value cannot be read as its YAML type (quote it to make it text)", ""
+        elif "'\\t'" in what:
+            what += " (indent with spaces, not tabs)"
+        elif "'{'" in what and e.problem_mark is not None and text[e.problem_mark.index - 1 : e.problem_mark.index] == "$":
+            what += ' (inside { } or [ ], a variable needs quotes: "${VAR}")'
+        if context and e.context_mark and e.problem_mark and what.endswith("end of stream"):
+            # an unclosed quote or bracket: where it opened, not the end of the file
+            mark, what = e.context_mark, f"{context} opened here is never closed ({what})"
+        elif context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+            what += f" (in {context} that starts on line {e.context_mark.line + 1})"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError([Problem(shown, line, col, "", f"YAML syntax error: {_oneline(what)}")]) from None
+    except ReaderError as e:  # a control character: YAML only takes it escaped in double quotes
+        line, col = _line_col(text, e.position) if isinstance(e.position, int) else (1, 1)
+        char = chr(e.character) if isinstance(e.character, int) else str(e.character)
+        raise SpecError([Problem(shown, line, col, "", f"the character {char!r} is not allowed in YAML text")]) from None
+    except Exception as e:  # noqa: BLE001 -- anything else ruamel raises on a hostile file
+        # ruamel converts a plain scalar of thousands of digits with int(): Python refuses it
+        m = re.search(r"[0-9_]{4000,}", text) if isinstance(e, ValueError) else None
+        if m:
+            raise SpecError([Problem(shown, *_line_col(text, m.start()), "", "a number with thousands of digits cannot be read")]) from None
+        mark = getattr(getattr(yaml, "_parser", None), "mark", None) if not isinstance(e, YAMLError) else getattr(e, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise SpecError([Problem(shown, line, col, "", f"the YAML cannot be read ({type(e).__name__})")]) from None
+
+    from ruamel.yaml.error import YAMLWarning
+
+    for w in caught:
+        if not isinstance(w.message, YAMLWarning):
+            continue
+        # ruamel's warnings quote the spec's lines, secrets included: never show them
+        node = getattr(w.message, "node", None)
+        mark = getattr(node, "start_mark", None) or getattr(w.message, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = {
+            "ReusedAnchorWarning": "an anchor name (&name) is defined twice",
+            "MantissaNoDotYAML1_1Warning": "a YAML 1.1 float without a dot (quote the value)",
+        }.get(type(w.message).__name__, f"YAML warning {type(w.message).__name__}")
+        raise SpecError([Problem(shown, line, col, "", f"{what}; write it as plain YAML 1.2")])
+
+    pos: dict[tuple, tuple[str, int, int]] = {}
+    key_pos: dict[tuple, tuple[str, int, int]] = {}
+    budget = [MAX_NODES]
+
+    def near(path: tuple) -> tuple[int, int]:
+        while path and path not in pos:
+            path = path[:-1]
+        return pos.get(path, (shown, 1, 1))[1:]
+
+    def fail(path: tuple, message: str) -> SpecError:
+        return SpecError([Problem(shown, *near(path), _dotted(path), message)])
+
+    def plain(node: Any, path: tuple) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise fail(path, f"spec has more than {MAX_NODES} values once its aliases are expanded (a YAML alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            raise fail(path, f"spec is nested more than {MAX_DEPTH} levels deep")
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag is not None and tag not in _PLAIN_TAGS:
+            raise fail(path, f"the YAML tag {tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed in a spec (plain values only)")
+        if isinstance(node, dict):
+            out = {}
+            lc = getattr(node, "lc", None)
+            lc_data = (lc.data if lc is not None else None) or {}
+            for k, v in node.items():
+                if k is None or not isinstance(k, (str, int, float, bool)):
+                    kl = lc_data.get(k) if isinstance(k, Hashable) else None
+                    line, col = (kl[0] + 1, kl[1] + 1) if kl else near(path)
+                    raise SpecError([Problem(shown, line, col, _dotted(path), "a mapping key must be a plain name")])
+                key = str(k) if not isinstance(k, bool) else ("true" if k else "false")
+                if k in lc_data:
+                    kl, kc, vl, vc = lc_data[k]
+                    key_pos[path + (key,)] = (shown, kl + 1, kc + 1)
+                    pos[path + (key,)] = (shown, vl + 1, vc + 1)
+                out[key] = plain(v, path + (key,))
+            return out
+        if isinstance(node, list):
+            lc = getattr(node, "lc", None)
+            lc_data = (lc.data if lc is not None else None) or {}
+            out_list = []
+            for i, v in enumerate(node):
+                if i in lc_data:
+                    il, ic = lc_data[i][:2]
+                    pos[path + (i,)] = key_pos[path + (i,)] = (shown, il + 1, ic + 1)
+                out_list.append(plain(v, path + (i,)))
+            return out_list
+        # ruamel scalar subclasses (ScalarFloat, CommentedSeq...) -> plain Python
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, (AbstractSet, bytes, bytearray)):
+            raise fail(path, "a YAML set or binary value is not allowed in a spec (plain values only)")
+        if tag is not None and hasattr(node, "value"):  # !!str 5 -> TaggedScalar
+            return str(node.value)
+        return str(node)  # dates and other YAML types: treat as text
+
+    root = getattr(getattr(data, "lc", None), "line", None)
+    if root is not None:  # a mapping or list at the top: where it starts, after comments
+        pos[()] = (shown, root + 1, data.lc.col + 1)
+    elif data is not None:  # a scalar document: its first line that is not a comment
+        first = re.search(r"^[ \t]*[^#\s]", text, re.M)
+        pos[()] = (shown, *(_line_col(text, first.end() - 1) if first else (1, 1)))
+    try:
+        data = plain(data, ())
+    except RecursionError:
+        raise SpecError([Problem(shown, 1, 1, "", "spec is nested too deeply")]) from None
+    pos.setdefault((), (shown, 1, 1))
+    return _Doc(data, pos, key_pos)
+
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+def _line_col(text: str | bytes, index: int) -> tuple[int, int]:
+    nl = "\n" if isinstance(text, str) else b"\n"
+    return text.count(nl, 0, index) + 1, index - (text.rfind(nl, 0, index) + 1) + 1
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Limit(Exception):
+    """A size limit reached while parsing (raised through ruamel, caught in _read_yaml)."""
+
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.message = message
+        self.line, self.col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+@lru_cache(maxsize=1)
+def _text_dates_constructor():
+    """Dates stay text: `requirepass: 2024-02-30` is a password, not a broken date."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class TextDates(RoundTripConstructor):
+        pass
+
+    TextDates.add_constructor("tag:yaml.org,2002:timestamp", lambda self, node: self.construct_scalar(node))
+    return TextDates
+
+
+@lru_cache(maxsize=1)
+def _limited_parser():
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, MappingStartEvent, ScalarEvent
+    from ruamel.yaml.parser import RoundTripParser
+
+    class LimitedParser(RoundTripParser):
+        """Checks events as they are parsed, so that a hostile file stops early,
+        with a position: how many, how deep, and no list, mapping or alias as a
+        mapping key (ruamel would hash it, and fail with a TypeError)."""
+
+        _events = 0
+        mark = None  # where the parser is: for errors that carry no position
+
+        def get_event(self) -> Any:
+            event = super().get_event()
+            self.mark = event.start_mark
+            self._events += 1
+            if self._events > MAX_YAML_EVENTS:
+                raise _Limit(f"spec has more than {MAX_YAML_EVENTS} YAML values", event.start_mark)
+            stack = self.__dict__.setdefault("_stack", [])  # per open collection: [is a mapping, nodes seen]
+            if isinstance(event, (ScalarEvent, AliasEvent, CollectionStartEvent)):
+                if stack and stack[-1][0] and stack[-1][1] % 2 == 0 and not isinstance(event, ScalarEvent):
+                    raise _Limit("a mapping key must be a plain name (not a list, a mapping or an alias)", event.start_mark)
+                if isinstance(event, CollectionStartEvent):
+                    stack.append([isinstance(event, MappingStartEvent), 0])
+                    if len(stack) > MAX_DEPTH:
+                        raise _Limit(f"spec is nested more than {MAX_DEPTH} levels deep", event.start_mark)
+                elif stack:
+                    stack[-1][1] += 1
+            elif isinstance(event, CollectionEndEvent) and stack:
+                stack.pop()
+                if stack:
+                    stack[-1][1] += 1
+            return event
+
+    return LimitedParser
+
+
+_PATH_WORD = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _dotted(path: tuple) -> str:
+    """services.n8n.db, users.n8n.keys[0]; an odd key (a space, a newline) is quoted: services['n8n x']."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif not _PATH_WORD.fullmatch(str(p)):
+            out += f"[{str(p)!r}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+
+
+def position(table: dict[tuple, tuple[str, int, int]], path: tuple, default: tuple[str, int, int]) -> tuple[str, int, int]:
+    """Where ``path`` (or its nearest written parent) is in the spec."""
+    p = path
+    while p and p not in table:
+        p = p[:-1]
+    return table.get(p) or default
+
+
+def walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any, Any]]:
+    """Every (path, key, value) below ``node``, depth first; ``key`` is None for
+    list items and the root. A mapping's key comes before its value."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,), k, v
+            yield from walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), None, v
+            yield from walk(v, path + (i,))
+
+
+def _problem(doc: _Doc, path: tuple, message: str, *, at_key: bool = False) -> Problem:
+    table = doc.key_pos if at_key else doc.pos
+    file, line, col = position(table, path, doc.pos[()]) if not at_key else position(table, path, position(doc.pos, path, doc.pos[()]))
+    return Problem(file, line, col, _dotted(path), message)
+
+
