@@ -172,7 +172,7 @@ def test_persist_file_resolves_a_percentage_against_the_servers_memory(redis_fac
     """`maxmemory: 25%` is 25% of the server's total_system_memory: the file
     persisted by apply must say what the server now runs with, whatever the
     memory of the machine borgconf runs on."""
-    import borgconf.render as R
+    import borgconf.render.conf as R
     from borgconf import params as P
 
     monkeypatch.setattr(R, "local_total_memory", lambda: 4 * 1024**3)  # borgconf runs elsewhere than the server

@@ -218,7 +218,7 @@ def test_hash_and_quotes_in_values_are_quoted_not_injected(tmp_path, monkeypatch
 
     from conf_syntax import directives
 
-    from borgconf import envfile
+    from borgconf.render import envfile
     from borgconf.render import render_redis_conf
     from borgconf.spec import load_spec
 

@@ -664,7 +664,7 @@ def test_read_text_of_an_unusable_name_is_a_render_error(tmp_path):
 
 
 def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tmp_path, monkeypatch):
-    import borgconf.render as R
+    import borgconf.render.conf as R
 
     monkeypatch.setattr(R, "local_total_memory", lambda: 1000 * 1024**3)  # never this machine's
     spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf}\n")

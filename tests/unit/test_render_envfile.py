@@ -1,4 +1,4 @@
-""".env quoting and merging (borgconf/envfile.py): what python-dotenv and docker
+""".env quoting and merging (borgconf/render/envfile.py): what python-dotenv and docker
 compose read back is exactly what was written, and re-rendering keeps the rest.
 
 python-dotenv is the real library. docker compose cannot run here, so
@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from borgconf import envfile
+from borgconf.render import envfile
 
 # ---------------------------------------------------------------- a compose-go model
 

@@ -30,7 +30,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from .errors import RenderError
+from ..errors import RenderError
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
 _NAME = re.compile(r"^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")

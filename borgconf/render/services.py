@@ -1,0 +1,168 @@
+"""Services: their Redis URLs and .env blocks (``<NAME>_REDIS_URL`` and ``env:``
+snippets), and the database moves a new render would make."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote as _pct, urlsplit
+
+from ..errors import RenderError
+from . import envfile
+from .sandbox import _sandbox, render_snippet
+
+# ---------------------------------------------------------------- services and URLs
+
+
+def env_prefix(service: str) -> str:
+    return re.sub(r"[^A-Z0-9_]", "_", service.upper())
+
+
+def default_password(spec) -> str | None:
+    """The default user's password: requirepass, else the target's password when
+    borgconf itself logs in as the default user."""
+    rp = spec.server.get("requirepass")
+    if rp is not None:
+        return rp.checked or None
+    t = spec.target
+    if t.password and t.username in (None, "default"):
+        return t.password
+    return None
+
+
+def service_port(spec) -> int:
+    if spec.render.port:
+        return int(spec.render.port)
+    sv = spec.server.get("port")
+    if sv is not None and isinstance(sv.checked, int) and sv.checked:
+        return sv.checked
+    return 6379
+
+
+def service_url(scheme: str, host: str, port: int, db: int, username: str | None, password: str | None) -> str:
+    """``redis://[user]:password@host:port/db``, user and password percent-encoded."""
+    auth = _pct(username, safe="") if username else ""
+    if password:
+        auth += ":" + _pct(password, safe="")
+    return f"{scheme}://{auth + '@' if auth else ''}{host}:{port}/{db}"
+
+
+def service_context(spec, name: str, svc) -> dict[str, Any]:
+    from ..lint import service_role
+
+    username = svc.user or None
+    if username and username != "default":
+        password = spec.users[username].password
+    else:
+        password = default_password(spec)
+    scheme = urlsplit(spec.target.url).scheme or "redis"
+    host, port = spec.render.host, service_port(spec)
+    return {
+        "name": name,
+        "role": service_role(name, svc) or "",
+        "host": host,
+        "port": port,
+        "db": svc.db,
+        "username": username or "",
+        "password": password or "",
+        "url": service_url(scheme, host, port, svc.db, username, password),
+    }
+
+
+@dataclass
+class Variable:
+    name: str
+    value: str
+
+
+@dataclass
+class Block:
+    title: str
+    variables: list[Variable]
+    same_as_above: list[str] = field(default_factory=list)  # variables it shares with an earlier block
+
+
+def _snippet_where(spec, service: str, var: str) -> str:
+    """``spec.yaml:12:7: services.app.env.X`` (the position when the spec knows it)."""
+    dotted = f"services.{service}.env.{var}"
+    try:
+        file, line, col = spec.where(("services", service, "env", var))
+    except Exception:  # noqa: BLE001 -- a position is a nicety
+        return dotted
+    return f"{file}:{line}:{col}: {dotted}" if line else dotted
+
+
+_DB_ONLY = re.compile(r"^\s*\{\{\s*db\s*\}\}\s*$")
+
+
+def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[str, str], dict[str, list[tuple[str, int]]]]:
+    """The .env blocks (secrets, then one per service), every variable's value,
+    and for each service the variables that hold its database number."""
+    values: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    out: list[Block] = []
+    db_vars: dict[str, list[tuple[str, int]]] = {}
+
+    def add(block: Block, name: str, value: str, who: str) -> None:
+        if name in values:
+            if values[name] != value:
+                raise RenderError(f".env variable {name} is set by {owner[name]} and by {who} with different values")
+            block.same_as_above.append(name)
+            return
+        values[name] = value
+        owner[name] = who
+        block.variables.append(Variable(name, value))
+
+    if secret_values:
+        block = Block("Secrets (generated once if missing; borgconf never changes one that is here)", [])
+        for name in sorted(secret_values):
+            add(block, name, secret_values[name], "the spec's secrets")
+        out.append(block)
+    sandbox = _sandbox() if any(svc.env for svc in spec.services.values()) else None
+    for name, svc in spec.services.items():
+        ctx = service_context(spec, name, svc)
+        role = f", {ctx['role']}" if ctx["role"] else ""
+        block = Block(f"{name}: database {svc.db}{role}", [])
+        url_var = f"{env_prefix(name)}_REDIS_URL"
+        add(block, url_var, ctx["url"], f"service {name}")
+        db_vars[name] = [(url_var, svc.db)]
+        for var, snippet in svc.env.items():
+            value = render_snippet(sandbox, _snippet_where(spec, name, var), snippet, ctx)
+            add(block, var, value, f"service {name}")
+            if _DB_ONLY.match(snippet):
+                db_vars[name].append((var, svc.db))
+        out.append(block)
+    return out, values, db_vars
+
+
+def _db_of(var: str, text: str) -> int | None:
+    if var.endswith("_REDIS_URL"):
+        try:
+            path = urlsplit(text).path.strip("/")
+        except ValueError:
+            return None
+        return int(path) if path.isdigit() else (0 if path == "" and "://" in text else None)
+    return int(text) if text.strip().isdigit() else None
+
+
+def check_db_moves(existing: envfile.Existing | None, db_vars, env_path: Path, allow: bool) -> list[str]:
+    """Services whose database number differs from the one in the existing .env."""
+    if existing is None:
+        return []
+    moves = []
+    for service, pairs in db_vars.items():
+        for var, db in pairs:
+            if var not in existing.values:
+                continue
+            old = _db_of(var, existing.values[var])
+            if old is not None and old != db:
+                moves.append(f"service {service}: database {old} -> {db} ({var} in {env_path})")
+                break
+    if moves and not allow:
+        raise RenderError(
+            "refusing to move services to another database (their keys would stay behind in the old one; "
+            "move the data first, e.g. with MOVE or MIGRATE, then pass --allow-db-move): " + "; ".join(moves)
+        )
+    return moves
