@@ -32,7 +32,8 @@ from __future__ import annotations
 from . import envfile
 from .check import env_changes, mask_conf_line, masked_unified_diff
 from .conf import conf_holds_secret, conf_quote, directive_lines, local_total_memory, redis_conf_context, render_redis_conf
-from .output import RenderedFile, RenderResult, _read_text, output_paths, persist_file_writer, render_files
+from .output import RenderedFile, RenderResult, output_paths, persist_file_writer, render_files
+from .output import _read_text  # noqa: F401  (tests read files the way render does)
 from .secrets import Secrets, generate_secret, resolve_secrets, secret_variables
 from .services import default_password, env_blocks, env_prefix, service_port, service_url
 from .templates import DEFAULT_ENV_FILE, DEFAULT_REDIS_CONF, GENERATED_PASSWORD_BYTES, TEMPLATES, templates_dir

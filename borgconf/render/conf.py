@@ -4,7 +4,6 @@ lines, ACL users; quoting for redis.conf's own argument syntax."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,33 +11,10 @@ from typing import Any
 from .. import __version__
 from .. import params as P
 from ..errors import RenderError
+from .confquote import conf_quote
 from .templates import _render_template
 
 # ---------------------------------------------------------------- redis.conf
-
-_BARE = re.compile(r"^[A-Za-z0-9_.,:/@%+=*!?<>()\[\]{}|&~^-]+$")
-_C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}
-
-
-def conf_quote(arg: str, *, always: bool = False) -> str:
-    """One redis.conf argument as Redis's config parser (sdssplitargs) reads it.
-
-    Plain words stay bare; anything else (spaces, quotes, ``#``, ``$``, an empty
-    value, control characters) goes in double quotes, where the parser decodes
-    ``\\\\ \\" \\n \\r \\t \\a \\b`` and ``\\xHH``.
-    """
-    if not always and _BARE.fullmatch(arg):
-        return arg
-    out = []
-    for ch in arg:
-        if ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
 
 @dataclass
 class Directive:

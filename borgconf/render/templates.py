@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import RenderError
 from . import envfile
+from .confquote import conf_quote
 
 TEMPLATES = ("redis.conf.j2", "env.j2")
 DEFAULT_REDIS_CONF = "redis.conf"
@@ -40,8 +41,6 @@ def _jinja():
         keep_trailing_newline=True,
     )
     env.filters["env_quote"] = lambda value, name: envfile.quote(name, str(value))
-    from .conf import conf_quote
-
     env.filters["conf_quote"] = conf_quote
     return env
 
