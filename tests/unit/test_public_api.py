@@ -143,3 +143,20 @@ def test_no_import_cycle_inside_borgconf():
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_readme_layout_names_every_module_and_package():
+    """README's Layout section matches the tree: every module and package of borgconf/ is named."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout") :]
+    layout = layout[: layout.index("```", layout.index("```") + 3)]
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.parent.name + "/" if path.name == "__init__.py" and path.parent != PACKAGE else path.stem
+        if path.name == "__init__.py" and path.parent == PACKAGE:
+            name = "__init__"
+        if not re.search(rf"(?<![\w/]){re.escape(name)}(?!\w)", layout):
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == []

@@ -1,8 +1,7 @@
-"""Defects found in review, pinned: secrets in YAML warnings, dates, extends reach, ports, octal modes."""
+"""Spec values at the edges: YAML warnings never quote the spec, a date-like password stays text, extends stays inside the repository, port 0 is refused, a renamed command is never echoed, unixsocketperm is octal."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
@@ -33,13 +32,11 @@ def test_yaml_warnings_never_quote_the_spec(tmp_path, capsys):
     rc, out, err = run(capsys, "validate", p)
     assert rc == 1 and "1e99999" not in out + err and "f.yaml:5:" in err
 
-
 def test_a_date_like_password_is_text(tmp_path):
     p = write(tmp_path, "s.yaml", "version: 1\nserver:\n  requirepass: 2024-02-30\n  masteruser: 2024-01-01\n")
     spec = load_spec(p, env={})
     assert spec.server["requirepass"].checked == "2024-02-30"
     assert spec.server["masteruser"].checked == "2024-01-01"
-
 
 def test_extends_stays_inside_the_spec_repository(tmp_path, capsys):
     (tmp_path / "repo" / ".git").mkdir(parents=True)
@@ -53,18 +50,15 @@ def test_extends_stays_inside_the_spec_repository(tmp_path, capsys):
         rc, out, err = run(capsys, "validate", bad)
         assert rc == 1 and "inside" in err and "secret-looking-key" not in err and "root:" not in err
 
-
 def test_url_port_zero_is_refused(tmp_path):
     p = write(tmp_path, "s.yaml", 'version: 1\ntarget: {url: "redis://127.0.0.1:0"}\n')
     with pytest.raises(SpecError, match="port"):
         load_spec(p, env={})
 
-
 def test_a_renamed_command_name_is_never_echoed(tmp_path, capsys):
     p = write(tmp_path, "s.yaml", "version: 1\ncommands:\n  CONFIG: 73519284\n")
     rc, out, err = run(capsys, "validate", p)
     assert rc == 1 and "73519284" not in err
-
 
 def test_unixsocketperm_is_octal():
     p = P.catalog().lookup("unixsocketperm")
@@ -74,27 +68,3 @@ def test_unixsocketperm_is_octal():
     for bad in (789, 1777, "rwx"):
         with pytest.raises(P.InvalidValue):
             P.check(p, bad)
-
-
-def test_bad_plan_files_are_clear_errors(tmp_path, capsys):
-    bad = tmp_path / "p.json"
-    bad.write_bytes(b'{"format_version": "1", "x": "\xff\xfe"}')
-    rc, out, err = run(capsys, "apply", "--auto-approve", bad)
-    assert rc == 1 and "not UTF-8" in err and "internal error" not in err
-    bad.write_text('{"format_version": "1", "spec": ' + "[" * 100000 + "]" * 100000 + "}")
-    rc, out, err = run(capsys, "apply", "--auto-approve", bad)
-    assert rc == 1 and "internal error" not in err
-
-
-def test_the_exported_schema_is_current_and_covers_the_catalog(capsys):
-    from pathlib import Path
-
-    rc, out, err = run(capsys, "schema")
-    assert rc == 0
-    committed = (Path(__file__).resolve().parents[2] / "specs" / "borgconf.schema.json").read_text()
-    assert out == committed, "specs/borgconf.schema.json is stale: borgconf schema > specs/borgconf.schema.json"
-    schema = json.loads(out)
-    server = schema["properties"]["server"]["properties"]
-    for p in P.catalog():
-        assert p.name in server and all(a in server for a in p.aliases)
-    assert {"version", "target", "targets", "server", "ignore", "commands", "services", "users", "render", "extends"} <= set(schema["properties"])

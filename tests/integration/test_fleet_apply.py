@@ -1,0 +1,60 @@
+"""A fleet on real Redis 7.0 and 8.2: exit codes 0/1/3, an unreachable target does not stop the others, an unreadable target never exits 0."""
+
+from __future__ import annotations
+
+from cli_helpers import run
+
+
+def test_fleet_exit_codes(redis_factory, tmp_path, capsys):
+    ok = redis_factory()
+    broken = redis_factory(with_config_file=False)  # REWRITE impossible: this target fails
+    body = f"""targets:
+  - {{name: a, url: "{ok.url}"}}
+  - {{name: b, url: "{broken.url}"}}
+server:
+  hz: HZ
+"""
+    spec = tmp_path / "fleet.yaml"
+    ok.client().config_set("hz", "21")
+    spec.write_text("version: 1\n" + body.replace("HZ", "21"))
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1, (out, err)  # nothing changed anywhere: an error, not a half-applied fleet
+    spec.write_text("version: 1\n" + body.replace("HZ", "22"))
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 3 and "target b" in err
+    assert ok.client().config_get("hz")["hz"] == "22" and broken.client().config_get("hz")["hz"] == "10"
+
+def _fleet_with_a_dead_target(tmp_path, ok, *, hz: int):
+    """A fleet spec: target a (a live server) and target dead (a port nobody listens on)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead_port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(f"""version: 1
+targets:
+  - {{name: a, url: "{ok.url}"}}
+  - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
+server:
+  hz: {hz}
+""")
+    return spec
+
+def test_an_unreachable_target_does_not_stop_the_others(redis_factory, tmp_path, capsys):
+    ok = redis_factory()
+    spec = _fleet_with_a_dead_target(tmp_path, ok, hz=23)
+    rc, out, err = run(capsys, "plan", "--out", tmp_path / "p.json", spec)
+    assert rc == 1 and "Target a" in out and "hz: 10 -> 23" in out
+    assert "target dead" in err and "incomplete plan" in err and not (tmp_path / "p.json").exists()
+    rc, out, err = run(capsys, "plan", "--fail-fast", spec)
+    assert rc == 1 and "Target a" not in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 3 and ok.client().config_get("hz")["hz"] == "23"
+
+def test_fleet_apply_with_an_unreadable_target_never_exits_0(redis_factory, tmp_path, capsys):
+    ok = redis_factory()
+    spec = _fleet_with_a_dead_target(tmp_path, ok, hz=10)
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)  # a is in sync, dead cannot be read
+    assert rc == 1 and "target dead" in err
