@@ -5,14 +5,11 @@ names of the variables that change."""
 from __future__ import annotations
 
 from .. import redact
-from .. import params as P
+from ..spec.secrets import is_secret_directive
 from . import envfile
 
 # ---------------------------------------------------------------- --check diffs without secrets
 
-# redis.conf directives whose arguments are secrets (besides any *-pass and the
-# catalog's sensitive parameters)
-_SECRET_DIRECTIVES = frozenset({"requirepass", "masterauth", "primaryauth"})
 _ACL_SECRET_PREFIXES = (">", "<", "#", "!")  # user ... >password <password #sha256 !sha256
 
 
@@ -46,13 +43,6 @@ def _unquoted(token: str) -> str:
     return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" else token
 
 
-def _secret_directive(name: str) -> bool:
-    if name in _SECRET_DIRECTIVES or name.endswith("-pass"):
-        return True
-    p = P.catalog().lookup(name)
-    return p is not None and p.sensitive
-
-
 def mask_conf_line(line: str) -> str:
     """A redis.conf line with every secret argument replaced by ``***``:
     requirepass, masterauth, primaryauth, any ``*-pass`` (``sentinel auth-pass``
@@ -71,12 +61,12 @@ def mask_conf_line(line: str) -> str:
         if name == "user":
             words = body.split(None, 2)
             return indent + " ".join(words[:2] + ([mask] if len(words) > 2 else []))
-        if _secret_directive(name) or name in ("rename-command", "sentinel") or "-pass" in body.lower():
+        if is_secret_directive(name) or name in ("rename-command", "sentinel") or "-pass" in body.lower():
             return indent + body.split(None, 1)[0] + " " + mask
         return line
     if not tokens:
         return line
-    if _secret_directive(name):
+    if is_secret_directive(name):
         return indent + " ".join([tokens[0]] + ([mask] if len(tokens) > 1 else []))
     out = list(tokens)
     if name == "user":

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import RenderError
+from ..spec.names import has_line_break
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
 _NAME = re.compile(r"^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
@@ -43,7 +44,7 @@ class Unquotable(RenderError):
 
 def quote(name: str, value: str) -> str:
     """``value`` as it is written after ``NAME=`` (see the module docstring)."""
-    if any(c in value for c in "\n\r\x00"):
+    if has_line_break(value):
         raise Unquotable(f"{name}: a newline or NUL cannot be written to a .env file")
     if _PLAIN.fullmatch(value):
         return value

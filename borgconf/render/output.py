@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import __version__, redact
 from ..errors import RenderError
+from ..spec.names import has_line_break
 from . import envfile
 from .check import env_changes, mask_conf_line, masked_unified_diff
 from .conf import conf_holds_secret, conf_quote, render_redis_conf
@@ -102,7 +103,7 @@ def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) ->
             value = interpolate(value, environ, set())
         except (KeyError, ValueError):
             value = None  # load_spec reports it
-    if value and any(c in value for c in "\n\r\x00"):
+    if value and has_line_break(value):
         return None
     try:
         return _output_path(value, DEFAULT_ENV_FILE, Path(spec_path).resolve().parent, out_dir)

@@ -1,6 +1,6 @@
-"""What is a secret, once: which spec paths feed one (sensitive parameters,
-passwords, renamed commands), how one is generated, and where an existing
-one is kept from (never rotated)."""
+"""Secrets at render time: which ``${VAR}``s feed one (what a secret is, is
+defined once in spec.secrets), how a missing one is generated, and where an
+existing one is kept from (never rotated)."""
 
 from __future__ import annotations
 
@@ -9,46 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import redact
-from .. import params as P
 from ..errors import RenderError
+from ..spec.secrets import COMMAND_NAME, PASSWORD, secret_kind
 from .templates import GENERATED_PASSWORD_BYTES
 
 # ---------------------------------------------------------------- secrets before the spec loads
-
-_PASSWORD, _COMMAND_NAME = "password", "command name"
-
-
-def _secret_kind(path: tuple) -> str | None:
-    if len(path) == 2 and path[0] == "server":
-        p = P.catalog().lookup(str(path[1]))
-        return _PASSWORD if p is not None and p.sensitive else None
-    if path in (("target", "password"),) or (len(path) == 3 and path[0] == "targets" and path[2] == "password"):
-        return _PASSWORD
-    if len(path) == 3 and path[0] == "users" and path[2] == "password":
-        return _PASSWORD
-    if path == ("target", "config_command") or (len(path) == 3 and path[0] == "targets" and path[2] == "config_command"):
-        return _COMMAND_NAME
-    if len(path) == 2 and path[0] == "commands":
-        return _COMMAND_NAME
-    return None
 
 
 def secret_variables(refs: dict[tuple, dict[str, str | None]]) -> dict[str, tuple[str, bool]]:
     """``${VAR}``s that feed a secret: name -> (kind, has a default everywhere)."""
     out: dict[str, tuple[str, bool]] = {}
     for path, names in refs.items():
-        kind = _secret_kind(path)
+        kind = secret_kind(path)
         if kind is None:
             continue
         for name, default in names.items():
             old_kind, old_default = out.get(name, (kind, True))
-            kind_ = _COMMAND_NAME if _COMMAND_NAME in (kind, old_kind) else _PASSWORD
+            kind_ = COMMAND_NAME if COMMAND_NAME in (kind, old_kind) else PASSWORD
             out[name] = (kind_, old_default and default is not None)
     return out
 
 
 def generate_secret(kind: str) -> str:
-    if kind == _COMMAND_NAME:
+    if kind == COMMAND_NAME:
         # a command name: letters first, then [A-Za-z0-9_-] (rename-command and target.config_command)
         return "cmd_" + _secrets.token_hex(16)
     # URL-safe alphabet: no quoting trouble in redis.conf, .env or a redis:// URL

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from .. import params as P
 from ..errors import Problem
 from . import names as N
-from .schema import _SENSITIVE_KEYS, _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
+from .schema import _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
+from .secrets import never_echoed
 from .types import ServerValue, Spec, file_digest
 from .yamlread import _problem
 
@@ -27,8 +28,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             at = (err.get("ctx") or {}).get("error")
             if isinstance(at, _At):
                 loc += at.sub
-            # commands.X holds a renamed command's secret name
-            sensitive = any(str(x) in _SENSITIVE_KEYS for x in loc) or (loc[:1] == ("commands",))
+            sensitive = never_echoed(loc)
             msg = _message(err, sensitive)
             if err["type"] == "extra_forbidden":
                 parent = loc[:-1]

@@ -160,7 +160,6 @@ class SpecModel(BaseModel):
         return self
 
 
-_SENSITIVE_KEYS = {"password", "requirepass", "masterauth", "primaryauth", "config_command", "url"}  # never echoed
 _TOP_KEYS = list(SpecModel.model_fields)
 
 

@@ -46,12 +46,10 @@ class Spec:
         return position(self.positions, path, (self.path, 0, 0))
 
     def secrets(self) -> list[str]:
-        out = [t.password for t in self.targets if t.password]
-        out += [t.config_command for t in self.targets if t.config_command.upper() != "CONFIG"]
-        out += [v.checked for v in self.server.values() if v.param.sensitive and v.checked]
-        out += [u.password for u in self.users.values() if u.password]
-        out += [new for new in self.commands.values() if new not in ("disabled", "enabled")]
-        return out
+        """Every secret value the spec holds (spec.secrets.secret_values)."""
+        from .secrets import secret_values
+
+        return secret_values(self)
 
 
 def file_digest(files: list[str]) -> str:
