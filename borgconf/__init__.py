@@ -27,8 +27,8 @@ _API = {
     "build_plan": "planner", "Plan": "plan", "TargetPlan": "plan", "Change": "plan", "ChangeId": "plan",
     # apply
     "apply_target": "apply", "ApplyResult": "apply",
-    # findings
-    "lint": "lint", "Finding": "findings",
+    # findings (lint itself is borgconf.lint.lint: the name is its module's)
+    "Finding": "findings",
     # render
     "render_files": "render", "render_redis_conf": "render",
     # errors
