@@ -66,8 +66,9 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
                 out.line(f"      warning: {w}", "red")
         for w in tp.warnings:
             out.line(f"  warning: {w}", "red")
-        if show_in_sync and tp.in_sync:
-            out.line(f"  = unchanged: {', '.join(tp.in_sync)}", "dim")
+        if show_in_sync:
+            for c in tp.noops:  # each no-op with its reason
+                out.line(f"  = {c.parameter}: {c.reason}", "dim")
     s = plan.summary()
     if not plan.has_changes:
         out.line(f"No changes. {s['targets']} target(s) in sync with {plan.spec_path}.", "bold green")

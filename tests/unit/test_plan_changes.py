@@ -84,3 +84,18 @@ def test_one_finding_type_for_lint_and_safety():
     f = Finding("evicts-keys", "", "below the memory in use", subjects=("maxmemory",), flag="allow-evict")
     assert f.parameters == ("maxmemory",) and str(f) == "[evicts-keys] below the memory in use"
     assert str(Finding("no-requirepass", "s.yaml:2:1", "no requirepass", target="a")) == "[no-requirepass] s.yaml:2:1: target a: no requirepass"
+
+
+def test_show_unchanged_lists_each_no_op_with_its_reason(tmp_path):
+    import io
+
+    from borgconf.views import Out, render_plan
+
+    spec = spec_from(tmp_path, "server:\n  hz: 10\n  maxmemory: 1gb\n  requirepass: pw-x\n")
+    live = live_from_capture("redis-7.0")
+    live.config["requirepass"] = "pw-x"
+    buf = io.StringIO()
+    render_plan(build_plan(spec, {"default": live}), Out(buf), show_in_sync=True)
+    text = buf.getvalue()
+    assert "  = hz: already 10\n" in text and "  = requirepass: already as the spec says\n" in text
+    assert "pw-x" not in text
