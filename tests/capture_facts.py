@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from redis_servers import RedisServer, find_binaries  # noqa: E402
+from redis_servers import find_binaries  # noqa: E402
 
 FACTS = HERE / "redis-facts"
 TEMPLATE = "redis-7.0"  # whose experiment lists are replayed
@@ -121,30 +121,37 @@ def reply_json(r):
 # ------------------------------------------------------------------ servers
 
 
-def base_lines(extra=()) -> list[str]:
-    extra = list(extra)
-    words = {ln.split()[0].lower() for ln in extra if ln.split()}
-    lines = ["appendonly no", "daemonize no"]
-    if "save" not in words:
-        lines.append('save ""')
-    return lines + extra
+BASE_PORTS = {"redis-7.0": 21000, "redis-8.2": 22000, "valkey-8": 23000, "valkey-8.1": 24000, "valkey-9.1": 25000}
 
 
 class Instance:
-    """A throwaway server from the base config (+ extra lines) in its own temp dir."""
+    """A throwaway server from the README's base config (+ extra lines) in its own temp dir.
 
-    def __init__(self, binary: str, root: Path, name: str, extra=()):
+    Listens on 127.0.0.1:<port> (the README's base port + offset when free,
+    else any free port), is only used once INFO reports its PID, and is
+    stopped by PID.
+    """
+
+    def __init__(self, binary: str, root: Path, name: str, extra=(), port: int | None = None):
+        self.binary = binary
         self.dir = root / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.extra = list(extra)
-        self.srv = RedisServer(binary, self.dir, [])
-        # RedisServer writes port/bind/dir/save/appendonly/daemonize/logfile/pidfile;
-        # the extra lines come after and win
-        self.srv.config_lines = [ln for ln in self.extra]
+        self.port = port if port is not None and _port_free(port) else _free_port()
+        self.proc: subprocess.Popen | None = None
 
     def start(self):
-        self.srv.start()
-        self.conn = Resp(self.srv.port)
+        conf = [f"port {self.port}", "bind 127.0.0.1", f"dir {self.dir}", "appendonly no", 'save ""',
+                "daemonize no", f"logfile {self.dir}/server.log", *self.extra]
+        cfg = self.dir / "server.conf"
+        cfg.write_text("\n".join(conf) + "\n")
+        self.proc = subprocess.Popen([self.binary, str(cfg)], cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        conn = _wait(self.port, self.proc)
+        if conn is None:
+            self.stop()
+            raise RuntimeError(f"{self.binary} did not start on port {self.port}; see {self.dir}/server.log")
+        self.conn = conn
         return self
 
     def stop(self):
@@ -152,7 +159,23 @@ class Instance:
             self.conn.close()
         except Exception:
             pass
-        self.srv.stop()
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def scrub(obj, tmp: str):
@@ -173,11 +196,11 @@ def config_dict(conn: Resp) -> dict[str, str]:
 # ------------------------------------------------------------------ captures
 
 
-def capture_basic(binary: str, root: Path, out: Path) -> None:
-    tmp = str(root)
+def capture_basic(binary: str, root: Path, out: Path, key: str) -> None:
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
     (out / "version.txt").write_text(version)
-    inst = Instance(binary, root, "main").start()
+    inst = Instance(binary, root, "main", port=BASE_PORTS.get(key)).start()
+    tmp = str(inst.dir)
     try:
         (out / "config-get.json").write_text(json.dumps(scrub(config_dict(inst.conn), tmp), indent=1, sort_keys=True) + "\n")
         info = inst.conn.call("INFO", "server").replace("\r\n", "\n")
@@ -187,7 +210,7 @@ def capture_basic(binary: str, root: Path, out: Path) -> None:
     finally:
         inst.stop()
 
-    inst = Instance(binary, root, "mutability").start()
+    inst = Instance(binary, root, "mutability", port=BASE_PORTS.get(key, 0) + 100).start()
     try:
         before = config_dict(inst.conn)
         result = {}
@@ -203,13 +226,16 @@ def capture_basic(binary: str, root: Path, out: Path) -> None:
         inst.stop()
 
 
-def capture_normalization(binary: str, root: Path, out: Path) -> None:
+def capture_normalization(binary: str, root: Path, out: Path, key: str) -> None:
     template = json.loads((FACTS / TEMPLATE / "normalization.json").read_text())
     tmpl_port = _template_port()
-    main = Instance(binary, root, "norm").start()
-    prot = Instance(binary, root, "norm-protected", ["enable-protected-configs yes"]).start()
+    base = BASE_PORTS.get(key, 0)
+    main = Instance(binary, root, "norm", port=base).start()
+    prot = Instance(binary, root, "norm-protected", ["enable-protected-configs yes"], port=base + 500).start()
+    for sub_dir in ("a", "b"):  # the dir experiments move between these two
+        (prot.dir / sub_dir).mkdir()
     holder = socket.socket()
-    holder.bind(("127.0.0.1", 0))
+    holder.bind(("127.0.0.1", base + 501 if base and _port_free(base + 501) else 0))
     holder.listen(1)
     held = holder.getsockname()[1]
     results = []
@@ -222,7 +248,7 @@ def capture_normalization(binary: str, root: Path, out: Path) -> None:
             def sub(v: str) -> str:
                 v = v.replace("<dir>", tmp)
                 if v == str(tmpl_port):
-                    return str(inst.srv.port)
+                    return str(inst.port)
                 if v == str(tmpl_port + 501):
                     return str(held)
                 return v
@@ -272,7 +298,7 @@ def _get1(conn: Resp, name: str):
     return d.get(name, d.get(name.lower()))
 
 
-def capture_config_file(binary: str, root: Path, out: Path) -> None:
+def capture_config_file(binary: str, root: Path, out: Path, key: str) -> None:
     template = json.loads((FACTS / TEMPLATE / "config-file.json").read_text())
     results = []
     for i, case in enumerate(template):
@@ -280,7 +306,7 @@ def capture_config_file(binary: str, root: Path, out: Path) -> None:
         d.mkdir(parents=True)
         lines = list(case["config_lines"])
         words = {ln.split()[0].lower() for ln in lines if ln.split()}
-        port = _free_port()
+        port = BASE_PORTS[key] + 600 if key in BASE_PORTS and _port_free(BASE_PORTS[key] + 600) else _free_port()
         conf = [f"port {port}", f"dir {d}", "appendonly no", "daemonize no", f"logfile {d}/server.log"]
         if "bind" not in words:
             conf.append("bind 127.0.0.1")
@@ -420,7 +446,7 @@ def sweep_values(name: str, entry: dict) -> list[str]:
 
 def capture_sweep(binary: str, root: Path, out: Path, key: str) -> None:
     catalog = json.loads((HERE.parent / "borgconf" / "data" / "params.json").read_text())["params"]
-    inst = Instance(binary, root, "sweep").start()
+    inst = Instance(binary, root, "sweep", port=BASE_PORTS.get(key, 0) + 700).start()
     results: dict[str, dict[str, str]] = {}
     try:
         live = config_dict(inst.conn)
@@ -470,9 +496,9 @@ def main(argv=None) -> int:
             root = Path(tmp)
             print(f"{key}: {found[key]}", file=sys.stderr)
             if not args.sweep_only:
-                capture_basic(found[key], root / "a", out)
-                capture_normalization(found[key], root / "b", out)
-                capture_config_file(found[key], root / "c", out)
+                capture_basic(found[key], root / "a", out, key)
+                capture_normalization(found[key], root / "b", out, key)
+                capture_config_file(found[key], root / "c", out, key)
             if not args.no_sweep:
                 capture_sweep(found[key], root / "d", out, key)
     return 0
