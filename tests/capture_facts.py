@@ -298,8 +298,20 @@ def _get1(conn: Resp, name: str):
     return d.get(name, d.get(name.lower()))
 
 
+# Cases run after the template's (they are not in the first three folders).
+EXTRA_CASES = [
+    {
+        "case": "masterauth and masteruser in file: the names CONFIG REWRITE writes",
+        "config_lines": ["masterauth filepw", "masteruser repl"],
+        "replies": [{"command": ["CONFIG", "GET", "masterauth"]}, {"command": ["CONFIG", "GET", "primaryauth"]}],
+        "rewrite_reply": "OK",
+        "match": ["masterauth", "masteruser", "primaryauth", "primaryuser"],
+    },
+]
+
+
 def capture_config_file(binary: str, root: Path, out: Path, key: str) -> None:
-    template = json.loads((FACTS / TEMPLATE / "config-file.json").read_text())
+    template = json.loads((FACTS / TEMPLATE / "config-file.json").read_text()) + EXTRA_CASES
     results = []
     for i, case in enumerate(template):
         d = root / f"cf-{i}"
@@ -341,10 +353,9 @@ def capture_config_file(binary: str, root: Path, out: Path, key: str) -> None:
                     if "file_after_rewrite" in case:
                         entry["file_after_rewrite"] = text.splitlines()
                     else:
-                        directive = lines[0].split()[0].lower() if lines else ""
+                        wanted = set(case.get("match", ())) | {x.split()[0].lower() for x in lines if x.split()}
                         entry["file_after_rewrite_matching_lines"] = [
-                            ln for ln in text.splitlines() if ln.split() and ln.split()[0].lower() in
-                            {(x.split()[0].lower()) for x in lines if x.split()} | {directive}
+                            ln for ln in text.splitlines() if ln.split() and ln.split()[0].lower() in wanted
                         ]
                 conn.close()
         finally:
@@ -452,7 +463,8 @@ def capture_sweep(binary: str, root: Path, out: Path, key: str) -> None:
         live = config_dict(inst.conn)
         for name in sorted(catalog):
             entry = catalog[name]
-            if name not in live or entry.get("class") != "live" or entry.get("sensitive"):
+            cls = entry.get("class_servers", {}).get(key, entry.get("class"))
+            if name not in live or cls != "live" or entry.get("sensitive"):
                 continue
             if name.startswith("tls-"):
                 continue  # no TLS in these builds: the server refuses any TLS change
@@ -461,9 +473,9 @@ def capture_sweep(binary: str, root: Path, out: Path, key: str) -> None:
             for value in dict.fromkeys(sweep_values(name, entry)):
                 r = inst.conn.call("CONFIG", "SET", name, value)
                 if isinstance(r, RespError):
-                    row[value] = "reject"
+                    row[value] = {"accept": False, "error": str(r)}
                 else:
-                    row[value] = "accept"
+                    row[value] = {"accept": True, "read_back": _get1(inst.conn, name)}
                     back = inst.conn.call("CONFIG", "SET", name, original)
                     if isinstance(back, RespError):
                         raise RuntimeError(f"{key}: could not put {name} back to {original!r}: {back}")
@@ -473,7 +485,9 @@ def capture_sweep(binary: str, root: Path, out: Path, key: str) -> None:
         inst.stop()
     doc = {
         "server": key,
-        "how": "tests/capture_facts.py: CONFIG SET <param> <value> on a throwaway instance, old value put back after each accept",
+        "how": "tests/capture_facts.py: CONFIG SET <param> <value> on a throwaway instance (live, non-secret,"
+               " non-TLS params of the catalog that the server reports); after an accept CONFIG GET <param>"
+               " (read_back) and the old value is put back",
         "results": results,
     }
     (out / "sweep.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")

@@ -13,7 +13,10 @@ from __future__ import annotations
 import pytest
 
 from borgconf import params as P
-from facts import SERVERS, load
+from facts import SERVERS as _FIRST_SERVERS
+from facts import load
+
+SERVERS = (*_FIRST_SERVERS, "valkey-8.1", "valkey-9.1")
 
 # refusals that depend on the running server, not on the value
 STATE_ERRORS = (
@@ -24,6 +27,7 @@ STATE_ERRORS = (
     "try with",  # maxclients above the process's fd limit
     "Unable to listen",
     "shipped by default with the Redis source distribution",  # activedefrag without Redis's jemalloc
+    "shipped by default with the source distribution",  # the same on the Valkey wheels (libc malloc)
 )
 
 # spellings borgconf accepts on purpose and sends in canonical form
