@@ -389,3 +389,42 @@ def test_name_for_is_the_name_config_rewrite_writes():
         assert cat.lookup("primaryauth").name_for(server) == "masterauth"
         assert P.name_for("masteruser", server) == "masteruser"
     assert P.name_for("maxmemory", "valkey-9.1") == "maxmemory"
+
+
+# ---------------------------------------------------------------- the planner uses them
+
+
+def _live(server: str):
+    from borgconf.live import LiveState, parse_info
+
+    info = dict(line.split(":", 1) for line in load_text(server, "info-server.txt").splitlines() if ":" in line and not line.startswith("#"))
+    facts = parse_info(info)
+    facts["total_memory"] = 8 * 1024**3
+    return LiveState(address="127.0.0.1:6379", config=load(server, "config-get.json"), **facts)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_planner_class_is_the_servers_own(server):
+    from borgconf.planner import param_class
+
+    live = _live(server)
+    p = P.catalog().lookup("io-threads")
+    assert param_class(p, live) == ("live" if server == "valkey-9.1" else "restart")
+
+
+def test_plan_refuses_what_only_other_servers_take(tmp_path):
+    import textwrap
+
+    from borgconf.errors import BorgconfError
+    from borgconf.planner import desired_values
+    from borgconf.spec import load_spec
+
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text("version: 1\n" + textwrap.dedent("""\
+        server:
+          loglevel: nothing
+        """))
+    spec = load_spec(spec_file, env={})
+    assert desired_values(spec, _live("redis-8.2"))["loglevel"] == "nothing"
+    with pytest.raises(BorgconfError, match="not taken by redis-7.0"):
+        desired_values(spec, _live("redis-7.0"))
