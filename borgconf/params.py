@@ -516,10 +516,15 @@ def _check_hostname(p: Param, text: str) -> None:
 _AUX_BAD = set("!#$%&()*+:;<>?@[]^{|}~")
 
 
-def _check_aux(p: Param, text: str) -> None:
-    bad = sorted({c for c in text if c in _AUX_BAD or c.isspace() or not c.isprintable()})
+def _check_aux(p: Param, text: str, bad_chars: set[str] = _AUX_BAD) -> None:
+    bad = sorted({c for c in text if c in bad_chars or c.isspace() or not c.isprintable()})
     if bad:
         raise InvalidValue(f"{text!r}: {p.name} may not contain {' '.join(repr(c) for c in bad)}")
+
+
+def _check_announce_ip(p: Param, text: str) -> None:
+    # Valkey 9.1 checks it like an aux field, ':' allowed (IPv6); older servers take anything
+    _check_aux(p, text, _AUX_BAD - {":"})
 
 
 def _check_ip(version: int):
@@ -549,19 +554,23 @@ def _check_locale(p: Param, text: str) -> None:
 
 
 _TITLE_VARS = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket", "config-file"}
+_TITLE_MAYBE_EMPTY = {"title", "server-mode", "unixsocket", "config-file"}
 
 
 def _check_title_template(p: Param, text: str) -> None:
-    # Redis's validateProcTitleTemplate: not empty, {variables} known, braces balanced
-    if not text.strip():
-        raise InvalidValue(f"{p.name} cannot be empty (e.g. '{{title}} {{listen-addr}} {{server-mode}}')")
-    rest = text
+    # Redis's validateProcTitleTemplate expands the template with an empty title and refuses an
+    # empty result, an unknown {variable} or an unclosed "{" (a lone "}" is text)
     for m in re.finditer(r"\{([^{}]*)\}", text):
         if m.group(1) not in _TITLE_VARS:
             raise InvalidValue(f"{{{m.group(1)}}} is not a variable of {p.name} ({', '.join(sorted(_TITLE_VARS))})")
-    rest = re.sub(r"\{[^{}]*\}", "", text)
-    if "{" in rest or "}" in rest:
-        raise InvalidValue(f"{text!r}: unbalanced braces in {p.name}")
+    if "{" in re.sub(r"\{[^{}]*\}", "", text):
+        raise InvalidValue(f"{text!r}: an unclosed '{{' in {p.name}")
+    rest = re.sub(r"\{(" + "|".join(sorted(_TITLE_MAYBE_EMPTY)) + r")\}", "", text)
+    if not rest.strip():
+        raise InvalidValue(
+            f"{text!r}: {p.name} must show more than {{title}} (the server refuses a template that can expand"
+            " to nothing), e.g. '{title} {listen-addr} {server-mode}'"
+        )
 
 
 def _check_bind(tokens: list[str]) -> None:
@@ -580,7 +589,7 @@ def _check_bind(tokens: list[str]) -> None:
 _STRING_CHECKS = {
     "cluster-announce-hostname": _check_hostname,
     "cluster-announce-human-nodename": _check_aux,
-    "cluster-announce-ip": _check_aux,
+    "cluster-announce-ip": _check_announce_ip,
     "cluster-announce-client-ipv4": _check_ip(4),
     "cluster-announce-client-ipv6": _check_ip(6),
     "locale-collate": _check_locale,

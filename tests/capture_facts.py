@@ -451,8 +451,21 @@ def sweep_values(name: str, entry: dict) -> list[str]:
                     "aclfile", "cluster-config-file", "bind-source-addr", "bind", "requirepass", "masterauth",
                     "primaryauth", "masteruser", "primaryuser", "rename-command"):
             return []
-        return ["", "abc", "x y", "C", "en_US.UTF-8", "not-a-locale", "host.example.com", "-", "%s"]
+        vals = ["", "abc", "x y", "C", "en_US.UTF-8", "not-a-locale", "host.example.com", "-", "%s"]
+        return vals + STRING_EXTRA.get(name, [])
     return odd
+
+
+# values aimed at the rules some string parameters have on the servers
+STRING_EXTRA = {
+    "proc-title-template": [" ", "{title}", "{title} {listen-addr} {server-mode}", "{nope}", "{title", "title}", "{port}{tls-port}"],
+    "cluster-announce-hostname": ["node-1.example.com", "a_b", "a:b", "10.0.0.1"],
+    "cluster-announce-human-nodename": ["node_1", "a:b", "a-b.c", "a@b"],
+    "cluster-announce-ip": ["10.0.0.1", "::1", "a:b", "a@b"],
+    "cluster-announce-client-ipv4": ["10.0.0.1", "::1", "256.0.0.1"],
+    "cluster-announce-client-ipv6": ["::1", "10.0.0.1", "fe80::1"],
+    "locale-collate": ["POSIX", "C.UTF-8", "C.utf8", "en_US"],
+}
 
 
 def capture_sweep(binary: str, root: Path, out: Path, key: str) -> None:

@@ -191,7 +191,9 @@ KEPT_STRICTER = {
     ("client-output-buffer-limit", ""): "an empty value changes nothing on the server; in a spec it is a mistake",
     ("cluster-announce-ip", "%s"): "Valkey 9.1 refuses it; the strictest rule of the supported servers is kept",
     ("cluster-announce-ip", "x y"): "Valkey 9.1 refuses it; the strictest rule of the supported servers is kept",
+    ("cluster-announce-ip", "a@b"): "Valkey 9.1 refuses it; the strictest rule of the supported servers is kept",
     ("cluster-announce-human-nodename", "x y"): "Valkey 9.1 refuses it; the strictest rule of the supported servers is kept",
+    ("cluster-announce-human-nodename", "a:b"): "Redis 8.2 refuses it; the strictest rule of the supported servers is kept",
     ("maxmemory", "18446744073709551616"): "above 2^64-1: the server saturates it to 2^64-1, so it never reads back as written",
     ("cluster-link-sendbuf-limit", "18446744073709551616"): "above 2^64-1: the server saturates it, never reads back as written",
     ("maxmemory-clients", "18446744073709551615"): "the server's percent check overflows and reads it back as '1%'",
@@ -205,6 +207,7 @@ KEPT_LAXER = {
     ("activedefrag", "YES"): "build-dependent: Redis's jemalloc is needed; the server's refusal shows at apply (atomic)",
     ("activedefrag", "true"): "build-dependent: Redis's jemalloc is needed; the server's refusal shows at apply (atomic)",
     ("locale-collate", "en_US.UTF-8"): "host-dependent: only the server's host knows which locales are installed",
+    ("locale-collate", "en_US"): "host-dependent: only the server's host knows which locales are installed",
 }
 LAXER_PREFIXES = {
     "rdma-": "build-dependent: the Valkey wheels have no RDMA and refuse any change",
@@ -302,6 +305,7 @@ def test_issue_10_disagreements_are_fixed():
     assert ok("cluster-announce-hostname", "node-1.example.com")
     assert not ok("locale-collate", "not-a-locale") and ok("locale-collate", "C") and ok("locale-collate", "en_US.UTF-8")
     assert not ok("proc-title-template", "") and not ok("proc-title-template", "{nope}")
+    assert not ok("proc-title-template", "{title}") and not ok("proc-title-template", "{title")
     assert ok("proc-title-template", "{title} {listen-addr} {server-mode}")
 
 
