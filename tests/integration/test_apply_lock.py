@@ -273,3 +273,112 @@ def test_a_user_without_client_permissions_gets_a_clear_error(redis_server):
     with pytest.raises(LockError):
         lock.check()
     assert named(admin) == []
+
+
+# ---------------------------------------------------------------- two real applies (CLI processes)
+
+
+def _apply(spec, lock_timeout: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--lock-timeout", lock_timeout, str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+    )
+
+
+def _stop_while_holding(proc, admin) -> bool:
+    """SIGSTOP ``proc`` as soon as its lock connection is named; True when it was
+    stopped still holding it (not yet released), False when it got through first."""
+    end = time.monotonic() + 30
+    while time.monotonic() < end and proc.poll() is None:
+        if named(admin):
+            os.kill(proc.pid, signal.SIGSTOP)
+            return bool(named(admin))
+        time.sleep(0.001)
+    return False
+
+
+def _write_load(server, stop: threading.Event) -> None:
+    client = server.client()
+    i = 0
+    while not stop.is_set():
+        pipe = client.pipeline(transaction=False)
+        for _ in range(50):
+            pipe.set(f"w:{i}", "z" * 2000, ex=1 + i % 300)
+            i += 1
+        try:
+            pipe.execute()
+        except redis.exceptions.ResponseError:
+            pass  # OOM under noeviction: the load goes on trying
+
+
+@pytest.mark.parametrize("fault", ["oom-noeviction", "volatile-ttl-with-writes", "stall"])
+def test_an_apply_stopped_past_the_lock_keeps_the_second_one_out(redis_server, tmp_path, fault):
+    """Issue 9: apply A is stopped (SIGSTOP) while it holds the lock; apply B
+    gives up instead of running alongside; A then finishes; B runs after it.
+    Live values and the config file equal exactly B's spec, nothing is undone,
+    and after a restart from the config file B plans nothing."""
+    from cli_helpers import write_spec
+
+    admin = redis_server.client()
+    specs = {
+        "a": write_spec(tmp_path / "a.yaml", redis_server.url, "server:\n  hz: 21\n  maxmemory-samples: 7\n"),
+        "b": write_spec(tmp_path / "b.yaml", redis_server.url, "server:\n  hz: 31\n  maxmemory-samples: 9\n"),
+    }
+    stop = threading.Event()
+    load = None
+    if fault == "oom-noeviction":
+        fill_to_oom(admin)
+    elif fault == "volatile-ttl-with-writes":
+        used = int(admin.info("memory")["used_memory"])
+        admin.config_set("maxmemory", str(used + 2 * 1024 * 1024))
+        admin.config_set("maxmemory-policy", "volatile-ttl")
+        load = threading.Thread(target=_write_load, args=(redis_server, stop), daemon=True)
+        load.start()
+    admin.config_rewrite()
+    baseline = {k: admin.config_get(k)[k] for k in ("hz", "maxmemory-samples")}
+    evicted = int(admin.info("stats")["evicted_keys"])
+    try:
+        caught = False
+        for _ in range(10):  # A may get through before it is caught holding the lock: try again
+            for k, v in baseline.items():
+                admin.config_set(k, v)
+            admin.config_rewrite()
+            a = _apply(specs["a"], "20")
+            if _stop_while_holding(a, admin):
+                caught = True
+                break
+            os.kill(a.pid, signal.SIGCONT)
+            a.communicate(timeout=60)
+        assert caught, "apply A never caught holding the lock"
+        try:
+            for _ in range(3 if fault == "stall" else 1):  # a few seconds of stall; no TTL runs out
+                b = _apply(specs["b"], "1")
+                rc_b, out_b, err_b = b.wait(timeout=60), *b.communicate()
+                assert rc_b == 1 and "another borgconf apply is running" in err_b, (rc_b, out_b, err_b)
+        finally:
+            os.kill(a.pid, signal.SIGCONT)
+        out_a, err_a = a.communicate(timeout=60)
+        assert a.returncode == 0, (out_a, err_a)
+        assert admin.config_get("hz")["hz"] == "21"  # A's apply is whole
+        b = _apply(specs["b"], "20")
+        out_b, err_b = b.communicate(timeout=60)
+        assert b.returncode == 0, (out_b, err_b)
+    finally:
+        stop.set()
+        if load is not None:
+            load.join(timeout=10)
+    live = {k: admin.config_get(k)[k] for k in ("hz", "maxmemory-samples")}
+    assert live == {"hz": "31", "maxmemory-samples": "9"}
+    conf = redis_server.config_path.read_text()
+    assert "hz 31\n" in conf and "maxmemory-samples 9\n" in conf
+    if fault == "volatile-ttl-with-writes":
+        assert int(admin.info("stats")["evicted_keys"]) > evicted  # eviction really ran meanwhile
+    assert named(admin) == []
+    assert not any(k.startswith("borgconf") for k in admin.scan_iter(count=1000))
+    redis_server.restart()
+    admin = redis_server.client()
+    assert {k: admin.config_get(k)[k] for k in ("hz", "maxmemory-samples")} == live
+    plan = subprocess.run([sys.executable, "-m", "borgconf", "plan", "--detailed-exitcode", str(specs["b"])],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=60)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
