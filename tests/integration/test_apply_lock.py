@@ -382,3 +382,33 @@ def test_an_apply_stopped_past_the_lock_keeps_the_second_one_out(redis_server, t
     plan = subprocess.run([sys.executable, "-m", "borgconf", "plan", "--detailed-exitcode", str(specs["b"])],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=60)
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_lock_lost_mid_apply_stops_it_and_never_rolls_back_over_another_apply(redis_server, tmp_path, capsys, monkeypatch):
+    """The lock connection dies after CONFIG SET (an operator's CLIENT KILL, the
+    server's idle timeout); another apply takes the lock at once and sets its
+    own value; then this apply's persist step fails. Its rollback must not run:
+    it would revert a value that is no longer the one this apply set."""
+    import borgconf.render as R
+    from cli_helpers import run, write_spec
+
+    admin = redis_server.client()
+
+    def writer(spec, *, total_memory=None):
+        def write(total=None):
+            for c in named(admin):
+                admin.client_kill_filter(_id=c.id)
+            with apply_lock(redis_server.client(), timeout=2) as other:
+                other.client.execute_command("CONFIG", "SET", "hz", "33")
+            raise OSError("disk full")
+
+        return write
+
+    monkeypatch.setattr(R, "persist_file_writer", writer)
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 21\nrender:\n  redis_conf: conf/redis.conf\n",
+                      target_extra="persist: file")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1, out + err
+    assert "disk full" in err and "ALSO failed" in err and "apply lock" in err and "was lost" in err, err
+    assert admin.config_get("hz")["hz"] == "33"  # the other apply's value stands
+    assert named(admin) == [] and admin.info("keyspace") == {}
