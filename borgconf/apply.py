@@ -20,6 +20,7 @@ from .errors import ApplyError, BorgconfError, PersistFailed, PlanError, Refused
 from .live import first_call, translate
 from .plan import Change, TargetPlan
 
+
 @dataclass
 class ApplyResult:
     target: str
