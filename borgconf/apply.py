@@ -14,18 +14,14 @@ recorded and says whether that worked. Restart-class changes are only reported.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Callable, NoReturn
 
 from . import params as P
-from .errors import ApplyError, BorgconfError, LockError, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
+from .errors import ApplyError, BorgconfError, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
 from . import users as U
 from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
-
-LOCK_KEY = "borgconf:apply-lock"
-LOCK_TTL_MS = 60_000
 
 
 @dataclass
@@ -51,10 +47,13 @@ class _Session:
         self.tp = tp
         self.address = getattr(client, "borgconf_address", tp.address)
         self.cfg = target.config_command
+        self.lock = None  # borgconf.lock.ApplyLock, once taken
 
     def call(self, doing: str, *args):
         import redis.exceptions as rx
 
+        if self.lock is not None:
+            self.lock.check()  # still the connection that took the lock
         try:
             return self.client.execute_command(*args)
         except rx.RedisError as exc:
@@ -73,60 +72,30 @@ class _Session:
         self.call(doing, self.cfg, "SET", *args)
 
 
-def _acquire_lock(s: _Session, wait_seconds: float) -> str | None:
-    """A key with a token and a TTL: two applies on one server never interleave."""
-    import time
+def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
+    """The apply lock (borgconf.lock): a named connection, no key, no TTL. Never
+    skipped: an apply that cannot lock fails. From here on every command of the
+    session goes over the lock connection, which never reconnects.
 
+    ``lock_factory`` is the seam for unit tests' fake client (tests/fakeredis_client.py)."""
     import redis.exceptions as rx
 
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            # the first command of a saved plan's apply: it may meet a new install
-            ok = first_call(s.client, s.address, lambda: s.client.set(LOCK_KEY, token, nx=True, px=LOCK_TTL_MS))
-        except rx.ResponseError as exc:
-            # a read-only replica or an ACL without SET: run unlocked, but say so in -v logs
-            import logging
+    if lock_factory is None:
+        from .lock import ApplyLock as lock_factory
 
-            logging.getLogger("borgconf").debug("apply lock not taken: %s", exc)
-            return None
-        except rx.RedisError as exc:
-            raise translate(exc, s.target, s.address, "take the apply lock") from None
-        if ok:
-            return token
-        if time.monotonic() >= deadline:
-            raise LockError(
-                f"another borgconf apply is running on {s.address} (lock key {LOCK_KEY!r}); "
-                f"try again when it is done, or wait longer with --lock-timeout"
-            )
-        time.sleep(0.05)
+    lock = lock_factory(s.client, timeout=wait_seconds, required=True, address=s.address)
+    try:
+        # the first command of a saved plan's apply: it may meet a new install
+        first_call(s.client, s.address, lock.acquire)
+    except rx.RedisError as exc:
+        raise translate(exc, s.target, s.address, "take the apply lock") from None
+    s.client, s.lock = lock.client, lock
+    return lock
 
 
-def _release_lock(s: _Session, token: str | None) -> None:
-    """Delete the lock if it is still ours. WATCH/MULTI rather than a script:
-    DEL stays allowed when the server is over maxmemory, EVAL does not."""
-    if token is None:
-        return
-    import redis.exceptions as rx
-
-    for attempt in (1, 2):  # a second try on a fresh connection if the first one dropped
-        try:
-            with s.client.pipeline(transaction=True) as pipe:
-                pipe.watch(LOCK_KEY)
-                if pipe.get(LOCK_KEY) == token:
-                    pipe.multi()
-                    pipe.delete(LOCK_KEY)
-                    pipe.execute()
-            return
-        except rx.ConnectionError:
-            if attempt == 2:
-                break
-        except rx.RedisError as exc:  # the TTL frees it anyway
-            import logging
-
-            logging.getLogger("borgconf").debug("apply lock not released (expires in %d s): %s", LOCK_TTL_MS // 1000, exc)
-            return
+def _release_lock(s: _Session, lock) -> None:
+    if lock is not None:
+        lock.release()
 
 
 def _refuse(found, allow) -> None:
@@ -333,6 +302,7 @@ def apply_target(
     write_file: Callable[[int | None], None] | None = None,
     lock_timeout: float = 10.0,
     users: dict | None = None,
+    lock_factory=None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
@@ -354,7 +324,7 @@ def apply_target(
     if any(c.kind not in ("parameter", "user") for c in live):
         raise PlanError("plan has a live change that is neither a parameter nor a user")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
-    token = _acquire_lock(s, lock_timeout)
+    token = _acquire_lock(s, lock_timeout, lock_factory)
     try:
         ev = check_evidence(s, tp, param_changes, user_changes, params)
         _refuse(safety.findings(tp, ev.fresh), allow)
@@ -372,4 +342,4 @@ def apply_target(
         _release_lock(s, token)
 
 
-__all__ = ["apply_target", "ApplyResult", "LOCK_KEY", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "verify", "persist_values", "roll_back", "Evidence", "Undo"]
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "verify", "persist_values", "roll_back", "Evidence", "Undo"]

@@ -17,7 +17,8 @@ shown with ``-v``.
     │   ├── Refused               not approved, or a data-safety refusal without --allow-...
     │   ├── VerifyFailed          the server reads back another value than it was given
     │   └── PersistFailed         CONFIG REWRITE / file write failed; live values restored
-    ├── LockError                 another borgconf apply holds the server
+    ├── LockError                 another borgconf apply holds the server, or the lock
+    │                             cannot be taken (ACL) or was lost (its connection closed)
     └── RenderError               templates or output files cannot be rendered / written
 """
 

@@ -23,6 +23,33 @@ import redis.exceptions as rx
 from facts import load
 
 
+class FakeLock:
+    """Stands in for borgconf.lock.ApplyLock (which needs a redis-py connection
+    pool): records on the fake whether the apply lock is held."""
+
+    def __init__(self, client: "FakeRedis", *, timeout: float = 10.0, required: bool = True, address: str | None = None):
+        self.fake = client
+        self.client = client
+        self.held = False
+
+    def acquire(self) -> bool:
+        if self.fake.lock_held:
+            from borgconf.errors import LockError
+
+            raise LockError(f"another borgconf apply is running on {self.fake.borgconf_address}")
+        self.fake.lock_held = self.held = True
+        self.fake.calls.append(("LOCK", "ACQUIRE"))
+        return True
+
+    def check(self) -> None:
+        assert self.held, "a command was sent without the apply lock"
+
+    def release(self) -> None:
+        if self.held:
+            self.fake.lock_held = self.held = False
+            self.fake.calls.append(("LOCK", "RELEASE"))
+
+
 class FakeRedis:
     def __init__(self, config: dict[str, str] | None = None, *, config_file: str = "/etc/redis/redis.conf", run_id: str = "f" * 40, total_memory: int = 8 * 1024**3, used_memory: int = 1024**2, keyspace: dict[int, int] | None = None):
         self.config: dict[str, str] = dict(load("redis-7.0", "config-get.json"))
@@ -40,6 +67,7 @@ class FakeRedis:
         self.calls: list[tuple[str, ...]] = []
         self._failing: dict[str, list[Exception | None]] = {}
         self.borgconf_address = "fake:6379"
+        self.lock_held = False
 
     # --- faults -------------------------------------------------------------
     def fail(self, command: str, times: int = 1, error: Exception | None = None, *, after: int = 0) -> None:

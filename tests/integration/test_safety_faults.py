@@ -181,16 +181,70 @@ def test_two_concurrent_applies_leave_exactly_one_spec(redis_server, tmp_path):
         assert results[winner][0] == 0, results[winner]
 
 
+def _named(client):
+    from borgconf.lock import parse_client_list
+
+    return parse_client_list(client.execute_command("CLIENT", "LIST", "TYPE", "normal"))
+
+
 def test_a_held_lock_makes_apply_wait_then_fail_changing_nothing(redis_server, tmp_path, capsys):
+    from borgconf.lock import ApplyLock
+
     client = redis_server.client()
-    client.set("borgconf:apply-lock", "someone-else", px=30000)
+    other = ApplyLock(redis_server.client(), timeout=1)  # another apply holds the server
+    assert other.acquire()
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 19\n")
     rc, out, err = run(capsys, "apply", "--auto-approve", "--lock-timeout", "0.5", spec)
-    assert rc == 1 and "another borgconf apply" in err
-    assert client.config_get("hz")["hz"] == "10" and client.get("borgconf:apply-lock") == "someone-else"
-    client.delete("borgconf:apply-lock")
+    assert rc == 1 and "another borgconf apply" in err and f"connection id {other.id}" in err
+    assert client.config_get("hz")["hz"] == "10"
+    other.check()  # the holder's lock is untouched
+    assert [c.id for c in _named(client)] == [other.id]
+    other.release()
     assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
-    assert client.get("borgconf:apply-lock") is None  # released after use
+    assert client.config_get("hz")["hz"] == "19"
+    assert _named(client) == []  # released after use
+    assert client.info("keyspace") == {}  # and no key was ever written
+
+
+def test_at_maxmemory_with_noeviction_apply_still_locks(redis_server, tmp_path, capsys):
+    """Issue 9 item 7: SET NX was refused with OOM and apply ran unlocked."""
+    import redis
+
+    from borgconf.lock import ApplyLock
+
+    client = redis_server.client()
+    pipe = client.pipeline(transaction=False)
+    for i in range(200):
+        pipe.set(f"fill:{i}", "x" * 10_000)
+    pipe.execute()
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", str(used - 1024 * 1024))  # noeviction (the default)
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        client.set("k", "v")
+    keys = client.info("keyspace")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  maxmemory: 1gb\n")
+    other = ApplyLock(redis_server.client(), timeout=1)
+    assert other.acquire()
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--lock-timeout", "0.5", spec)
+    assert rc == 1 and "another borgconf apply" in err, err  # refused, not run unlocked
+    assert client.config_get("maxmemory")["maxmemory"] == str(used - 1024 * 1024)
+    other.release()
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)  # the usual fix at OOM: raise maxmemory
+    assert rc == 0, err
+    assert client.config_get("maxmemory")["maxmemory"] == str(1024**3)
+    assert client.info("keyspace") == keys and _named(client) == []
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0, out + err
+
+
+def test_apply_without_client_permissions_fails_naming_them(redis_server, tmp_path, capsys, monkeypatch):
+    client = redis_server.client()
+    client.execute_command("ACL", "SETUSER", "deployer", "on", ">pw-deployer", "~*", "+@all", "-client")
+    monkeypatch.setenv("BORGCONF_PASSWORD", "pw-deployer")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 21\n", target_extra="username: deployer")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1 and "+client|setname +client|list" in err, err  # never skipped
+    assert client.config_get("hz")["hz"] == "10"
 
 
 def test_a_value_the_server_does_not_keep_is_rolled_back(redis_server, tmp_path, capsys):

@@ -11,14 +11,14 @@ import textwrap
 import pytest
 import redis.exceptions as rx
 
-from borgconf.apply import LOCK_KEY, apply_target
+from borgconf.apply import apply_target
 from borgconf.errors import ApplyError, BorgconfError, PersistFailed, VerifyFailed
 from borgconf.fleet import desired_secrets, desired_users
 from borgconf.live import read_state
 from borgconf.planner import build_plan
 from borgconf.spec import load_spec
 from borgconf.users import managed
-from fakeredis_client import FakeRedis
+from fakeredis_client import FakeLock, FakeRedis
 
 
 def _spec(tmp_path, body: str):
@@ -31,7 +31,7 @@ def _apply(fake: FakeRedis, spec, persist: str = "rewrite", write_file=None):
     (target,) = spec.targets
     live = read_state(fake, target, spec.commands, managed(spec))
     (tp,) = build_plan(spec, {target.name: live}).targets
-    return apply_target(fake, target, tp, secrets=desired_secrets(spec), users=desired_users(spec), persist=persist, write_file=write_file, lock_timeout=0)
+    return apply_target(fake, target, tp, secrets=desired_secrets(spec), users=desired_users(spec), persist=persist, write_file=write_file, lock_timeout=0, lock_factory=FakeLock)
 
 
 HZ = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
@@ -41,7 +41,7 @@ USERS = HZ + "users:\n  app: {password: pw-app, keys: ['app:*'], commands: '+get
 def _assert_untouched(fake: FakeRedis) -> None:
     assert (fake.config["hz"], fake.config["maxmemory-samples"]) == ("10", "5")
     assert (fake.file["hz"], fake.file["maxmemory-samples"]) == ("10", "5")
-    assert LOCK_KEY not in fake.keys  # released whatever happened
+    assert not fake.lock_held and fake.called("LOCK ACQUIRE") == 1  # taken once, released whatever happened
 
 
 def test_happy_path_sets_verifies_persists_and_releases_the_lock(tmp_path):
@@ -50,7 +50,7 @@ def test_happy_path_sets_verifies_persists_and_releases_the_lock(tmp_path):
     assert result.persisted == "rewrite" and {c.parameter for c in result.applied} == {"hz", "maxmemory-samples", "user app", "user jobs"}
     assert fake.file["hz"] == "20" and set(fake.users) == {"app", "jobs"}
     assert fake.called("ACL SAVE") == 0  # no aclfile: the users went into redis.conf with REWRITE
-    assert LOCK_KEY not in fake.keys
+    assert not fake.lock_held and fake.called("LOCK RELEASE") == 1
 
 
 def test_a_failed_setuser_removes_the_users_already_created_and_restores_the_values(tmp_path):
@@ -89,7 +89,7 @@ def test_a_failed_rewrite_whose_restore_fails_too_says_so(tmp_path):
     text = str(info.value)
     assert "CONFIG REWRITE failed" in text and "restoring the previous values ALSO failed" in text and "restore the previous values" in text
     assert fake.config["hz"] == "20" and fake.file["hz"] == "10"  # what the message says: live changed, file not
-    assert LOCK_KEY not in fake.keys
+    assert not fake.lock_held and fake.called("LOCK RELEASE") == 1
 
 
 def test_a_failed_acl_save_puts_back_users_values_and_the_file(tmp_path):

@@ -1,0 +1,298 @@
+"""A saved plan file, validated as a document before anything reads it (issue 9).
+
+A plan file is hostile until checked: it travels as a CI artifact and anyone
+who can edit it would like apply to do more than the spec says. Before apply
+reads a spec, opens a connection or trusts any field, :func:`read_plan_document`
+checks, in this order, and stops at the first problem with one PlanError:
+
+1. the path is a regular file (not a FIFO, device or directory: ``/dev/zero``
+   would never end, a FIFO would block) of at most :data:`MAX_BYTES`; the size
+   is checked before reading and the read stops one byte past the limit;
+2. the bytes are UTF-8;
+3. the text is JSON with no NaN/Infinity, no duplicate keys (two parsers
+   could pick different values) and no absurd nesting;
+4. ``format_version`` is a string whose major version this borgconf reads;
+5. the document matches :class:`PlanDocument` exactly: strict types
+   (``before``/``after`` a string or null, never a number, list or bool),
+   no unknown keys, non-empty identity fields (``run_id`` is the server's
+   40-hex run id, never ""), a sensitive change carries no value, values
+   hold no control characters, and the summary counts what the targets say.
+
+Error messages name the field (``targets[0].changes[2].after``) and what is
+wrong, never the value found there: a plan file pointed at ``/etc/shadow``
+or holding a secret must not get it printed.
+
+Not wired into apply yet (the lead will, after the plan/apply reshape).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator, model_validator
+
+from .errors import PlanError
+
+FORMAT_MAJOR = "1"
+MAX_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 32
+
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SHA256 = r"^[0-9a-f]{64}$"
+_RUN_ID = r"^[0-9a-f]{40}$"
+_VERSION = r"^[0-9]+(\.[0-9]+)*$"
+
+Flag = Literal["allow-evict", "allow-hide-data", "allow-no-persistence"]
+
+
+def _no_control(value: str | None, what: str) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError(f"{what} holds a control character (newline, NUL, ...)")
+    return value
+
+
+class ChangeDoc(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+
+    parameter: StrictStr = Field(min_length=1, max_length=300)
+    kind: Literal["parameter", "user", "command"]
+    action: Literal["update"]
+    cls: Literal["live", "restart"] = Field(alias="class")
+    before: StrictStr | None = Field(max_length=100_000)
+    after: StrictStr | None = Field(max_length=100_000)
+    sensitive: StrictBool
+    warnings: list[StrictStr] = Field(max_length=100)
+    reason: StrictStr = ""
+    requires: list[Flag] = Field(default_factory=list, max_length=3)
+    password_change: StrictBool = False
+
+    @field_validator("parameter")
+    @classmethod
+    def _parameter(cls, v: str) -> str:
+        return _no_control(v, "the parameter name")  # type: ignore[return-value]
+
+    @field_validator("before", "after")
+    @classmethod
+    def _value(cls, v: str | None) -> str | None:
+        return _no_control(v, "the value")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ChangeDoc":
+        if self.sensitive and (self.before is not None or self.after is not None):
+            raise ValueError("a sensitive change must have before and after null (a plan holds no secret)")
+        if self.kind == "user" and not self.parameter.startswith("user "):
+            raise ValueError("a change of kind user names 'user NAME'")
+        if self.kind == "command" and not self.parameter.startswith("rename-command "):
+            raise ValueError("a change of kind command names 'rename-command NAME'")
+        if self.kind == "parameter" and " " in self.parameter:
+            raise ValueError("a parameter name has no spaces")
+        if self.password_change and self.kind != "user":
+            raise ValueError("password_change is only for changes of kind user")
+        return self
+
+
+class ServerDoc(BaseModel):
+    model_config = _STRICT
+
+    flavour: Literal["redis", "valkey"]
+    version: StrictStr = Field(pattern=_VERSION, max_length=40)
+    run_id: StrictStr = Field(pattern=_RUN_ID)
+
+
+class TargetDoc(BaseModel):
+    model_config = _STRICT
+
+    name: StrictStr = Field(min_length=1, max_length=200)
+    address: StrictStr = Field(min_length=3, max_length=300)
+    server: ServerDoc
+    persist: Literal["rewrite", "file", "none"] = "rewrite"
+    changes: list[ChangeDoc] = Field(max_length=10_000)
+    warnings: list[StrictStr] = Field(max_length=1_000)
+    in_sync: list[StrictStr] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("name", "address")
+    @classmethod
+    def _plain(cls, v: str) -> str:
+        return _no_control(v, "the field")  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "TargetDoc":
+        names = [c.parameter for c in self.changes]
+        if len(set(names)) != len(names):
+            raise ValueError("a parameter has more than one change")
+        return self
+
+
+class SpecRef(BaseModel):
+    model_config = _STRICT
+
+    path: StrictStr = Field(min_length=1, max_length=4096)
+    sha256: StrictStr = Field(pattern=_SHA256)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _no_control(v, "the spec path")  # type: ignore[return-value]
+
+
+class Summary(BaseModel):
+    model_config = _STRICT
+
+    live: StrictInt = Field(ge=0)
+    restart: StrictInt = Field(ge=0)
+    targets: StrictInt = Field(ge=0)
+
+
+class PlanDocument(BaseModel):
+    """The JSON document ``plan --out`` writes (format_version 1)."""
+
+    model_config = _STRICT
+
+    format_version: StrictStr = Field(pattern=_VERSION, max_length=20)
+    borgconf_version: StrictStr = Field(min_length=1, max_length=100)
+    spec: SpecRef
+    targets: list[TargetDoc] = Field(max_length=10_000)
+    summary: Summary
+
+    @model_validator(mode="after")
+    def _whole(self) -> "PlanDocument":
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError("two targets have the same name")
+        counted = Summary(
+            live=sum(c.cls == "live" for t in self.targets for c in t.changes),
+            restart=sum(c.cls == "restart" for t in self.targets for c in t.changes),
+            targets=len(self.targets),
+        )
+        if counted != self.summary:
+            raise ValueError("the summary does not count what the targets hold (the file was edited)")
+        return self
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        raise PlanError(f"cannot read the plan file {path}: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PlanError(f"{path} is not a regular file, so not a borgconf plan file")
+        if st.st_size > MAX_BYTES:
+            raise PlanError(f"{path} is {st.st_size} bytes: a borgconf plan file is at most {MAX_BYTES} bytes")
+        chunks, total = [], 0
+        while total <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_BYTES:  # it grew while being read
+            raise PlanError(f"{path} is larger than {MAX_BYTES} bytes: not a borgconf plan file")
+        return b"".join(chunks)
+    except OSError as e:
+        raise PlanError(f"cannot read the plan file {path}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+class _Bad(Exception):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _Bad(f"{name} is not a JSON value")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Bad("an object has the same key twice")
+        out[k] = v
+    return out
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        raise _Bad(f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for v in value.values():
+            _depth(v, level + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _depth(v, level + 1)
+    return level
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            text = text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", text) else repr(text[:40])
+            out += f".{text}" if out else text
+    return out or "the document"
+
+
+def _describe(err: ValidationError) -> str:
+    errors = err.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if p not in ("function-after",))
+    if first["type"] == "extra_forbidden":
+        what = "is not a field of a borgconf plan (hand-edited?)"
+    elif first["type"] == "missing":
+        what = "is missing"
+    else:
+        what = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{_where(loc)}: {what}{more}"
+
+
+def parse_plan_document(data: bytes, path: str = "plan file") -> PlanDocument:
+    """Validate the bytes of a plan file (steps 2-5 of the module docstring)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PlanError(f"{path} is not a borgconf plan file: not UTF-8 text (byte {e.start})") from None
+    try:
+        doc = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        _depth(doc)
+    except json.JSONDecodeError as e:
+        raise PlanError(f"{path} is not a borgconf plan file: not JSON ({e.msg} at line {e.lineno})") from None
+    except _Bad as e:
+        raise PlanError(f"{path} is not a valid borgconf plan: {e}") from None
+    except RecursionError:
+        raise PlanError(f"{path} is not a valid borgconf plan: nested too deeply") from None
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise PlanError(f"{path} is not a borgconf plan file (no format_version)")
+    version = doc["format_version"]
+    if not isinstance(version, str) or not re.fullmatch(_VERSION, version):
+        raise PlanError(f"{path}: format_version must be a string like \"{FORMAT_MAJOR}\"")
+    if version.split(".")[0] != FORMAT_MAJOR:
+        shown = version if len(version) <= 20 else version[:20] + "..."
+        raise PlanError(f"{path}: plan format_version {shown!r} is not supported (this borgconf reads {FORMAT_MAJOR}.x)")
+    try:
+        return PlanDocument.model_validate(doc)
+    except ValidationError as e:
+        raise PlanError(f"{path} is not a valid borgconf plan: {_describe(e)}") from None
+
+
+def read_plan_document(path: str | os.PathLike[str]) -> PlanDocument:
+    """Read and validate a saved plan file; PlanError with one clear message otherwise.
+    Nothing but ``path`` is opened."""
+    path = os.fspath(path)
+    return parse_plan_document(_read_bytes(path), path)
+
+
+__all__ = ["PlanDocument", "TargetDoc", "ChangeDoc", "ServerDoc", "SpecRef", "Summary", "read_plan_document", "parse_plan_document", "MAX_BYTES", "FORMAT_MAJOR"]
