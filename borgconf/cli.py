@@ -367,6 +367,48 @@ def render(ctx, spec, out_dir, check, allow_db_move):
     return 0
 
 
+# ---------------------------------------------------------------- import (issue 13)
+
+
+@cli.command("import")
+@click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.pass_context
+def import_(ctx, url, output, force):
+    """Write a spec of a running server: its non-default parameters, commands and users.
+
+    The password comes from BORGCONF_PASSWORD or REDISCLI_AUTH, a renamed
+    CONFIG's name from BORGCONF_CONFIG_COMMAND (never flags: argv is visible).
+    Secrets are written as ${VAR} placeholders, never their values.
+    """
+    import datetime
+
+    from .adopt import import_server, write_spec
+    from .models import Target
+
+    config_command = os.environ.get("BORGCONF_CONFIG_COMMAND") or "CONFIG"
+    try:
+        target = Target.model_validate({"url": url, "config_command": config_command})
+    except Exception:
+        raise BorgconfError("--url must be a redis:// or rediss:// URL without credentials, and BORGCONF_CONFIG_COMMAND a command name") from None
+    if output and os.path.lexists(output) and not force:
+        raise BorgconfError(f"{output} exists; pass --force to overwrite it (nothing read, nothing written)")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = import_server(target, url, config_command=config_command, now=now)
+    if not output:
+        sys.stdout.write(result.text)
+        return 0
+    write_spec(output, result.text, force=force)
+    out = _out(ctx)
+    out.line(f"wrote {output} (mode 0600): {len(result.parameters)} parameter(s) that differ from the defaults", "green")
+    if result.variables:
+        out.line("set before plan: " + ", ".join(sorted(result.variables)))
+    for note in result.left_out:
+        out.line(f"left out: {note}", "yellow")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
