@@ -409,6 +409,40 @@ def import_(ctx, url, output, force):
     return 0
 
 
+# ---------------------------------------------------------------- status (issue 13)
+
+
+@cli.command()
+@spec_argument
+@env_file_option
+@url_option
+@target_option
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 healthy, 2 a warning, 1 an error.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.pass_context
+def status(ctx, spec, env_file, url, target_name, fmt, detailed_exitcode, parallel):
+    """Live health of each target against the spec: memory, hit rate, clients, persistence, replication, keys."""
+    from .status import ERROR, WARN, fleet_health, health_json, render_health
+
+    s = _load(spec, env_file)
+    targets = _targets(s, target_name, url)
+    health = fleet_health(s, targets, url=url, parallel=parallel)
+    if fmt == "json":
+        sys.stdout.write(health_json(health))
+    else:
+        render_health(health, _out(ctx))
+    unread = [t for t in health.targets if t.error]
+    if unread and fmt == "json":
+        for t in unread:
+            _err(f"target {t.name}: {t.error}")
+    if unread and len(unread) == len(health.targets):
+        return 1
+    if detailed_exitcode:
+        return {ERROR: 1, WARN: 2}.get(health.verdict, 0)
+    return 1 if unread else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
