@@ -281,11 +281,13 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
             continue  # an alias the server reports too (slave-read-only, ...)
         seen.add(p.name)
         raw = next(facts.config[n] for n in p.names() if n in facts.config)
-        default = next((defaults[n] for n in p.names() if n in defaults), p.default)
-        if default is not None and P.canonical_live(p, raw) == P.canonical_live(p, default):
-            continue
+        known = next((defaults[n] for n in p.names() if n in defaults), None)
         if p.name in ENVIRONMENT_OWNED or any(a in ENVIRONMENT_OWNED for a in p.aliases):
-            env_owned.append(p.name)
+            if known is None or P.canonical_live(p, raw) != P.canonical_live(p, known):
+                env_owned.append(p.name)  # dir has no default: always the deployment's
+            continue
+        default = known if known is not None else p.default
+        if default is not None and P.canonical_live(p, raw) == P.canonical_live(p, default):
             continue
         if p.name in TOPOLOGY_OWNED:
             if raw.strip():
@@ -407,7 +409,7 @@ def _write(facts, label, key, url, target, server, ignore, commands, users, user
             + ")"
             + (f" at {now}" if now else "")
             + f".\nParameters: those that differ from the defaults of {key}."
-            + "\nNo secret is in this file: set these variables (environment or --env-file) before plan:"
+            + ("\nNo secret is in this file: set these variables (environment or --env-file) before plan:" if variables else "")
         )
     ]
     for var, what in sorted(variables.items()):

@@ -7,8 +7,8 @@ Source: ``tests/redis-facts/<server>/config-get.json``, the ``CONFIG GET *`` of 
 fresh server of each version. Those servers ran from a small base config (see
 redis-facts/README.md), so the parameters it set are not compiled-in defaults:
 ``save ""`` is put back to the default every Redis 7+ and Valkey uses when the
-config file names no save point, and the environment's own parameters (port,
-bind, dir, logfile, daemonize) are left out: ``borgconf import`` never writes them.
+config file names no save point, and port, bind, logfile and daemonize to their
+compiled-in defaults (``dir`` has none; ``borgconf import`` never writes these).
 
 Stop-gap until the catalog answers ``param.default_for(server_key)``; adopt.py
 reads this file through one function, ``adopt.version_defaults``.
@@ -25,7 +25,8 @@ FACTS = ROOT / "tests" / "redis-facts"
 OUT = ROOT / "borgconf" / "data" / "defaults.json"
 SERVERS = ("redis-7.0", "redis-8.2", "valkey-8")
 BASE_CONFIG_ONLY = {"port", "bind", "dir", "logfile", "daemonize"}  # set by the capture's base config
-COMPILED_IN = {"save": "3600 1 300 100 60 10000"}  # the capture's `save ""` hid it
+# what the capture's base config hid (dir has none: the server's working directory)
+COMPILED_IN = {"save": "3600 1 300 100 60 10000", "port": "6379", "bind": "* -::*", "logfile": "", "daemonize": "no"}
 
 
 def generate() -> str:
