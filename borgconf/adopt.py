@@ -345,17 +345,21 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
         entry: dict[str, Any] = {}
         if not state.enabled:
             entry["enabled"] = False
+        entry["keys"] = [_escape(_strip(k, "~")) for k in state.keys]
+        if state.channels:
+            entry["channels"] = [_escape(_strip(c, "&")) for c in state.channels]
+        entry["commands"] = " ".join(state.commands) or "-@all"
+        problem = _user_problem(name, entry)
+        if problem:
+            user_notes.append(f"user {name!r} left out: {problem}")
+            continue
         if state.hashes:
             var = env_name(name) + "_PASSWORD"
             while var in taken:
                 var = "USER_" + var
             taken.add(var)
-            entry["password"] = f"${{{var}}}"
+            entry = {"password": f"${{{var}}}", **entry}
             variables[var] = f"the password of user {name}"
-        entry["keys"] = [_escape(_strip(k, "~")) for k in state.keys]
-        if state.channels:
-            entry["channels"] = [_escape(_strip(c, "&")) for c in state.channels]
-        entry["commands"] = " ".join(state.commands) or "-@all"
         users[name] = entry
 
     return Imported(
@@ -364,6 +368,22 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
         variables=variables,
         left_out=left_out,
     )
+
+
+def _user_problem(name: str, entry: dict) -> str:
+    """Why a spec could not hold this user as read (a name or rule the spec refuses), or ""."""
+    from pydantic import ValidationError
+
+    from .models import User
+    from .spec import USER_NAME
+
+    if not USER_NAME.fullmatch(name):
+        return "the spec's user names are letters, digits, _ . @ -"
+    try:
+        User.model_validate({k: (v.replace("$$", "$") if isinstance(v, str) else v) for k, v in entry.items() if k != "password"})
+    except ValidationError as e:
+        return "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors(include_url=False))
+    return ""
 
 
 def _strip(pattern: str, sigil: str) -> str:

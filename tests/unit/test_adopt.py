@@ -101,9 +101,11 @@ def test_users_with_placeholders_and_the_ones_a_spec_cannot_hold(tmp_path):
         "redis": UserState(False, ("~*",), ("&news",), (), frozenset({h})),
         "two": UserState(True, ("~*",), (), ("+@all",), frozenset({h, password_hash("x")})),
         "open": UserState(True, ("~*",), (), ("+@all",), frozenset(), nopass=True),
+        "odd:name": UserState(True, ("~*",), (), ("+@all",), frozenset({h})),
     }
     imported = adopt.build_spec(f, "redis://redis:6379")
     assert "user two left out: 2 passwords" in imported.text and "user open left out: nopass" in imported.text
+    assert "user 'odd:name' left out: the spec's user names" in imported.text and "ODD_NAME_PASSWORD" not in imported.text
     assert h not in imported.text
     spec = load(tmp_path, imported.text, {"N8N_PASSWORD": "pw", "USER_REDIS_PASSWORD": "pw"})
     assert set(spec.users) == {"n8n", "redis"}
