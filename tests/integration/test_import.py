@@ -139,3 +139,22 @@ def test_a_wrong_password_is_an_error_without_the_password(redis_factory, capsys
     monkeypatch.setenv("REDISCLI_AUTH", "wrong-pw-123")
     rc, out, err = run(capsys, "import", "--url", server.url)
     assert rc == 1 and "authentication failed" in err and "wrong-pw-123" not in out + err
+
+
+def test_import_of_a_replica_ignores_replicaof_and_hides_masterauth(redis_factory, tmp_path, capsys, monkeypatch):
+    primary = redis_factory(password=PASSWORD)
+    replica = redis_factory([f"replicaof 127.0.0.1 {primary.port}", f'masterauth "{PASSWORD}"'], password=PASSWORD)
+    monkeypatch.setenv("BORGCONF_PASSWORD", PASSWORD)
+    spec = tmp_path / "replica.yaml"
+    rc, out, err = run(capsys, "import", "--url", replica.url, "-o", spec)
+    assert rc == 0, err
+    text = spec.read_text()
+    assert PASSWORD not in text + out + err
+    assert "role slave" in text and "masterauth: ${REDIS_MASTERAUTH}" in text
+    assert "ignore:\n  - replicaof\n" in text and "\n  replicaof:" not in text
+    monkeypatch.delenv("BORGCONF_PASSWORD")
+    monkeypatch.setenv("REDIS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("REDIS_MASTERAUTH", PASSWORD)
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [] and "masterauth" in target["in_sync"], shown
+    assert PASSWORD not in shown
