@@ -10,7 +10,8 @@ stack's guide): used memory under 90% of maxmemory; hit rate
 ``keyspace_hits / (hits + misses)`` above 90%; no evictions (a queue loses
 jobs); no rejected connections; clients under 90% of maxclients; the last RDB
 save and AOF write / rewrite succeeded; a replica's link up with little lag;
-every database that holds keys belongs to a service.
+every database that holds keys belongs to a service; maxmemory, its policy
+and maxclients as the spec says (otherwise a warning that points to plan).
 """
 
 from __future__ import annotations
@@ -265,6 +266,22 @@ def evaluate(info: dict, config: dict[str, str], slowlog_len: int, spec, *, now:
                 add(f"db {db}", WARN, f"{n} keys", "holds keys but belongs to no service")
             else:
                 add(f"db {db}", OK, f"{n} keys", "the spec names no services")
+
+    # the limits judged above, as the spec wants them (the plan is what changes them)
+    drift = []
+    for name in ("maxmemory", "maxmemory-policy", "maxclients"):
+        sv = spec.server.get(name)
+        if sv is None or name in spec.ignore or name not in config:
+            continue
+        live = P.canonical_live(sv.param, str(config[name]))
+        try:
+            want = P.desired(sv.param, sv.checked, live=live, total_memory=_int(info, "total_system_memory"))
+        except P.InvalidValue:
+            continue
+        if want != live:
+            drift.append(f"{name} {P.display(sv.param, live)} (the spec: {P.display(sv.param, want)})")
+    if drift:
+        add("spec limits", WARN, "; ".join(drift), "the server does not run as the spec says: borgconf plan shows the change")
 
     # slowlog
     max_len = _int(config, "slowlog-max-len")

@@ -120,3 +120,12 @@ def test_json_has_format_version_and_worst_verdict(tmp_path):
     assert doc["format_version"] == "1"
     assert doc["summary"]["verdict"] == ERROR and doc["summary"]["targets"] == 2
     assert doc["targets"][0]["verdict"] == WARN and doc["targets"][1]["error"] == "cannot reach y:1"
+
+
+def test_limits_that_differ_from_the_spec_warn(tmp_path):
+    info, config, n = captured("healthy")  # maxmemory 100mb, noeviction
+    same = spec(tmp_path, "server:\n  maxmemory: 100mb\n  maxmemory-policy: noeviction\n")
+    assert "spec limits" not in {c.name for c in evaluate(info, config, n, same)}
+    other = spec(tmp_path, "server:\n  maxmemory: 200mb\n  maxmemory-policy: noeviction\n")
+    got = {c.name: c for c in evaluate(info, config, n, other)}["spec limits"]
+    assert got.verdict == WARN and got.value == "maxmemory 100mb (the spec: 200mb)"
