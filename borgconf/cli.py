@@ -285,6 +285,82 @@ def render(ctx, spec, out_dir, check, allow_db_move):
     return 0
 
 
+# ---------------------------------------------------------------- import (issue 13)
+
+
+@cli.command("import")
+@click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.pass_context
+def import_(ctx, url, output, force):
+    """Write a spec of a running server: its non-default parameters, commands and users.
+
+    The password comes from BORGCONF_PASSWORD or REDISCLI_AUTH, a renamed
+    CONFIG's name from BORGCONF_CONFIG_COMMAND (never flags: argv is visible).
+    Secrets are written as ${VAR} placeholders, never their values.
+    """
+    import datetime
+
+    from .adopt import import_server, write_spec
+    from .models import Target
+
+    config_command = os.environ.get("BORGCONF_CONFIG_COMMAND") or "CONFIG"
+    try:
+        target = Target.model_validate({"url": url, "config_command": config_command})
+    except Exception:
+        raise BorgconfError("--url must be a redis:// or rediss:// URL without credentials, and BORGCONF_CONFIG_COMMAND a command name") from None
+    if output and os.path.lexists(output) and not force:
+        raise BorgconfError(f"{output} exists; pass --force to overwrite it (nothing read, nothing written)")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = import_server(target, url, config_command=config_command, now=now)
+    if not output:
+        sys.stdout.write(result.text)
+        return 0
+    write_spec(output, result.text, force=force)
+    out = _out(ctx)
+    out.line(f"wrote {output} (mode 0600): {len(result.parameters)} parameter(s) that differ from the defaults", "green")
+    if result.variables:
+        out.line("set before plan: " + ", ".join(sorted(result.variables)))
+    for note in result.left_out:
+        out.line(f"left out: {note}", "yellow")
+    return 0
+
+
+# ---------------------------------------------------------------- status (issue 13)
+
+
+@cli.command()
+@spec_argument
+@env_file_option
+@url_option
+@target_option
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 healthy, 2 a warning, 1 an error.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.pass_context
+def status(ctx, spec, env_file, url, target_name, fmt, detailed_exitcode, parallel):
+    """Live health of each target against the spec: memory, hit rate, clients, persistence, replication, keys."""
+    from .status import ERROR, WARN, fleet_health, health_json, render_health
+
+    s = _load(spec, env_file)
+    targets = _targets(s, target_name, url)
+    health = fleet_health(s, targets, url=url, parallel=parallel)
+    if fmt == "json":
+        sys.stdout.write(health_json(health))
+    else:
+        render_health(health, _out(ctx))
+    unread = [t for t in health.targets if t.error]
+    if unread and fmt == "json":
+        for t in unread:
+            _err(f"target {t.name}: {t.error}")
+    if unread and len(unread) == len(health.targets):
+        return 1
+    if detailed_exitcode:
+        return {ERROR: 1, WARN: 2}.get(health.verdict, 0)
+    return 1 if unread else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args

@@ -1,0 +1,507 @@
+"""``borgconf import``: a spec of a server as it runs (adoption of an existing install).
+
+Two layers, like the rest of borgconf: :func:`read_server` only reads (two
+round trips: ``CONFIG GET *``, ``INFO``, ``COMMAND LIST``, ``ACL LIST``, then
+``COMMAND INFO`` of every listed command and ``ACL GETUSER`` of every user),
+and :func:`build_spec` is pure: facts in, spec text out, tested from captured
+replies.
+
+What goes into the spec:
+
+* the parameters whose value differs from the default of that server's
+  version (:func:`version_defaults`), in the spec's units (``2gb``, ``save``
+  as pairs, booleans as true/false);
+* secrets only as ``${VAR}`` placeholders: ``requirepass`` is
+  ``${REDIS_PASSWORD}``, ``masterauth`` ``${REDIS_MASTERAUTH}``, a user's
+  password ``${<USER>_PASSWORD}`` (only its hash can be read anyway), a renamed
+  CONFIG ``${REDIS_CONFIG_COMMAND}`` and any other renamed command
+  ``${REDIS_<COMMAND>_COMMAND}`` (Redis never reveals a new name);
+* disabled commands (``rename-command X ""``), seen live: a command that is
+  neither answered by ``COMMAND INFO`` nor listed by ``COMMAND LIST``;
+* parameters the environment owns (port, bind, dir, logfile, pidfile,
+  daemonize, ...) are left out and named in a comment: compose, systemd or the
+  image decide them, and a spec that set them would fight its deployment.
+  ``replicaof`` of a replica goes to ``ignore:`` (the topology owns it);
+* non-empty databases as commented service suggestions (a service needs the
+  application's name, which only the operator knows).
+
+Every value written is put through the same checks as a spec value, so the
+written spec validates; a value that would not is left out with a comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from . import params as P
+from .errors import BorgconfError
+
+#: Parameters owned by the environment a server runs in (never written).
+ENVIRONMENT_OWNED = frozenset(
+    {
+        "port", "bind", "bind-source-addr", "dir", "logfile", "pidfile", "daemonize", "supervised",
+        "unixsocket", "unixsocketperm", "unixsocketgroup", "aclfile", "cluster-config-file",
+        "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
+        "server-cpulist", "bio-cpulist", "aof-rewrite-cpulist", "bgsave-cpulist",
+        "tls-port", "tls-cert-file", "tls-key-file", "tls-client-cert-file", "tls-client-key-file",
+        "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir", "syslog-enabled", "syslog-ident",
+        "syslog-facility", "always-show-logo", "set-proc-title", "proc-title-template", "locale-collate",
+        "oom-score-adj", "oom-score-adj-values", "enable-debug-command", "enable-module-command",
+        "enable-protected-configs", "cluster-announce-ip", "cluster-announce-port",
+        "cluster-announce-bus-port", "cluster-announce-tls-port", "cluster-announce-hostname",
+        "replica-announce-ip", "replica-announce-port",
+    }
+)
+#: Owned by the replication topology (Sentinel, an operator): listed under ignore: when set.
+TOPOLOGY_OWNED = ("replicaof",)
+#: Secrets: the placeholder written instead of the value.
+SECRET_PLACEHOLDERS = {
+    "requirepass": "REDIS_PASSWORD",
+    "masterauth": "REDIS_MASTERAUTH",
+    "tls-key-file-pass": "REDIS_TLS_KEY_FILE_PASS",
+    "tls-client-key-file-pass": "REDIS_TLS_CLIENT_KEY_FILE_PASS",
+}
+#: Commands operators disable or rename; all exist on Redis 7.0+, 8.x and Valkey 8.
+DANGEROUS_COMMANDS = (
+    "FLUSHALL", "FLUSHDB", "CONFIG", "KEYS", "DEBUG", "SHUTDOWN", "SAVE", "BGSAVE", "BGREWRITEAOF",
+    "MONITOR", "REPLICAOF", "SLAVEOF", "MIGRATE", "RESTORE", "SWAPDB", "MODULE", "SCRIPT", "EVAL",
+    "EVALSHA", "FUNCTION", "ACL", "CLUSTER", "CLIENT", "SYNC", "PSYNC", "FAILOVER", "SORT",
+    "LATENCY", "PFDEBUG", "PFSELFTEST", "OBJECT", "MEMORY", "SLOWLOG", "LASTSAVE",
+)
+
+
+# ---------------------------------------------------------------- defaults per version
+
+
+@lru_cache(maxsize=1)
+def _defaults_file() -> dict[str, dict[str, str]]:
+    raw = json.loads(resources.files("borgconf").joinpath("data/defaults.json").read_text())
+    return raw["servers"]
+
+
+def server_key(flavour: str, version: str) -> str:
+    """The catalog's key of the nearest captured server: "redis-7.0", "redis-8.2", "valkey-8"."""
+    major = version.split(".", 1)[0]
+    if flavour == "valkey":
+        return "valkey-8"
+    return "redis-8.2" if major.isdigit() and int(major) >= 8 else "redis-7.0"
+
+
+def version_defaults(flavour: str, version: str) -> tuple[str, dict[str, str]]:
+    """(server key, {parameter: default as the server reports it}) for a server.
+
+    The one place that knows where defaults come from: today the generated
+    data/defaults.json; later the catalog's ``param.default_for(server_key)``.
+    """
+    key = server_key(flavour, version)
+    return key, _defaults_file()[key]
+
+
+# ---------------------------------------------------------------- facts
+
+
+@dataclass
+class ServerFacts:
+    """What import read from one server (all replies already parsed)."""
+
+    address: str
+    flavour: str
+    version: str
+    config: dict[str, str]
+    keyspace: dict[int, int] = field(default_factory=dict)
+    config_file: str = ""
+    mode: str = "standalone"
+    role: str = "master"
+    listed: set[str] = field(default_factory=set)  # COMMAND LIST, lower case, top-level names
+    answered: dict[str, bool] = field(default_factory=dict)  # COMMAND INFO <NAME> not null
+    users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState
+    password_used: str | None = None  # the password import connected with (never written)
+    config_command: str = "CONFIG"
+
+
+def _is_unknown_command(reply: Any) -> bool:
+    return isinstance(reply, Exception) and "unknown command" in str(reply).lower()
+
+
+def read_server(client, target, *, config_command: str = "CONFIG", password: str | None = None) -> ServerFacts:
+    """Read everything import needs; writes nothing."""
+    import redis.exceptions as rx
+
+    from .live import first_call, parse_config_reply, parse_info, translate
+    from .users import parse_acl_list, parse_getuser
+
+    address = getattr(client, "borgconf_address", target.address)
+
+    def first():
+        pipe = client.pipeline(transaction=False)
+        pipe.execute_command(config_command, "GET", "*")
+        pipe.execute_command("INFO", "server", "memory", "replication", "keyspace")
+        pipe.execute_command("COMMAND", "LIST")
+        pipe.execute_command("ACL", "LIST")
+        replies = pipe.execute(raise_on_error=False)
+        for r in replies[1:]:
+            if isinstance(r, Exception):
+                raise r
+        return replies
+
+    try:
+        replies = first_call(client, address, first)
+    except rx.RedisError as exc:
+        raise translate(exc, target, address, "read the server (INFO, COMMAND LIST, ACL LIST)") from None
+    config_reply, info, listed_reply, acl_reply = replies
+    if _is_unknown_command(config_reply):
+        raise BorgconfError(
+            f"{address} does not answer {config_command!r} (CONFIG renamed or disabled): "
+            "set BORGCONF_CONFIG_COMMAND to the name CONFIG answers to"
+        )
+    if isinstance(config_reply, Exception):
+        raise translate(config_reply, target, address, "read the configuration (CONFIG GET)")
+    config = parse_config_reply(config_reply)
+    facts = parse_info(info)
+    listed = {str(n).lower() for n in listed_reply or [] if "|" not in str(n)}
+    acl_lines = parse_acl_list(acl_reply)
+    names = sorted({n.upper() for n in listed} | set(DANGEROUS_COMMANDS))
+    users = sorted(acl_lines)
+
+    def second():
+        pipe = client.pipeline(transaction=False)
+        pipe.execute_command("COMMAND", "INFO", *names)
+        for name in users:
+            pipe.execute_command("ACL", "GETUSER", name)
+        return pipe.execute(raise_on_error=True)
+
+    try:
+        info_reply, *getusers = second()
+    except rx.RedisError as exc:
+        raise translate(exc, target, address, "read commands and users (COMMAND INFO, ACL GETUSER)") from None
+    answered = {name: reply is not None for name, reply in zip(names, info_reply or [])}
+    return ServerFacts(
+        address=address,
+        flavour=facts["flavour"],
+        version=facts["version"],
+        config=config,
+        keyspace=facts["keyspace"],
+        config_file=facts["config_file"],
+        mode=facts["mode"],
+        role=str(info.get("role", "master")),
+        listed=listed,
+        answered=answered,
+        users={name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(users, getusers)},
+        password_used=password,
+        config_command=config_command,
+    )
+
+
+# ---------------------------------------------------------------- the spec
+
+
+def command_states(facts: ServerFacts) -> dict[str, str]:
+    """{COMMAND: "disabled" | "renamed"} for every command not reachable under its own name.
+
+    Renamed: still in ``COMMAND LIST`` under its original name, yet ``COMMAND
+    INFO <name>`` answers null (see redis-facts/*/renames.md). Disabled: neither.
+    Only the well-known dangerous commands can be told disabled (a command the
+    server never had looks the same).
+    """
+    out = {}
+    for name, ok in sorted(facts.answered.items()):
+        if ok:
+            continue
+        if name.lower() in facts.listed:
+            out[name] = "renamed"
+        elif name in DANGEROUS_COMMANDS:
+            out[name] = "disabled"
+    return out
+
+
+def _escape(text: str) -> str:
+    return text.replace("$", "$$")  # a literal $ in a spec (interpolation reads ${...})
+
+
+def env_name(text: str) -> str:
+    return re.sub(r"[^A-Z0-9_]", "_", text.upper())
+
+
+def spec_value(p: P.Param, raw: str) -> Any:
+    """A live value in the spec's own spelling: 2gb, save pairs, true/false, numbers."""
+    canonical = P.canonical_live(p, raw)
+    t = p.type
+    if t == "memory" and canonical is not None and canonical.isdigit():
+        shown = _human(int(canonical))
+        return int(canonical) if shown == canonical else shown
+    if t == "bool" and canonical in ("yes", "no"):
+        return canonical == "yes"
+    if t == "save":
+        return [f"{s} {c}" for s, c in P.parse_save(canonical or "")]
+    if t == "int" and not p.octal and canonical is not None and re.fullmatch(r"-?\d+", canonical):
+        return int(canonical)
+    if t == "client-output-buffer-limit" and canonical:
+        parsed = P.parse_cobl(canonical)
+        return " ".join(f"{c} {_human(h)} {_human(s)} {sec}" for c, (h, s, sec) in parsed.items())
+    return _escape(canonical or "")
+
+
+def _human(n: int) -> str:
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+@dataclass
+class Imported:
+    text: str  # the spec file
+    parameters: list[str]  # parameters written under server:
+    variables: dict[str, str]  # ${VAR} -> what it stands for
+    left_out: list[str]  # parameters not written, with the reason
+
+
+def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Imported:
+    """The spec text of a server (pure)."""
+    catalog = P.catalog()
+    key, defaults = version_defaults(facts.flavour, facts.version)
+    label = f"{'Valkey' if facts.flavour == 'valkey' else 'Redis'} {facts.version}"
+    server: dict[str, Any] = {}
+    variables: dict[str, str] = {}
+    env_owned: list[str] = []
+    left_out: list[str] = []
+    ignore: list[str] = []
+    seen: set[str] = set()
+    for raw_name in sorted(facts.config):
+        p = catalog.lookup(raw_name)
+        if p is None:
+            left_out.append(f"{raw_name}: not in borgconf's catalog")
+            continue
+        if p.name in seen:
+            continue  # an alias the server reports too (slave-read-only, ...)
+        seen.add(p.name)
+        raw = next(facts.config[n] for n in p.names() if n in facts.config)
+        known = next((defaults[n] for n in p.names() if n in defaults), None)
+        if p.name in ENVIRONMENT_OWNED or any(a in ENVIRONMENT_OWNED for a in p.aliases):
+            if known is None or P.canonical_live(p, raw) != P.canonical_live(p, known):
+                env_owned.append(p.name)  # dir has no default: always the deployment's
+            continue
+        default = known if known is not None else p.default
+        if default is not None and P.canonical_live(p, raw) == P.canonical_live(p, default):
+            continue
+        if p.name in TOPOLOGY_OWNED:
+            if raw.strip():
+                ignore.append(p.name)
+            continue
+        if p.sensitive:
+            if raw == "":
+                continue
+            var = SECRET_PLACEHOLDERS.get(p.name, env_name(f"REDIS_{p.name}"))
+            server[p.name] = f"${{{var}}}"
+            variables[var] = f"server.{p.name} (the server's current value)"
+            continue
+        value = spec_value(p, raw)
+        try:
+            P.check(p, value if not isinstance(value, str) else value.replace("$$", "$"))
+        except P.InvalidValue as e:
+            left_out.append(f"{p.name}: {e}")
+            continue
+        server[p.name] = value
+
+    target: dict[str, Any] = {"url": url}
+    if facts.password_used:
+        if facts.password_used == facts.config.get("requirepass"):
+            target["password"] = "${REDIS_PASSWORD}"
+        else:
+            target["password"] = "${REDIS_TARGET_PASSWORD}"
+            variables["REDIS_TARGET_PASSWORD"] = "the password borgconf connects with"
+    commands: dict[str, str] = {}
+    for cmd, state in command_states(facts).items():
+        if state == "disabled":
+            commands[cmd] = "disabled"
+        elif cmd == "CONFIG":
+            commands[cmd] = "${REDIS_CONFIG_COMMAND}"
+            variables["REDIS_CONFIG_COMMAND"] = "the name CONFIG was renamed to"
+        else:
+            var = f"REDIS_{env_name(cmd)}_COMMAND"
+            commands[cmd] = f"${{{var}}}"
+            variables[var] = f"the name {cmd} was renamed to"
+    if facts.config_command != "CONFIG" or commands.get("CONFIG", "").startswith("${"):
+        target["config_command"] = "${REDIS_CONFIG_COMMAND}"
+        variables["REDIS_CONFIG_COMMAND"] = "the name CONFIG was renamed to"
+        commands["CONFIG"] = "${REDIS_CONFIG_COMMAND}"
+    target["persist"] = "rewrite" if facts.config_file else "none"
+
+    users: dict[str, Any] = {}
+    user_notes: list[str] = []
+    taken = set(variables) | {"REDIS_PASSWORD"}
+    for name, state in sorted(facts.users.items()):
+        if name == "default" or state is None:
+            continue
+        why = _inexpressible(state)
+        if why:
+            user_notes.append(f"user {name} left out: {why}")
+            continue
+        entry: dict[str, Any] = {}
+        if not state.enabled:
+            entry["enabled"] = False
+        entry["keys"] = [_escape(_strip(k, "~")) for k in state.keys]
+        if state.channels:
+            entry["channels"] = [_escape(_strip(c, "&")) for c in state.channels]
+        entry["commands"] = " ".join(state.commands) or "-@all"
+        problem = _user_problem(name, entry)
+        if problem:
+            user_notes.append(f"user {name!r} left out: {problem}")
+            continue
+        if state.hashes:
+            var = env_name(name) + "_PASSWORD"
+            while var in taken:
+                var = "USER_" + var
+            taken.add(var)
+            entry = {"password": f"${{{var}}}", **entry}
+            variables[var] = f"the password of user {name}"
+        users[name] = entry
+
+    return Imported(
+        text=_write(facts, label, key, url, target, server, ignore, commands, users, user_notes, env_owned, left_out, variables, now),
+        parameters=list(server),
+        variables=variables,
+        left_out=left_out,
+    )
+
+
+def _user_problem(name: str, entry: dict) -> str:
+    """Why a spec could not hold this user as read (a name or rule the spec refuses), or ""."""
+    from pydantic import ValidationError
+
+    from .models import User
+    from .spec import USER_NAME
+
+    if not USER_NAME.fullmatch(name):
+        return "the spec's user names are letters, digits, _ . @ -"
+    try:
+        User.model_validate({k: (v.replace("$$", "$") if isinstance(v, str) else v) for k, v in entry.items() if k != "password"})
+    except ValidationError as e:
+        return "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors(include_url=False))
+    return ""
+
+
+def _strip(pattern: str, sigil: str) -> str:
+    rest = pattern[1:] if pattern.startswith(sigil) else pattern
+    return rest if rest and not rest.startswith(("~", "%", "&")) else pattern
+
+
+def _inexpressible(state) -> str:
+    if state.nopass:
+        return "nopass (a spec user always needs a password or none at all)"
+    if len(state.hashes) > 1:
+        return f"{len(state.hashes)} passwords (a spec user has one)"
+    if state.selectors:
+        return "ACL selectors"
+    if state.extra_flags:
+        return "flags " + ", ".join(state.extra_flags)
+    return ""
+
+
+def _dump(data: dict) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _comment(text: str) -> str:
+    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
+
+
+def _write(facts, label, key, url, target, server, ignore, commands, users, user_notes, env_owned, left_out, variables, now) -> str:
+    parts = [
+        _comment(
+            f"Written by `borgconf import` from {facts.address} ({label}, role {facts.role}"
+            + (f", {facts.mode}" if facts.mode != "standalone" else "")
+            + ")"
+            + (f" at {now}" if now else "")
+            + f".\nParameters: those that differ from the defaults of {key}."
+            + ("\nNo secret is in this file: set these variables (environment or --env-file) before plan:" if variables else "")
+        )
+    ]
+    for var, what in sorted(variables.items()):
+        parts.append(_comment(f"  {var}: {what}"))
+    parts.append("\n")
+    parts.append(_dump({"version": 1}))
+    if target["persist"] == "none":
+        parts.append(_comment("The server runs without a config file: CONFIG REWRITE cannot persist; persist: none."))
+    parts.append(_dump({"target": target}))
+    parts.append("\n")
+    if env_owned:
+        parts.append(_comment("Left out, owned by the environment (compose, systemd, the image): " + ", ".join(sorted(env_owned))))
+    for note in left_out:
+        parts.append(_comment(f"Left out: {note}"))
+    parts.append(_dump({"server": server}) if server else "server: {}\n")
+    if ignore:
+        parts.append("\n" + _comment("Owned by the replication topology: never planned."))
+        parts.append(_dump({"ignore": ignore}))
+    if commands:
+        parts.append("\n" + _comment("Seen live: disabled (rename-command X \"\") and renamed commands."))
+        parts.append(_dump({"commands": commands}))
+    if users or user_notes:
+        parts.append("\n" + _comment("ACL users (only password hashes can be read: each password is a variable)."))
+        for note in user_notes:
+            parts.append(_comment(note))
+        if users:
+            parts.append(_dump({"users": users}))
+    parts.append("\n")
+    databases = int(facts.config.get("databases", "16") or 16)
+    used = sorted(db for db, n in facts.keyspace.items() if n > 0)
+    if used:
+        parts.append(_comment(f"Databases holding keys (of {databases}): name the application of each, e.g."))
+        for db in used:
+            parts.append(_comment(f"  app{db}: {{db: {db}}}   # {facts.keyspace[db]} keys"))
+    else:
+        parts.append(_comment(f"No database holds keys yet (of {databases}); one service per application, e.g."))
+        parts.append(_comment("  myapp: {db: 0, role: cache}"))
+    parts.append("services: {}\n")
+    return "".join(parts)
+
+
+def import_server(target, url: str, *, config_command: str = "CONFIG", now: str | None = None) -> Imported:
+    """Connect, read, build (the CLI's one call)."""
+    from . import redact
+    from .live import connect, target_password
+
+    password = target_password(target)
+    client = connect(target, url=url)
+    try:
+        facts = read_server(client, target, config_command=config_command, password=password)
+    finally:
+        client.close()
+    for secret in (facts.config.get(n) for n in SECRET_PLACEHOLDERS):
+        if secret:
+            redact.register(secret)
+    if config_command != "CONFIG":
+        redact.register(config_command)
+    return build_spec(facts, url, now=now)
+
+
+def write_spec(path: str, text: str, *, force: bool = False) -> None:
+    """0600, atomically; an existing file only with ``force``."""
+    import os
+
+    from .files import write_atomic
+
+    if os.path.lexists(path) and not force:
+        raise BorgconfError(f"{path} exists; pass --force to overwrite it")
+    try:
+        write_atomic(path, text, mode=0o600)
+    except OSError as e:
+        raise BorgconfError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+__all__ = ["ServerFacts", "Imported", "read_server", "build_spec", "import_server", "write_spec", "version_defaults", "server_key", "command_states", "spec_value", "ENVIRONMENT_OWNED", "DANGEROUS_COMMANDS"]

@@ -1,0 +1,160 @@
+"""borgconf import on real Redis 7.0 and 8.2: a server changed in 20 parameters, with a
+password, a user, a disabled and two renamed commands (CONFIG among them) is imported;
+the spec validates and, with its placeholders set to the real secrets, plans empty,
+also after a restart of the server from its own config file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from borgconf import redact
+from cli_helpers import run
+
+PASSWORD = "pw-$ecret-42"
+USER_PASSWORD = "n8n-pw-77"
+CONFIG_NAME = "cfg_x9"
+FLUSHDB_NAME = "fdb_x9"
+
+CHANGED = [
+    "maxmemory 100mb",
+    "maxmemory-policy allkeys-lru",
+    "maxmemory-samples 7",
+    "appendonly yes",
+    "appendfsync always",
+    "save 900 1 300 10",
+    "slowlog-log-slower-than 5000",
+    "slowlog-max-len 256",
+    "timeout 300",
+    "tcp-keepalive 60",
+    "hz 20",
+    "notify-keyspace-events Ex",
+    "lazyfree-lazy-eviction yes",
+    "maxclients 500",
+    'client-output-buffer-limit "pubsub 64mb 16mb 90"',
+    "databases 32",
+    "latency-monitor-threshold 100",
+    "activerehashing no",
+    "stop-writes-on-bgsave-error no",
+    "list-max-listpack-size -3",
+    "repl-backlog-size 4mb",
+]
+COMMANDS = ['rename-command FLUSHALL ""', f"rename-command FLUSHDB {FLUSHDB_NAME}", f"rename-command CONFIG {CONFIG_NAME}"]
+USER = f"user n8n on >{USER_PASSWORD} ~bull:* &jobs:* +@all -@dangerous"
+SECRETS = (PASSWORD, USER_PASSWORD, CONFIG_NAME, FLUSHDB_NAME)
+PLACEHOLDERS = {"REDIS_PASSWORD": PASSWORD, "N8N_PASSWORD": USER_PASSWORD, "REDIS_CONFIG_COMMAND": CONFIG_NAME, "REDIS_FLUSHDB_COMMAND": FLUSHDB_NAME}
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch):
+    for name in (*PLACEHOLDERS, "BORGCONF_CONFIG_COMMAND"):
+        monkeypatch.delenv(name, raising=False)
+    redact.clear()
+    yield
+    redact.clear()
+
+
+def plan(capsys, spec):
+    rc, out, err = run(capsys, "plan", spec, "--format", "json", "--detailed-exitcode")
+    assert rc in (0, 2), err
+    [target] = json.loads(out)["targets"]
+    return rc, target, out + err
+
+
+def test_import_of_a_changed_server_validates_and_plans_empty(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory([*CHANGED, *COMMANDS, USER], password=PASSWORD)
+    c = server.client()
+    c.set("job:1", "x")
+    c.execute_command("SELECT", 4)
+    c.set("cache:1", "y")
+    monkeypatch.setenv("BORGCONF_PASSWORD", PASSWORD)
+    monkeypatch.setenv("BORGCONF_CONFIG_COMMAND", CONFIG_NAME)
+    spec = tmp_path / "imported.yaml"
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec)
+    assert rc == 0, err
+    text = spec.read_text()
+    for secret in SECRETS:
+        assert secret not in text + out + err
+    assert stat.S_IMODE(os.stat(spec).st_mode) == 0o600
+    assert "maxmemory: 100mb" in text and "repl-backlog-size: 4mb" in text and "pubsub 64mb 16mb 90" in text
+    assert "#   app0: {db: 0}   # 1 keys" in text and "#   app4: {db: 4}   # 1 keys" in text
+    assert "Left out, owned by the environment" in text and "\n  dir:" not in text and "\n  port:" not in text
+
+    # validate needs no server; the placeholders must be set (a missing one is an error naming it)
+    rc, out, err = run(capsys, "validate", spec)
+    assert rc == 1 and "REDIS_PASSWORD" in err
+    for name, value in PLACEHOLDERS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BORGCONF_PASSWORD")
+    monkeypatch.delenv("BORGCONF_CONFIG_COMMAND")
+    rc, out, err = run(capsys, "validate", spec)
+    assert rc == 0, err
+    assert "22 parameter(s)" in out  # the 21 changed + requirepass
+
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [], shown
+    in_sync = set(target["in_sync"])
+    assert {"rename-command FLUSHALL", "rename-command FLUSHDB", "rename-command CONFIG", "user n8n", "requirepass"} <= in_sync
+    assert len([n for n in in_sync if " " not in n]) == 22
+    for secret in SECRETS:
+        assert secret not in shown
+
+    # what import wrote is how the server starts: still in sync after a restart
+    server.restart()
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [], shown
+
+
+def test_import_refuses_to_overwrite_and_needs_the_renamed_config(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory([f"rename-command CONFIG {CONFIG_NAME}"])
+    spec = tmp_path / "spec.yaml"
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec)
+    assert rc == 1 and "BORGCONF_CONFIG_COMMAND" in err and not spec.exists()
+    monkeypatch.setenv("BORGCONF_CONFIG_COMMAND", CONFIG_NAME)
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec)
+    assert rc == 0, err
+    spec.write_text("mine\n")
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec)
+    assert rc == 1 and "--force" in err and spec.read_text() == "mine\n"
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec, "--force")
+    assert rc == 0 and "version: 1" in spec.read_text() and CONFIG_NAME not in spec.read_text() + out + err
+
+
+def test_import_to_stdout_of_a_server_without_config_file(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(["maxmemory 64mb"], with_config_file=False)
+    rc, out, err = run(capsys, "import", "--url", server.url)
+    assert rc == 0, err
+    assert "persist: none" in out and "maxmemory: 64mb" in out
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(out)
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [], shown
+
+
+def test_a_wrong_password_is_an_error_without_the_password(redis_factory, capsys, monkeypatch):
+    server = redis_factory(password=PASSWORD)
+    monkeypatch.setenv("REDISCLI_AUTH", "wrong-pw-123")
+    rc, out, err = run(capsys, "import", "--url", server.url)
+    assert rc == 1 and "authentication failed" in err and "wrong-pw-123" not in out + err
+
+
+def test_import_of_a_replica_ignores_replicaof_and_hides_masterauth(redis_factory, tmp_path, capsys, monkeypatch):
+    primary = redis_factory(password=PASSWORD)
+    replica = redis_factory([f"replicaof 127.0.0.1 {primary.port}", f'masterauth "{PASSWORD}"'], password=PASSWORD)
+    monkeypatch.setenv("BORGCONF_PASSWORD", PASSWORD)
+    spec = tmp_path / "replica.yaml"
+    rc, out, err = run(capsys, "import", "--url", replica.url, "-o", spec)
+    assert rc == 0, err
+    text = spec.read_text()
+    assert PASSWORD not in text + out + err
+    assert "role slave" in text and "masterauth: ${REDIS_MASTERAUTH}" in text
+    assert "ignore:\n  - replicaof\n" in text and "\n  replicaof:" not in text
+    monkeypatch.delenv("BORGCONF_PASSWORD")
+    monkeypatch.setenv("REDIS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("REDIS_MASTERAUTH", PASSWORD)
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [] and "masterauth" in target["in_sync"], shown
+    assert PASSWORD not in shown
