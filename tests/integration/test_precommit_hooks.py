@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-ROOT = Path(__file__).resolve().parents[2]
-GIT_ID = ["-c", "user.name=borgconf-test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from repo_copy import ROOT, copy_worktree, git as _git  # noqa: E402
 
 GOOD = """\
-# yaml-language-server: $schema=../borgconf.schema.json
 version: 1
 target:
   url: redis://127.0.0.1:6390
@@ -50,10 +50,6 @@ server:
 """
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     for name in ("BORGCONF_URL", "BORGCONF_PASSWORD", "REDISCLI_AUTH", "PRE_COMMIT", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
@@ -72,22 +68,7 @@ def _try_repo(hook_repo: Path, user_repo: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def hook_repo(tmp_path_factory) -> Path:
-    if shutil.which("git") is None:
-        pytest.fail("git is required to test the pre-commit hooks")
-    repo = tmp_path_factory.mktemp("hook-repo")
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "hooks under test")
-    return repo
+    return copy_worktree(tmp_path_factory.mktemp("hook-repo"))
 
 
 def test_hooks_file_declares_both_hooks():
