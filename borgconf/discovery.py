@@ -322,21 +322,21 @@ def parse_cluster_nodes(text: str) -> list[Node]:
         node_id, addr, flags, master = parts[0], parts[1], parts[2].split(","), parts[3]
         hostport = addr.split("@", 1)[0].split(",", 1)[0]
         host, _, port = hostport.rpartition(":")
-        rows.append((node_id, host, port, flags, master, parts[7]))
+        rows.append((node_id, host, port, flags, master))
     by_id: dict[str, str] = {}
-    for node_id, host, port, _flags, _m, _l in rows:
+    for node_id, host, port, _flags, _m in rows:
         checked = _check_host_port(host, port)
         if not isinstance(checked, str):
             by_id[node_id] = format_address(*checked)
     nodes: list[Node] = []
-    for node_id, host, port, flags, master, link in rows:
+    for node_id, host, port, flags, master in rows:
         role = "replica" if "slave" in flags or "replica" in flags else "primary"
         node = _node(host, port, role, managed_by="cluster", primary=by_id.get(master) if role == "replica" else None, node_id=node_id)
         bad = [f for f in flags if f in _BAD_FLAGS]
+        # (a disconnected link alone is not a failure: links drop and
+        # reconnect; the cluster's own verdict is PFAIL, then FAIL)
         if bad and node.healthy:
             node.healthy, node.problem = False, "cluster flags " + ",".join(bad)
-        elif link == "disconnected" and "myself" not in flags and node.healthy:
-            node.healthy, node.problem = False, "cluster link disconnected"
         nodes.append(node)
     nodes.sort(key=lambda n: n.role != "primary")
     return nodes
