@@ -96,6 +96,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="borgconf-fleet-") as tmp:
         tmpdir = Path(tmp)
         env["PYTHONPYCACHEPREFIX"] = str(tmpdir / "pycache")
+        load_before = os.getloadavg()
         t0 = time.perf_counter()
         servers = start_servers(binary, max(sizes), tmpdir)
         started = time.perf_counter() - t0
@@ -137,6 +138,7 @@ def main() -> int:
             for s in servers:
                 s.stop()
 
+    load_after = os.getloadavg()
     base = sizes[0]
     head = "| N | figure | median s | min–max s | × N=%d | s per target | peak RSS MiB | RSS × N=%d | RSS KiB per extra target | within %g× |" % (base, base, GOAL)
     rows = [head, "|" + "---|" * 10]
@@ -158,12 +160,13 @@ def main() -> int:
         f"# Fleet scale: borgconf plan and apply over N targets ({_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')})",
         "",
         f"- borgconf {git_describe()}, `{script}`; Python {platform.python_version()}; redis-server {binary_version(binary)} × {top} on 127.0.0.1",
-        f"- machine: {host}, {os.cpu_count()} CPU(s), {platform.platform()}",
+        f"- machine: {host}, {os.cpu_count()} CPU(s), {platform.platform()}; load average {' '.join(f'{x:.2f}' for x in load_before)} before, {' '.join(f'{x:.2f}' for x in load_after)} after (a shared machine: other work shares the CPUs)",
         f"- {args.runs} timed runs per figure (median; one warm-up round not counted); sizes interleaved run by run; `--parallel {args.parallel}`",
         f"- each target: 10 live parameters (`{', '.join(CHANGES)}`); apply = CONFIG SET, verify, CONFIG REWRITE on every target",
         "- peak RSS: the borgconf process's own `ru_maxrss` (one process plans/applies all N targets)",
         f"- goal (issue 12): plan and apply at N = {top} within {GOAL:g}× of N = {base}",
         f"- {top} servers started in {started:.1f} s (not timed in the table)",
+        f"- command: `python benchmarks/fleet_scale.py --sizes {','.join(map(str, sizes))} --runs {args.runs} --parallel {args.parallel} --version-select {args.version_select}`",
         "",
         table,
         "",

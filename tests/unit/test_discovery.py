@@ -335,3 +335,21 @@ def test_group_shared():
     assert [p.split(":", 1)[0] for p in D.group_shared_problems(no_auth)] == ["a", "b"]
     with_user = {"a:1": {"requirepass": "x", "masteruser": "repl", "masterauth": "y"}}
     assert D.group_shared_problems(with_user) == []
+
+
+def test_owned_names_against_the_catalog():
+    """Every parameter the topology owns is a real one, under its canonical name
+    (the planner asks with Param.name), and nothing else in the catalog is owned."""
+    from borgconf import params as P
+
+    ps = P.catalog().params
+    names = [p.name for p in (ps.values() if isinstance(ps, dict) else ps)]
+    cluster = {n for n in names if D.owned_by_topology(n, "cluster")}
+    sentinel = {n for n in names if D.owned_by_topology(n, "sentinel")}
+    assert sentinel == {"replicaof", "replica-announce-ip", "replica-announce-port"}
+    assert cluster == sentinel | {
+        "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-announce-ip", "cluster-announce-port",
+        "cluster-announce-bus-port", "cluster-announce-tls-port", "cluster-announce-hostname",
+        "cluster-announce-human-nodename", "cluster-announce-client-ipv4", "cluster-announce-client-ipv6",
+    }
+    assert {n for n in names if D.shared_in_group(n)} == {"requirepass", "masterauth", "masteruser"}
