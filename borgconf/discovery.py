@@ -52,6 +52,7 @@ __all__ = [
     "parse_replication",
     "parse_cluster_shards",
     "parse_cluster_nodes",
+    "merge_cluster_flags",
     "parse_cluster_info",
     "parse_sentinel_master_addr",
     "parse_sentinel_master",
@@ -308,11 +309,13 @@ def parse_cluster_shards(reply: Any) -> list[Node]:
 _BAD_FLAGS = ("fail?", "fail", "handshake", "noaddr")
 
 
-def parse_cluster_nodes(text: str) -> list[Node]:
+def parse_cluster_nodes(text: str, myself_host: str | None = None) -> list[Node]:
     """``CLUSTER NODES`` -> nodes (primaries first), for servers without ``CLUSTER SHARDS``.
 
     Flags ``fail`` / ``fail?`` (PFAIL) / ``handshake`` / ``noaddr`` make a node
-    unhealthy; a replica names its primary by the primary's address.
+    unhealthy; a replica names its primary by the primary's address. A node
+    that has not learnt its own IP yet lists itself as ``:port``: with
+    ``myself_host`` (the host borgconf connected to) that line gets it.
     """
     rows = []
     for line in str(text or "").splitlines():
@@ -322,6 +325,8 @@ def parse_cluster_nodes(text: str) -> list[Node]:
         node_id, addr, flags, master = parts[0], parts[1], parts[2].split(","), parts[3]
         hostport = addr.split("@", 1)[0].split(",", 1)[0]
         host, _, port = hostport.rpartition(":")
+        if not host and myself_host and "myself" in flags:
+            host = myself_host
         rows.append((node_id, host, port, flags, master))
     by_id: dict[str, str] = {}
     for node_id, host, port, _flags, _m in rows:
@@ -557,7 +562,7 @@ def discover_cluster(connect: Connect, host: str, port: int) -> list[Node]:
         if "cluster support disabled" in text.lower():
             raise DiscoveryError(f"{seed} is not a cluster node (cluster-enabled is no): use discover: replicas, or no discover:")
         raise DiscoveryError(f"cannot discover the cluster from {seed}: {_describe(nodes_text)}")
-    flag_nodes = parse_cluster_nodes(nodes_text)
+    flag_nodes = parse_cluster_nodes(nodes_text, myself_host=host)
     if isinstance(shards, Exception):  # before 7.0: CLUSTER NODES alone
         found = flag_nodes
     else:

@@ -353,3 +353,10 @@ def test_owned_names_against_the_catalog():
         "cluster-announce-human-nodename", "cluster-announce-client-ipv4", "cluster-announce-client-ipv6",
     }
     assert {n for n in names if D.shared_in_group(n)} == {"requirepass", "masterauth", "masteruser"}
+
+
+def test_cluster_nodes_myself_without_ip():
+    text = "a" * 40 + " :7000@17000 myself,master - 0 0 0 connected\n"
+    assert not D.parse_cluster_nodes(text)[0].healthy
+    (node,) = D.parse_cluster_nodes(text, myself_host="10.1.2.3")
+    assert (node.address, node.healthy) == ("10.1.2.3:7000", True)
