@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from redis_servers import RedisServer, RedisServerError, _free_port
+from redis_servers import RedisServer, RedisServerError, _free_port, _quote
 
 __all__ = [
     "TopologyError",
@@ -90,14 +90,18 @@ def _connected_replicas(server: RedisServer) -> int:
 class _Topology:
     """Common start/stop/context-manager plumbing."""
 
-    def __init__(self, binary: str, tmpdir: str | os.PathLike[str]) -> None:
+    def __init__(self, binary: str, tmpdir: str | os.PathLike[str], *, password: str | None = None) -> None:
         self.binary = str(binary)
         self.tmpdir = Path(tmpdir).resolve()
+        self.password = password  # requirepass and masterauth of every Redis node
         self.servers: list[RedisServer] = []
 
     def _server(self, name: str, config_lines=(), **kw) -> RedisServer:
         # no 5 s wait before a diskless full sync (the default delay of Redis 7.0+)
         lines = ["repl-diskless-sync-delay 0", *config_lines]
+        if self.password is not None:
+            lines.append(f"masterauth {_quote(self.password)}")
+            kw.setdefault("password", self.password)
         srv = RedisServer(self.binary, self.tmpdir / name, lines, **kw)
         self.servers.append(srv)
         srv.start()
@@ -127,7 +131,10 @@ class _Topology:
 
 
 class ReplicationTopology(_Topology):
-    """primary <- replica <- chained (a replica of the replica)."""
+    """primary <- replica <- chained (a replica of the replica).
+
+    ``password``: requirepass and masterauth on every node (clients of
+    ``server.client()`` use it)."""
 
     primary: RedisServer
     replica: RedisServer
@@ -156,8 +163,8 @@ class ReplicationTopology(_Topology):
 class ClusterTopology(_Topology):
     """Three primaries with one replica each, created by ``redis-cli --cluster create``."""
 
-    def __init__(self, binary: str, tmpdir, *, node_timeout_ms: int = 1000, masters: int = 3) -> None:
-        super().__init__(binary, tmpdir)
+    def __init__(self, binary: str, tmpdir, *, node_timeout_ms: int = 1000, masters: int = 3, password: str | None = None) -> None:
+        super().__init__(binary, tmpdir, password=password)
         self.node_timeout_ms = node_timeout_ms
         self.masters = masters
 
@@ -172,6 +179,8 @@ class ClusterTopology(_Topology):
             self._cluster_node(f"node{i}", lines)
         addrs = [f"127.0.0.1:{s.port}" for s in self.servers]
         env = {k: v for k, v in os.environ.items() if k not in ("REDISCLI_AUTH",)}
+        if self.password is not None:
+            env["REDISCLI_AUTH"] = self.password  # not -a: argv is visible to every user
         proc = subprocess.run(
             [redis_cli(), "--cluster", "create", *addrs, "--cluster-replicas", "1", "--cluster-yes"],
             stdin=subprocess.DEVNULL,
@@ -235,8 +244,8 @@ class ClusterTopology(_Topology):
 class SentinelTopology(_Topology):
     """A primary, one replica, and a Sentinel monitoring them as ``mymaster``."""
 
-    def __init__(self, binary: str, tmpdir, *, down_after_ms: int = 1000, name: str = SENTINEL_MASTER) -> None:
-        super().__init__(binary, tmpdir)
+    def __init__(self, binary: str, tmpdir, *, down_after_ms: int = 1000, name: str = SENTINEL_MASTER, password: str | None = None) -> None:
+        super().__init__(binary, tmpdir, password=password)
         self.down_after_ms = down_after_ms
         self.name = name
 
@@ -256,7 +265,9 @@ class SentinelTopology(_Topology):
             f"sentinel monitor {self.name} 127.0.0.1 {self.primary.port} 1\n"
             f"sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n"
             f"sentinel failover-timeout {self.name} 10000\n"
+            + (f"sentinel auth-pass {self.name} {_quote(self.password)}\n" if self.password is not None else "")
         )
+        conf.chmod(0o600)
         # RedisServer puts port/bind/dir/logfile/pidfile after the file; "sentinel" -> --sentinel
         srv = RedisServer(self.binary, sdir, ["sentinel"], config_file=conf)
         self.servers.append(srv)

@@ -138,3 +138,26 @@ def test_sentinel_master_and_replica_never_the_sentinel(redis_binary, tmp_path):
         assert [(n.address, n.healthy) for n in nodes] == [(f"127.0.0.1:{topo.primary.port}", True), (replica, False)]
         # "disconnected" at once, "s_down" after down-after-milliseconds
         assert nodes[1].problem.startswith("Sentinel flags ")
+
+
+def test_every_topology_behind_a_password(redis_binary, tmp_path):
+    """requirepass + masterauth on every node (what a replication group must
+    share): discovery reaches every node with the target's password, and
+    without it says that authentication failed instead of guessing roles."""
+    pw = "fleet-pass-123"
+
+    def authed(host, port):
+        return live_connect(Target(url=f"redis://{host}:{port}", timeout=2.0, password=pw))
+
+    with ReplicationTopology(redis_binary, tmp_path / "rep", password=pw) as topo:
+        primary = f"127.0.0.1:{topo.primary.port}"
+        assert _roles(D.discover(authed, primary, "replicas")) == topo.expected_roles()
+        with pytest.raises(D.DiscoveryError, match="authentication failed"):
+            D.discover(connect, primary, "replicas")
+    with SentinelTopology(redis_binary, tmp_path / "sen", password=pw) as topo:
+        # the Sentinel has no password of its own here; the nodes do
+        nodes = D.discover(connect, f"127.0.0.1:{topo.sentinel.port}", "sentinel", sentinel_master=SENTINEL_MASTER)
+        assert _roles(nodes) == topo.expected_roles() and all(n.healthy for n in nodes)
+    with ClusterTopology(redis_binary, tmp_path / "clu", password=pw) as topo:
+        nodes = D.discover(authed, f"127.0.0.1:{topo.servers[0].port}", "cluster")
+        assert _roles(nodes) == topo.roles() and all(n.healthy for n in nodes)
