@@ -161,3 +161,26 @@ def test_every_topology_behind_a_password(redis_binary, tmp_path):
     with ClusterTopology(redis_binary, tmp_path / "clu", password=pw) as topo:
         nodes = D.discover(authed, f"127.0.0.1:{topo.servers[0].port}", "cluster")
         assert _roles(nodes) == topo.roles() and all(n.healthy for n in nodes)
+
+
+def test_health_gate_cannot_see_a_wrong_masterauth(redis_binary, tmp_path):
+    """Why requirepass/masterauth are checked as a group at plan time
+    (group_shared_problems) and not left to the rolling apply's gate: a new
+    requirepass on a primary keeps its replicas' links up, so the gate passes;
+    the replicas only fail at their next reconnect."""
+    with ReplicationTopology(redis_binary, tmp_path / "rep") as topo:
+        node = D.Node(f"127.0.0.1:{topo.replica.port}", "127.0.0.1", topo.replica.port, "replica", primary=f"127.0.0.1:{topo.primary.port}")
+        with topo.primary.client() as p:
+            p.config_set("requirepass", "new-pass-1")
+        assert D.group_shared_problems({"primary": {"requirepass": "new-pass-1"}, "replica": {}}) != []
+        with topo.replica.client() as r:
+            time.sleep(1.5)  # time for the link to drop, if a new requirepass dropped it (it does not)
+            assert D.health_problems(r, node) == []  # the gate passes
+            with topo.primary.client(password="new-pass-1") as p:
+                p.execute_command("CLIENT", "KILL", "TYPE", "replica")
+            problems = _poll(lambda: D.health_problems(r, node), "the replica failing to reconnect")
+            assert problems == [f"{node.address}: master_link_status is down"]
+            time.sleep(1.5)  # it keeps failing: the primary wants a password the replica does not have
+            assert D.health_problems(r, node) == problems
+            r.config_set("masterauth", "new-pass-1")
+            assert _poll(lambda: D.health_problems(r, node) == [], "the link back up with masterauth")
