@@ -163,7 +163,7 @@ class ReplicationTopology(_Topology):
 class ClusterTopology(_Topology):
     """Three primaries with one replica each, created by ``redis-cli --cluster create``."""
 
-    def __init__(self, binary: str, tmpdir, *, node_timeout_ms: int = 1000, masters: int = 3, password: str | None = None) -> None:
+    def __init__(self, binary: str, tmpdir, *, node_timeout_ms: int = 2000, masters: int = 3, password: str | None = None) -> None:
         super().__init__(binary, tmpdir, password=password)
         self.node_timeout_ms = node_timeout_ms
         self.masters = masters
@@ -215,7 +215,15 @@ class ClusterTopology(_Topology):
                     return False
                 nodes = c.execute_command("CLUSTER", "NODES")
                 lines = [ln for ln in str(nodes).splitlines() if ln.strip()]
-                if len(lines) != len(self.servers) or any("handshake" in ln or "noaddr" in ln for ln in lines):
+                if len(lines) != len(self.servers):
+                    return False
+                flags = [ln.split()[2].split(",") for ln in lines]
+                if any(f in fl for fl in flags for f in ("handshake", "noaddr", "fail", "fail?")):
+                    return False
+                # every node's own view agrees on who is a replica (gossip has
+                # reached it): right after --cluster create a node may still
+                # see a replica as a primary without slots
+                if sum("slave" in fl for fl in flags) != self.masters or sum("master" in fl for fl in flags) != self.masters:
                     return False
                 info = c.info("replication")
                 if info.get("role") == "slave" and info.get("master_link_status") != "up":
