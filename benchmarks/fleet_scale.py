@@ -1,0 +1,188 @@
+"""Fleet scale benchmark of borgconf plan and apply (GitHub issue 12, item 7).
+
+    .venv/bin/python benchmarks/fleet_scale.py [--sizes 1,10,50,100] [--runs 3]
+                                               [--parallel 8] [--version-select 8.2]
+
+Starts max(N) throwaway ``redis-server`` processes (tests/redis_servers.py:
+127.0.0.1, free ports, a real redis.conf each in a temporary directory,
+stopped by PID at the end; no other server is ever contacted). For each N it
+writes a spec with ``targets:`` listing the first N servers and the same ten
+live parameters as benchmarks/run.py, then times, as fresh processes of the
+installed console script (start-up counted):
+
+* ``borgconf plan SPEC --detailed-exitcode`` with 10 x N changes (exit 2 checked);
+* ``borgconf apply SPEC --auto-approve``: 10 x N live changes, CONFIG SET,
+  verify and CONFIG REWRITE on every target (exit 0 checked);
+* ``borgconf plan SPEC --detailed-exitcode`` in sync right after (exit 0 checked).
+
+Before each run the ten parameters are set back to every server's own values
+and persisted (not timed), so every timed apply really changes 10 x N values.
+Sizes are interleaved run by run, so the machine's drift hits N = 1 and
+N = 100 alike. Each figure is the median of the runs; its ratio is over the
+same figure at the smallest N of the same run. Peak RSS is the child's own
+``ru_maxrss`` (see benchmarks/run.py, LAUNCHER). The goal of issue 12 is
+plan and apply at N = 100 within 2x of N = 1; a miss shows as ``no`` and never
+turns into an exit code. The table is printed and written to
+``benchmarks/results/fleet-scale.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import CHANGES, Launcher, RunFailed, git_describe, interpreter_of, reset  # noqa: E402  (also puts tests/ on sys.path)
+
+from redis_servers import RedisServer, binary_version, find_binaries  # noqa: E402
+
+GOAL = 2.0  # issue 12: N = 100 within 2x of N = 1
+
+
+def write_spec(path: Path, servers: list[RedisServer]) -> None:
+    lines = ["version: 1", "targets:"]
+    for i, srv in enumerate(servers):
+        lines += [f"  - name: node-{i:03d}", f"    url: {srv.url}", "    persist: rewrite"]
+    lines.append("server:")
+    lines += [f"  {name}: {value}" for name, value in CHANGES.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def start_servers(binary: str, n: int, tmpdir: Path, workers: int = 4) -> list[RedisServer]:
+    servers = [RedisServer(binary, tmpdir / f"redis-{i:03d}") for i in range(n)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda s: s.start(), servers))
+    return servers
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1,10,50,100", help="comma-separated N (default 1,10,50,100)")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs of every figure (default 3)")
+    ap.add_argument("--parallel", type=int, default=8, help="borgconf --parallel (default 8, borgconf's own default)")
+    ap.add_argument("--version-select", default="8.2", choices=["7.0", "8.2"])
+    ap.add_argument("--borgconf", default=str(Path(sys.executable).parent / "borgconf"))
+    ap.add_argument("--results", default=str(HERE / "results"))
+    args = ap.parse_args()
+    sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
+    if not sizes or sizes[0] < 1 or args.runs < 1:
+        raise SystemExit("--sizes needs positive numbers and --runs at least 1")
+    binary = find_binaries().get(args.version_select)
+    if binary is None:
+        raise SystemExit(f"no redis-server {args.version_select} binary (run bash tests/run.sh first)")
+    script = Path(args.borgconf)
+    python = interpreter_of(script)
+    env = {k: v for k, v in os.environ.items() if k not in ("BORGCONF_URL", "BORGCONF_PASSWORD", "REDISCLI_AUTH", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    env["NO_COLOR"] = "1"
+
+    times: dict[tuple[int, str], list[float]] = {}
+    rss: dict[tuple[int, str], list[int]] = {}
+    figures = ("plan", "apply", "plan in sync")
+    with tempfile.TemporaryDirectory(prefix="borgconf-fleet-") as tmp:
+        tmpdir = Path(tmp)
+        env["PYTHONPYCACHEPREFIX"] = str(tmpdir / "pycache")
+        load_before = os.getloadavg()
+        t0 = time.perf_counter()
+        servers = start_servers(binary, max(sizes), tmpdir)
+        started = time.perf_counter() - t0
+        print(f"started {len(servers)} redis-server {binary_version(binary)} in {started:.1f} s", flush=True)
+        clients = [s.client(socket_timeout=10) for s in servers]
+        originals = [{name: c.config_get(name)[name] for name in CHANGES} for c in clients]
+        specs = {}
+        for n in sizes:
+            specs[n] = tmpdir / f"fleet-{n}.yaml"
+            write_spec(specs[n], servers[:n])
+        launcher = Launcher(python, env, ROOT, tmpdir)
+        try:
+            for rnd in range(args.runs + 1):  # round 0 warms up (page cache, bytecode) and is not counted
+                for n in sizes:
+                    with ThreadPoolExecutor(max_workers=8) as pool:
+                        list(pool.map(lambda i: reset(clients[i], originals[i]), range(n)))
+                    par = ["--parallel", str(args.parallel)]
+                    runs = {
+                        "plan": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 2, f"Plan: {10 * n} to change live"),
+                        "apply": ([str(script), "apply", str(specs[n]), "--auto-approve", *par], 0, None),
+                        "plan in sync": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 0, None),
+                    }
+                    for fig in figures:
+                        argv, rc, out = runs[fig]
+                        elapsed, maxrss = launcher.run(argv, expect_rc=rc, expect_out=out)
+                        if rnd:
+                            times.setdefault((n, fig), []).append(elapsed)
+                            rss.setdefault((n, fig), []).append(maxrss)
+                    print(f"round {rnd} N={n}: " + ", ".join(f"{f} {times.get((n, f), [0])[-1]:.2f}s" for f in figures) if rnd else f"warm-up N={n} done", flush=True)
+            # every server really holds the applied values
+            for c in clients:
+                got = {name: c.config_get(name)[name] for name in ("maxmemory-policy", "hz")}
+                if got != {"maxmemory-policy": CHANGES["maxmemory-policy"], "hz": CHANGES["hz"]}:
+                    raise RunFailed(f"a server does not hold the applied values: {got}")
+        finally:
+            launcher.close()
+            for c in clients:
+                c.close()
+            for s in servers:
+                s.stop()
+
+    load_after = os.getloadavg()
+    base = sizes[0]
+    head = "| N | figure | median s | min–max s | × N=%d | s per target | peak RSS MiB | RSS × N=%d | RSS KiB per extra target | within %g× |" % (base, base, GOAL)
+    rows = [head, "|" + "---|" * 10]
+    for n in sizes:
+        for fig in figures:
+            t, r = times[(n, fig)], rss[(n, fig)]
+            med, rmed = statistics.median(t), statistics.median(r)
+            bmed, brss = statistics.median(times[(base, fig)]), statistics.median(rss[(base, fig)])
+            ratio = med / bmed
+            per_extra = f"{(rmed - brss) / (n - base):.0f}" if n > base else "—"
+            met = "—" if n == base else ("yes" if ratio <= GOAL else "**no**")
+            rows.append(
+                f"| {n} | {fig} | {fmt(med)} | {fmt(min(t))}–{fmt(max(t))} | {ratio:.2f}× | {med / n:.4f} | {rmed / 1024:.1f} | {rmed / brss:.2f}× | {per_extra} | {met} |"
+            )
+    table = "\n".join(rows)
+    host = platform.node() or "unknown"
+    top = max(sizes)
+    notes = [
+        f"# Fleet scale: borgconf plan and apply over N targets ({_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')})",
+        "",
+        f"- borgconf {git_describe()}, `{script}`; Python {platform.python_version()}; redis-server {binary_version(binary)} × {top} on 127.0.0.1",
+        f"- machine: {host}, {os.cpu_count()} CPU(s), {platform.platform()}; load average {' '.join(f'{x:.2f}' for x in load_before)} before, {' '.join(f'{x:.2f}' for x in load_after)} after (a shared machine: other work shares the CPUs)",
+        f"- {args.runs} timed runs per figure (median; one warm-up round not counted); sizes interleaved run by run; `--parallel {args.parallel}`",
+        f"- each target: 10 live parameters (`{', '.join(CHANGES)}`); apply = CONFIG SET, verify, CONFIG REWRITE on every target",
+        "- peak RSS: the borgconf process's own `ru_maxrss` (one process plans/applies all N targets)",
+        f"- goal (issue 12): plan and apply at N = {top} within {GOAL:g}× of N = {base}",
+        f"- {top} servers started in {started:.1f} s (not timed in the table)",
+        f"- command: `python benchmarks/fleet_scale.py --sizes {','.join(map(str, sizes))} --runs {args.runs} --parallel {args.parallel} --version-select {args.version_select}`",
+        "",
+        table,
+        "",
+    ]
+    text = "\n".join(notes)
+    print(text)
+    out_dir = Path(args.results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "fleet-scale.md").write_text(text)
+    print(f"written to {out_dir / 'fleet-scale.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except RunFailed as e:
+        print(f"benchmark aborted: {e}", file=sys.stderr)
+        sys.exit(1)
