@@ -374,8 +374,8 @@ def _user_problem(name: str, entry: dict) -> str:
     """Why a spec could not hold this user as read (a name or rule the spec refuses), or ""."""
     from pydantic import ValidationError
 
-    from .models import User
-    from .spec import USER_NAME
+    from .spec.names import USER_NAME
+    from .spec.schema import User
 
     if not USER_NAME.fullmatch(name):
         return "the spec's user names are letters, digits, _ . @ -"

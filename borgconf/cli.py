@@ -303,7 +303,7 @@ def import_(ctx, url, output, force):
     import datetime
 
     from .adopt import import_server, write_spec
-    from .models import Target
+    from .spec.schema import Target
 
     config_command = os.environ.get("BORGCONF_CONFIG_COMMAND") or "CONFIG"
     try:

@@ -78,8 +78,8 @@ def strategy_for(p: P.Param, server: str):
         return st.dictionaries(st.sampled_from(["normal", "replica", "pubsub"]), limits.map(lambda x: f"{x[0]} {x[1]} {x[2]}"), min_size=1)
     if t == "float-list":
         return st.lists(st.floats(min_value=0, max_value=100, allow_nan=False).map(lambda f: round(f, 3)), max_size=4)
-    if t == "string":
-        return _simple_text()
+    if t == "string":  # text, or the values a rule-bound string (an address) takes
+        return st.one_of(_simple_text(), st.sampled_from(["", "127.0.0.1"])).filter(lambda v: _ok(p, v))
     return None
 
 

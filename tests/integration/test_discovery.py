@@ -12,7 +12,7 @@ import pytest
 
 from borgconf import discovery as D
 from borgconf.live import connect as live_connect
-from borgconf.models import Target
+from borgconf.spec.schema import Target
 from topologies import SENTINEL_MASTER, ClusterTopology, ReplicationTopology, SentinelTopology
 
 pytestmark = pytest.mark.server
