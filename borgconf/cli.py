@@ -142,15 +142,20 @@ def _targets(spec, target_name: str | None, url: str | None):
 
 def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
     """Lint findings as warnings (not shown where stdout is one JSON document);
-    with --strict they are an error."""
+    with --strict they are an error. A finding the spec accepts (lint.accept)
+    is shown as accepted, with its reason, and never fails --strict."""
     from .lint import lint
 
     findings = lint(spec, lives or {})
     if show:
         for f in findings:
-            out.line(f"warning: {f}", "yellow")
-    if strict and findings:
-        raise BorgconfError(f"{len(findings)} lint finding(s) and --strict")
+            if f.accepted:
+                out.line(f"accepted: {f} (lint.accept: {f.accepted})", "dim")
+            else:
+                out.line(f"warning: {f}", "yellow")
+    open_findings = [f for f in findings if not f.accepted]
+    if strict and open_findings:
+        raise BorgconfError(f"{len(open_findings)} lint finding(s) and --strict (accept one on purpose with lint: {{accept: {{ID: reason}}}})")
 
 
 def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False):

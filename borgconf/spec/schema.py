@@ -139,6 +139,25 @@ class Render(BaseModel):
     port: int | None = Field(None, ge=1, le=65535)
 
 
+class Lint(BaseModel):
+    """lint.accept: lint findings accepted on purpose, each with the reason why."""
+
+    model_config = _FORBID
+    accept: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("accept")
+    @classmethod
+    def _reasons(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, reason in v.items():
+            if not reason.strip():
+                raise _At(f"accepting {k} needs a reason (why this finding does not apply here)", (k,))
+            try:
+                _plain(reason, "a reason")
+            except ValueError as e:
+                raise _At(str(e), (k,)) from None
+        return v
+
+
 class SpecModel(BaseModel):
     """The top level of a spec file (after ``extends:`` was merged)."""
 
@@ -152,6 +171,7 @@ class SpecModel(BaseModel):
     services: dict[str, Service] = Field(default_factory=dict)
     users: dict[str, User] = Field(default_factory=dict)
     render: Render = Field(default_factory=Render)
+    lint: Lint = Field(default_factory=Lint)
 
     @model_validator(mode="after")
     def _one_target_form(self) -> "SpecModel":
@@ -239,5 +259,11 @@ def json_schema() -> dict:
         for n in p.names():
             names[n] = {"description": f"{p.type}, {p.cls}" + (", sensitive" if p.sensitive else "")}
     props["server"] = {"type": "object", "properties": names, "additionalProperties": False}
+    from ..lint import LINT_IDS
+
+    accept = schema["$defs"]["Lint"]["properties"]["accept"]
+    accept["propertyNames"] = {"enum": list(LINT_IDS)}
+    accept["additionalProperties"] = {"type": "string", "pattern": r"\S", "description": "why this finding is accepted (required)"}
+    accept["description"] = "lint findings accepted on purpose: id -> the reason (shown as accepted, not failing --strict)"
     props["extends"] = {"type": "string", "description": "a base spec merged under this one (mappings merged, lists replaced)"}
     return schema
