@@ -76,7 +76,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             else:
                 ignore.add(p.name)
         for name in sorted(ignore & set(server)):
-            problems.append(_problem(doc, ("server", server[name].name_used), f"{name} is both set and in ignore:", at_key=True))
+            problems.append(_problem(doc, ("server", server[name].name_used),
+                f"{name} is both set and in ignore: in the same file (choose one; in a spec that extends another, the child's ignore: or value wins over the base's)", at_key=True))
 
     commands: dict[str, str] = {}
     if model is not None:
