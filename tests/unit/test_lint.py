@@ -190,3 +190,12 @@ def test_lint_accept_in_the_json_schema():
     assert list(v.iter_errors({"version": 1, "lint": {"accept": {"no-requirepas": "x"}}}))
     assert list(v.iter_errors({"version": 1, "lint": {"accept": {"no-requirepass": " "}}}))
     assert list(v.iter_errors({"version": 1, "lint": {"acept": {}}}))
+
+
+def test_lint_accept_is_inherited_and_a_child_null_takes_it_back(tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU) + ACCEPT)
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nserver:\n  maxmemory: 1mb\n")
+    (tmp_path / "strict.yaml").write_text("extends: base.yaml\nlint:\n  accept:\n    queue-evicting-policy: null\n")
+    assert run(capsys, "validate", "--strict", tmp_path / "child.yaml")[0] == 0
+    rc, out, err = run(capsys, "validate", "--strict", tmp_path / "strict.yaml")
+    assert rc == 1 and "warning: [queue-evicting-policy]" in out

@@ -203,8 +203,16 @@ def test_version_before_or_after_the_subcommand(capsys, argv):
 # -- the spec example and completion --------------------------------------------
 
 def _readme_spec() -> str:
-    (spec,) = [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M)]
+    (spec,) = [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M) and not re.search(r"^extends:", b, re.M)]
     return spec
+
+
+def test_the_readme_overlay_is_specs_prod(tmp_path, capsys, monkeypatch):
+    """The Overlays section shows specs/prod.yaml (comments aside), and it validates over specs/base.yaml."""
+    (block,) = [b for b in _blocks("yaml") if re.search(r"^extends: base.yaml", b, re.M)]
+    shown = YAML(typ="safe").load(block)
+    assert shown == YAML(typ="safe").load((ROOT / "specs" / "prod.yaml").read_text())
+    assert "# specs/prod.yaml" in block
 
 
 def test_the_readme_spec_is_valid(tmp_path, capsys, monkeypatch):

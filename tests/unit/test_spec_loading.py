@@ -350,3 +350,30 @@ def test_target_in_a_child_replaces_inherited_targets(tmp_path):
     # in one file, both forms are still an error
     p = write(tmp_path, "both.yaml", "version: 1\ntarget: {url: 'redis://10.0.2.1:6379'}\ntargets: []\n")
     assert "either target: or targets:" in str(problems(p)[0])
+
+
+def test_the_extends_fence_outside_a_repository_is_the_spec_directory(tmp_path):
+    """(inside a repository: tests/unit/test_spec_edge_values.py)"""
+    assert not any((d / ".git").exists() for d in (tmp_path, *tmp_path.parents))
+    (tmp_path / "specs").mkdir()
+    write(tmp_path, "base.yaml", "version: 1\n")
+    write(tmp_path, "specs/base.yml", "version: 1\nserver:\n  hz: 12\n")
+    write(tmp_path, "specs/base.txt", "version: 1\n")
+    ok = write(tmp_path, "specs/ok.yaml", "extends: base.yml\n")
+    assert load_spec(ok, env={}).server["hz"].checked == 12
+    for target in ("../base.yaml", "base.txt"):
+        p = write(tmp_path, "specs/bad.yaml", f"extends: {target}\n")
+        (prob,) = problems(p)
+        assert "inside" in prob.message and str(tmp_path / "specs") in prob.message and prob.line == 1
+
+
+def test_extends_depth_is_bounded(tmp_path):
+    from borgconf.spec.yamlread import MAX_EXTENDS_DEPTH
+
+    write(tmp_path, "s0.yaml", "version: 1\nserver:\n  hz: 11\n")
+    for i in range(1, MAX_EXTENDS_DEPTH + 2):
+        write(tmp_path, f"s{i}.yaml", f"extends: s{i - 1}.yaml\n")
+    assert MAX_EXTENDS_DEPTH == 16  # README: "a chain of at most 16 files"
+    assert load_spec(tmp_path / f"s{MAX_EXTENDS_DEPTH - 1}.yaml", env={}).server["hz"].checked == 11  # s15 .. s0
+    (prob,) = problems(tmp_path / f"s{MAX_EXTENDS_DEPTH}.yaml")
+    assert "more than 16 levels" in prob.message
