@@ -13,6 +13,9 @@ from . import params as P
 from .errors import Problem
 
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=False)
+# The parts of a spec: built inside SpecModel's one validator, and a validator of
+# their own only when used alone (Target for --url); not at import (issue 15).
+_PART = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
 
 # Python functions, not the builtins dict and list: for a default_factory pydantic
@@ -43,7 +46,7 @@ def _plain(text: str, what: str) -> str:
 
 
 class Tls(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     ca_certs: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
@@ -51,7 +54,7 @@ class Tls(BaseModel):
 
 
 class Target(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     name: str = Field("default", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     url: str = "redis://127.0.0.1:6379"
     username: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
@@ -94,7 +97,7 @@ class Target(BaseModel):
 
 
 class Service(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     db: int = Field(ge=0, le=1_000_000)
     role: Literal["queue", "cache", "session"] | None = None
     user: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
@@ -114,7 +117,7 @@ class Service(BaseModel):
 
 
 class User(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     password: str | None = None
     enabled: bool = True
     keys: list[str] = Field(default_factory=lambda: ["*"])
@@ -143,7 +146,7 @@ class User(BaseModel):
 
 
 class Render(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     redis_conf: str | None = None
     env_file: str | None = None
     host: str = Field("redis", pattern=r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
