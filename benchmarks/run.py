@@ -206,7 +206,8 @@ def own_share_table(by_key: dict[str, Figure]) -> str:
     """borgconf's own share: per round, figure minus its reference (both ran in the same round)."""
     head = "| borgconf's own share | reference | median ms | min–max ms | target | met | CPU median ms | CPU min–max ms |"
     rows = [head, "|" + "---|" * 8]
-    for key, ref_key in OWN_SHARE.items():
+    pairs = [*OWN_SHARE.items(), *((f"base_{k}", r) for k, r in OWN_SHARE.items())]
+    for key, ref_key in pairs:
         if key not in by_key:
             continue
         f, ref = by_key[key], by_key[ref_key]
@@ -236,6 +237,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=11, help="timed runs of every figure (at least 5; default 11)")
     ap.add_argument("--version-select", choices=("8.2", "7.0"), default="8.2", help="redis-server to start (default 8.2)")
     ap.add_argument("--borgconf", type=Path, default=Path(sys.executable).parent / "borgconf", help="the console script (default: next to this Python)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another borgconf console script (e.g. an older commit's) whose validate, plan and apply run in the same rounds: its own share is reported beside this one's",
+    )
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="where the Markdown tables go")
     args = ap.parse_args()
     if args.runs < 5:
@@ -244,6 +250,9 @@ def main() -> int:
     if not script.is_file():
         ap.error(f"{script} not found: install borgconf (pip install -e .) or pass --borgconf")
     python = interpreter_of(script)
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None and not baseline.is_file():
+        ap.error(f"{baseline} not found")
     binaries = find_binaries()
     if args.version_select not in binaries:
         ap.error(f"no redis-server {args.version_select} on this machine (found: {', '.join(binaries) or 'none'}); see tests/setup.sh")
@@ -290,6 +299,9 @@ def main() -> int:
                 Figure("insync", "`plan`, in sync", "redis", 1.2),
             ]
             bc = str(script)
+            # the baseline's figures: same commands, same rounds, right after ours
+            BASE = ("validate", "plan10", "apply", "insync")
+            base_figures = [Figure(f"base_{f.key}", f"baseline: {f.label}", f.floor, None, rss_target=None) for f in figures if f.key in BASE] if baseline else []
             commands = {
                 "pass": ([python, "-c", "pass"], 0, None),
                 "redis": ([python, "-c", f"import redis; redis.Redis(port={server.port}).config_get('*')"], 0, None),
@@ -301,17 +313,22 @@ def main() -> int:
                 "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 change(s), persisted with CONFIG REWRITE"),
                 "insync": ([bc, "plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
             }
-            by_key = {**floors, **{f.key: f for f in (*references, *figures)}}
+            if baseline:
+                for key in BASE:
+                    argv, rc, expect = commands[key]
+                    commands[f"base_{key}"] = ([str(baseline), *argv[1:]], rc, expect)
+            by_key = {**floors, **{f.key: f for f in (*references, *figures, *base_figures)}}
+            order = ["pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync"] + [f.key for f in base_figures]
             launcher = Launcher(python, env, ROOT, tmpdir)
             # what a child inherits from the launcher: peak RSS below this is not measurable
             baseline_kib = min(launcher.run(["/bin/true"], expect_rc=0, expect_out=None)[1] for _ in range(3))
             notes.append(f"Peak RSS of `/bin/true` started the same way: {baseline_kib / 1024:.1f} MiB (the measuring method's own floor).")
             print(f"borgconf benchmark: {args.runs} runs + 1 warm-up, redis-server {binary_version(binary)} on {server.url}", file=sys.stderr)
             for n in range(args.runs + 1):  # round 0 warms the page cache and writes .pyc files
-                for key in ("pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync"):
-                    if key == "plan10":
+                for key in order:
+                    if key in ("plan10", "base_plan10"):
                         reset(client, originals)
-                    elif key == "insync":
+                    elif key in ("insync", "base_insync"):
                         # the apply just before must have left exactly the spec's values
                         now = {name: client.config_get(name)[name] for name in CHANGES}
                         if any(now[name] == originals[name] for name in CHANGES):
@@ -332,7 +349,7 @@ def main() -> int:
 
     now = _dt.datetime.now().astimezone()
     host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "local"
-    body = table(references + figures, floors)
+    body = table(references + figures + base_figures, floors)
     own = own_share_table(by_key)
     met = [f for f in figures if f.target is not None]
     report = "\n".join(
@@ -341,7 +358,7 @@ def main() -> int:
             "",
             f"Command: `{Path(sys.executable).name} benchmarks/run.py --runs {args.runs} --version-select {args.version_select}`",
             "",
-            f"- borgconf {git_describe()}, console script `{script}`",
+            f"- borgconf {git_describe()}, console script `{script}`" + (f"; baseline (same rounds): `{baseline}`" if baseline else ""),
             f"- Python {platform.python_version()} ({python}), redis-server {server_version}, {platform.platform()}, {os.cpu_count()} CPU(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
             f"- {args.runs} timed runs of each figure (after one warm-up round), interleaved; median, min–max; ratios are medians over the floor's median; CPU s = median user + system CPU time of the child",
             f"- Floors: `python -c pass`; redis-py floor = `python -c \"import redis; redis.Redis(port=P).config_get('*')\"`",

@@ -5,9 +5,10 @@ never talk to Redis or render: they must not import redis, jinja2, deepdiff
 or rich. A bare ``--version`` through the console script (borgconf.__main__)
 imports none of the CLI's dependencies at all. ``plan`` and ``apply`` import
 redis but never jinja2, deepdiff or rich (rich only for colour on a terminal).
-Through the console script no command imports importlib.metadata or
-importlib.resources (pydantic's plugin discovery is switched off there, the
-catalog is read beside params.py): ~20-30 ms of start-up each (issue 15).
+Through the console script, validate (and plan or apply given a bad spec)
+imports neither importlib.metadata nor importlib.resources (pydantic's plugin
+discovery is switched off there, the catalog is read beside params.py): each
+costs start-up time (issue 15). redis-py imports importlib.metadata itself.
 Each check runs in a fresh subprocess, so nothing imported by pytest or another
 test can hide an import. Not timed: benchmarks/run.py measures; this pins the
 boundary.
