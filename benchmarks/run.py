@@ -356,7 +356,9 @@ def main() -> int:
         [
             f"# borgconf benchmark, {now:%Y-%m-%d %H:%M %Z}",
             "",
-            f"Command: `{Path(sys.executable).name} benchmarks/run.py --runs {args.runs} --version-select {args.version_select}`",
+            f"Command: `{Path(sys.executable).name} benchmarks/run.py --runs {args.runs} --version-select {args.version_select}"
+            + (f" --baseline {args.baseline}" if args.baseline else "")
+            + "`",
             "",
             f"- borgconf {git_describe()}, console script `{script}`" + (f"; baseline (same rounds): `{baseline}`" if baseline else ""),
             f"- Python {platform.python_version()} ({python}), redis-server {server_version}, {platform.platform()}, {os.cpu_count()} CPU(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
