@@ -89,6 +89,18 @@ def test_every_cli_option_is_in_the_readme(cmd, option):
     assert option in OPTION.findall(where), f"README does not mention {option} of borgconf {cmd}"
 
 
+def _test_sources() -> str:
+    tests = ROOT / "tests"
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(tests.rglob("*.py")) if p.name != "cli_commands.py")
+
+
+@pytest.mark.parametrize("option", sorted({o for opts in cli_options().values() for o in opts}))
+def test_every_cli_option_is_used_by_a_test(option):
+    """The README names every option (above); each is also run by some test, as an
+    argument written out ("--target", --target=..., or in a command line)."""
+    assert re.search(r"""["'\s]""" + re.escape(option) + r"""["'=\s]""", _test_sources()), f"no test passes {option}"
+
+
 # -- "Everywhere: ... --no-color, -v / --verbose, --env-file FILE" ---------------
 
 SPEC_READERS = (*SPEC_COMMANDS, "status")
