@@ -31,11 +31,9 @@ written spec validates; a value that would not is left out with a comment.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from . import params as P
@@ -59,6 +57,12 @@ ENVIRONMENT_OWNED = frozenset(
 )
 #: Owned by the replication topology (Sentinel, an operator): listed under ignore: when set.
 TOPOLOGY_OWNED = ("replicaof",)
+#: Valkey 8.1+ names one setting twice (the catalog lists both names): written under the
+#: name every server knows. Proven on the servers by tests/integration/test_import.py.
+SAME_SETTING = {
+    "commandlog-execution-slower-than": "slowlog-log-slower-than",
+    "commandlog-slow-execution-max-len": "slowlog-max-len",
+}
 #: Secrets: the placeholder written instead of the value.
 SECRET_PLACEHOLDERS = {
     "requirepass": "REDIS_PASSWORD",
@@ -79,9 +83,19 @@ DANGEROUS_COMMANDS = (
 
 
 @lru_cache(maxsize=1)
-def _defaults_file() -> dict[str, dict[str, str]]:
-    raw = json.loads(resources.files("borgconf").joinpath("data/defaults.json").read_text())
-    return raw["servers"]
+def _known_servers() -> frozenset[str]:
+    """The servers the catalog was captured from (tests/redis-facts)."""
+    return frozenset(k for p in P.catalog().params.values() for k in p.servers)
+
+
+@lru_cache(maxsize=8)
+def _catalog_defaults(key: str) -> dict[str, str]:
+    out = {}
+    for p in P.catalog().params.values():
+        default = p.default_for(key)
+        if default is not None:
+            out[p.name] = default
+    return out
 
 
 def server_key(flavour: str, version: str) -> str:
@@ -90,7 +104,7 @@ def server_key(flavour: str, version: str) -> str:
     from .params import server_key as exact
 
     key = exact(flavour, version)
-    if key in _defaults_file():
+    if key in _known_servers():
         return key
     major = version.split(".", 1)[0]
     if flavour == "valkey":
@@ -99,13 +113,11 @@ def server_key(flavour: str, version: str) -> str:
 
 
 def version_defaults(flavour: str, version: str) -> tuple[str, dict[str, str]]:
-    """(server key, {parameter: default as the server reports it}) for a server.
-
-    The one place that knows where defaults come from: today the generated
-    data/defaults.json; later the catalog's ``param.default_for(server_key)``.
-    """
+    """(server key, {parameter: default as the server reports it}) for a server:
+    the catalog's ``Param.default_for(server_key)`` (compiled-in defaults, so
+    port, bind and save too; ``dir`` has none)."""
     key = server_key(flavour, version)
-    return key, _defaults_file()[key]
+    return key, _catalog_defaults(key)
 
 
 # ---------------------------------------------------------------- facts
@@ -285,6 +297,8 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
             continue
         if p.name in seen:
             continue  # an alias the server reports too (slave-read-only, ...)
+        if SAME_SETTING.get(p.name) in facts.config:
+            continue  # Valkey's new name of a setting written under its old one
         seen.add(p.name)
         raw = next(facts.config[n] for n in p.names() if n in facts.config)
         known = next((defaults[n] for n in p.names() if n in defaults), None)

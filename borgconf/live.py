@@ -31,6 +31,7 @@ class LiveState:
     commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name | RENAMED_ELSEWHERE
     mode: str = "standalone"
     users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState | None (absent)
+    auth: str = ""  # where the password that logged in came from (live.candidate_passwords), never the value
 
     @property
     def server_label(self) -> str:
@@ -42,6 +43,22 @@ def target_password(target) -> str | None:
     return target.password or os.environ.get("BORGCONF_PASSWORD") or os.environ.get("REDISCLI_AUTH") or None
 
 
+def candidate_passwords(target) -> list[tuple[str, str]]:
+    """(where it comes from, password) to try, in order: the spec's password, then
+    ``target.previous_password`` (a rotation under way: the server still has the
+    old one), then BORGCONF_PASSWORD and REDISCLI_AUTH. Each value once."""
+    out: list[tuple[str, str]] = []
+    for source, value in (
+        ("target.password", target.password),
+        ("target.previous_password", getattr(target, "previous_password", None)),
+        ("BORGCONF_PASSWORD", os.environ.get("BORGCONF_PASSWORD")),
+        ("REDISCLI_AUTH", os.environ.get("REDISCLI_AUTH")),
+    ):
+        if value and all(value != v for _, v in out):
+            out.append((source, value))
+    return out
+
+
 def connect(target, *, url: str | None = None):
     """A redis-py client for a target; nothing is sent until the first command."""
     import redis
@@ -51,8 +68,10 @@ def connect(target, *, url: str | None = None):
     from . import redact
 
     parts = urlsplit(url or target.url)
-    password = target_password(target)
-    redact.register(password)
+    candidates = candidate_passwords(target)
+    for _, value in candidates:
+        redact.register(value)
+    password = candidates[0][1] if candidates else None
     kwargs: dict[str, Any] = dict(
         host=parts.hostname or "127.0.0.1",
         port=6379 if parts.port is None else parts.port,
@@ -83,7 +102,15 @@ def connect(target, *, url: str | None = None):
     # raw replies: COMMAND INFO may hold nulls, and a renamed CONFIG has no callback anyway
     client.set_response_callback("COMMAND", lambda r, **kw: r)
     client.borgconf_address = f"{kwargs['host']}:{kwargs['port']}"  # type: ignore[attr-defined]
+    # first_call tries the others when the server refuses the first (a rotation under way)
+    client.borgconf_passwords = candidates  # type: ignore[attr-defined]
+    client.borgconf_auth = candidates[0][0] if candidates else ""  # type: ignore[attr-defined]
     return client
+
+
+def _tried(target) -> str:
+    names = [source for source, _ in candidate_passwords(target)]
+    return ", ".join(names) if names else "no password was given: target.password, BORGCONF_PASSWORD or REDISCLI_AUTH"
 
 
 def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError:
@@ -95,7 +122,10 @@ def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError
     if "NOAUTH" in text or "Authentication required" in text:
         return AuthError(f"{address} requires a password: set target.password (or BORGCONF_PASSWORD / REDISCLI_AUTH)")
     if isinstance(exc, rx.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
-        return AuthError(f"authentication failed at {address} for user {user!r}: wrong password (target.password, BORGCONF_PASSWORD or REDISCLI_AUTH)")
+        return AuthError(
+            f"authentication failed at {address} for user {user!r}: wrong password (tried {_tried(target)}; "
+            "while rotating a password, give the old one as target.previous_password)"
+        )
     if "NOPERM" in text or isinstance(exc, rx.NoPermissionError):
         return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info, and +acl|getuser +acl|list +acl|setuser when the spec has users)")
     if isinstance(exc, rx.TimeoutError):
@@ -175,24 +205,47 @@ def parse_command_list(wanted: list[str], replies: list[Any]) -> dict[str, bool]
     return {cmd: any(str(n).lower() == cmd.lower() for n in (reply or [])) for cmd, reply in zip(wanted, replies)}
 
 
+def _use_password(client, password: str | None) -> None:
+    pool = client.connection_pool
+    pool.connection_kwargs["password"] = password
+    pool.disconnect()
+    pool.reset()  # drop the connection objects that hold the old password
+
+
 def first_call(client, address: str, fn):
-    """Run the first command(s) of a connection. A new install does not have the
-    password the spec brings yet: then connect without one (and say so in -v logs)."""
+    """Run the first command(s) of a connection.
+
+    A new install does not have the password the spec brings yet: then connect
+    without one. A server that refuses the spec's password may still hold the
+    previous one (a rotation under way: the spec already names the new
+    password, the server gets it from this apply): then try
+    ``target.previous_password``, BORGCONF_PASSWORD and REDISCLI_AUTH in turn.
+    Which one worked is ``client.borgconf_auth`` (a name, never the value) and
+    a -v log line."""
+    import logging
+
     import redis.exceptions as rx
 
-    try:
-        return fn()
-    except rx.AuthenticationError as exc:
-        if "without any password configured" not in str(exc):
-            raise
-        import logging
-
-        logging.getLogger("borgconf").debug("%s has no password yet; connecting without one", address)
-        pool = client.connection_pool
-        pool.connection_kwargs["password"] = None
-        pool.disconnect()
-        pool.reset()  # drop the connection objects that hold the old password
-        return fn()
+    log = logging.getLogger("borgconf")
+    candidates = list(getattr(client, "borgconf_passwords", None) or [])
+    tried = 1
+    while True:
+        try:
+            return fn()
+        except rx.AuthenticationError as exc:
+            text = str(exc)
+            if "without any password configured" in text:
+                log.debug("%s has no password yet; connecting without one", address)
+                client.borgconf_auth = "no password (the server has none yet)"
+                _use_password(client, None)
+                return fn()
+            if tried >= len(candidates):
+                raise
+            source, password = candidates[tried]
+            tried += 1
+            log.debug("%s refused %s; trying %s", address, candidates[tried - 2][0], source)
+            client.borgconf_auth = source
+            _use_password(client, password)
 
 
 def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None) -> LiveState:
@@ -230,7 +283,8 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     user_state = {name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(user_names, replies[2 : 2 + n])}
     rest = replies[2 + n + (1 if n else 0) :]
     cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
-    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, **facts)
+    auth = str(getattr(client, "borgconf_auth", "") or "")
+    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, auth=auth, **facts)
 
 
-__all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -137,6 +137,18 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
             "CONFIG REWRITE writes the server's redis.conf with mode 0644 (less its umask): it will hold "
             "a password; make it private (chmod 600) afterwards, or use persist: file (written 0600)"
         )
+    if target.password and live.auth and live.auth != "target.password":
+        user = target.username or "default"
+        rotating = any(
+            (c.id == ChangeId("parameter", "requirepass") and user == "default")
+            or (c.id == ChangeId("user", user) and c.password_change)
+            for c in tp.changes
+        )
+        tp.warnings.append(
+            f"{live.address} refused target.password; borgconf logged in with {live.auth}"
+            + (": apply sets the new password, and the next plan logs in with target.password" if rotating
+               else ": nothing in this plan sets target.password on the server")
+        )
     from . import safety
 
     safety.annotate(tp, live)

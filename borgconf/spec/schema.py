@@ -59,6 +59,7 @@ class Target(BaseModel):
     url: str = "redis://127.0.0.1:6379"
     username: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
     password: str | None = None
+    previous_password: str | None = None  # tried when password is refused: a rotation under way
     config_command: str = Field("CONFIG", pattern=N.COMMAND_NAME_PATTERN)
     persist: Literal["rewrite", "file", "none"] = "rewrite"
     timeout: float = Field(5.0, gt=0, le=300)
@@ -85,7 +86,7 @@ class Target(BaseModel):
             raise ValueError("the URL names only host and port (database numbers belong to services)")
         return v
 
-    @field_validator("password")
+    @field_validator("password", "previous_password")
     @classmethod
     def _password(cls, v: str | None) -> str | None:
         return _plain(v, "a password") if v is not None else v

@@ -19,7 +19,9 @@ def secret_kind(path: tuple) -> str | None:
     if len(path) == 2 and path[0] == "server":
         p = P.catalog().lookup(str(path[1]))
         return PASSWORD if p is not None and p.sensitive else None
-    if path in (("target", "password"),) or (len(path) == 3 and path[0] == "targets" and path[2] == "password"):
+    if path in (("target", "password"), ("target", "previous_password")) or (
+        len(path) == 3 and path[0] == "targets" and path[2] in ("password", "previous_password")
+    ):
         return PASSWORD
     if len(path) == 3 and path[0] == "users" and path[2] == "password":
         return PASSWORD
@@ -39,6 +41,7 @@ def never_echoed(loc: tuple) -> bool:
 def secret_values(spec) -> list[str]:
     """Every secret value a loaded spec holds (registered with the redactor)."""
     out = [t.password for t in spec.targets if t.password]
+    out += [t.previous_password for t in spec.targets if t.previous_password]
     out += [t.config_command for t in spec.targets if t.config_command.upper() != "CONFIG"]
     out += [v.checked for v in spec.server.values() if v.param.sensitive and v.checked]
     out += [u.password for u in spec.users.values() if u.password]
