@@ -129,10 +129,12 @@ def _build_plan(s, read):
 
     failures: dict = {}
     p = build_plan(s, read.states, targets=read.targets, nodes=read.nodes, failures=failures)
-    if failures and not p.targets and len(failures) == 1:
+    if failures and not p.targets and len(failures) == 1 and not read.failures:
         raise next(iter(failures.values()))
     for name, exc in failures.items():
         _err(f"target {name}: {exc}")
+    if failures and not p.targets:
+        raise BorgconfError(f"no target could be planned ({', '.join(list(read.failures) + list(failures))}); nothing changed")
     return p, list(read.failures) + list(failures)
 
 
