@@ -195,6 +195,24 @@ def build_plan(spec: Spec, lives: dict[str, LiveState], *, targets=None, nodes=N
             if failures is None:
                 raise
             failures[t.name] = exc
+    # what a group shares changes on all its nodes or on none: a node discovery
+    # found but that could not be read holds the rest back
+    unread: dict[str, list[str]] = {}
+    for name, n in nodes.items():
+        if name not in lives and getattr(n, "group", None):
+            unread.setdefault(n.group, []).append(name)
+    for tp in list(plans):
+        held = unread.get(tp.group or "")
+        shared = [str(c.id) for c in tp.changes if c.kind == "user" or (c.kind == "parameter" and c.name in SHARED_IN_GROUP)]
+        if held and shared:
+            err = BorgconfError(
+                f"{', '.join(shared)} must change on every node of the replication group {tp.group} together, "
+                f"and {', '.join(held)} could not be read (nothing planned here)"
+            )
+            if failures is None:
+                raise err
+            failures[tp.name] = err
+            plans.remove(tp)
     for members, problems in group_problems(spec, plans, lives).items():
         err = BorgconfError("refused for the replication group " + ", ".join(members) + " (nothing planned on any of them): " + "; ".join(problems))
         if failures is None:
@@ -203,6 +221,10 @@ def build_plan(spec: Spec, lives: dict[str, LiveState], *, targets=None, nodes=N
             failures[name] = err
         plans = [tp for tp in plans if tp.name not in members]
     return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=plans)
+
+
+#: what every node of a replication group must have alike (with ACL users)
+SHARED_IN_GROUP = frozenset({"requirepass", "masterauth", "masteruser"})
 
 
 def groups_of(plans: list[TargetPlan]) -> list[list[TargetPlan]]:

@@ -234,3 +234,28 @@ def test_progress_counts_one_line_per_target():
     q = Progress("read", stream=counter)
     q("x")
     assert counter.getvalue() == "[1] x: read\n"
+
+
+def test_a_group_change_waits_for_every_node(tmp_path):
+    """A password or user of a replication group changes on all its nodes or
+    none: a node discovery found but could not read holds the others back; a
+    change the group does not share goes on."""
+    s = spec_from(tmp_path, """
+        target: {name: cache, url: "redis://h:1", discover: replicas}
+        server: {hz: 15}
+        """)
+    a, b = node_target(s.target, "h", 1), node_target(s.target, "h", 2)
+    nodes = {"h:1": NodeInfo("primary", None, None, "cache"), "h:2": NodeInfo("replica", None, "h:1", "cache")}
+    lives = {"h:1": _live("redis-8.2", "h:1")}
+    assert [c.parameter for c in build_plan(s, lives, targets=[a, b], nodes=nodes).targets[0].changes] == ["hz"]
+    s2 = spec_from(tmp_path, """
+        target: {name: cache, url: "redis://h:1", discover: replicas}
+        server: {hz: 15, requirepass: group-pass-1, masterauth: group-pass-1}
+        """)
+    failures: dict = {}
+    assert build_plan(s2, lives, targets=[a, b], nodes=nodes, failures=failures).targets == []
+    msg = str(failures["h:1"])
+    assert "requirepass, masterauth must change on every node of the replication group cache together" in msg and "h:2 could not be read" in msg
+    assert "group-pass" not in msg
+    both = {**lives, "h:2": _live("redis-8.2", "h:2", role="replica", primary="h:1")}
+    assert len(build_plan(s2, both, targets=[a, b], nodes=nodes).targets) == 2
