@@ -162,7 +162,7 @@ def validate(ctx, spec, env_file, strict):
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when in sync.")
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that cannot be read.")
 @click.pass_context
 def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
@@ -209,7 +209,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
 @click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
 @click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read and applied at once.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read and applied at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
 @click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
 @click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")

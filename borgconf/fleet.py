@@ -84,7 +84,7 @@ def select_targets(spec, target_name: str | None = None, url: str | None = None)
     return targets
 
 
-def read_targets(spec, targets, *, url: str | None = None, parallel: int = 8, fail_fast: bool = False, progress=None) -> FleetRead:
+def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, fail_fast: bool = False, progress=None) -> FleetRead:
     """Connect to and read every target, at most ``parallel`` at once.
 
     A target with ``discover:`` is first asked for its nodes (in the same pool);
@@ -355,7 +355,7 @@ def apply_fleet(
     allow=frozenset(),
     lock_timeout: float = 10.0,
     fail_fast: bool = False,
-    parallel: int = 8,
+    parallel: int = 16,
     rolling: bool = False,
     gate_timeout: float = 10.0,
     progress=None,
