@@ -137,6 +137,14 @@ server:
                 assert order.index(addr) < order.index(primary), order
         rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
         assert rc == 0, out + err
+        # a node that is down: named as a failure, the other five still planned
+        down = topo.server_at(replica)
+        down.stop()
+        rc, out, err = run(capsys, "plan", spec)
+        assert rc == 1
+        assert f"target {replica}: cannot reach {replica}" in err or f"target {replica}: discovered by shop" in err, err
+        assert sum(line.startswith("Target ") for line in out.splitlines()) == 5
+        assert "5 target(s) in sync" in out
 
 
 def test_sentinel_plan_apply_restart(redis_binary, tmp_path, capsys):

@@ -259,3 +259,24 @@ def test_a_group_change_waits_for_every_node(tmp_path):
     assert "group-pass" not in msg
     both = {**lives, "h:2": _live("redis-8.2", "h:2", role="replica", primary="h:1")}
     assert len(build_plan(s2, both, targets=[a, b], nodes=nodes).targets) == 2
+
+
+def test_a_saved_plan_reaches_discovered_nodes_through_their_seed_only(tmp_path):
+    from borgconf.errors import PlanError
+    from borgconf.fleet import load_saved_plan
+
+    s = spec_from(tmp_path, 'targets:\n  - {name: cache, url: "redis://h:1", discover: replicas, password: pw-1234567}\n  - {name: solo, url: "redis://h:9"}\n')
+    tp = _tp("10.0.0.2:6380", "replica", "h:1")
+    tp.group = "cache"
+    plan = Plan(str(tmp_path / "s.yaml"), s.sha256, [tp, _tp("solo")])
+    path = tmp_path / "plan.json"
+    path.write_text(plan.dumps())
+    saved = load_saved_plan(str(path))
+    assert [(t.name, t.url, t.password) for t in saved.targets] == [("10.0.0.2:6380", "redis://10.0.0.2:6380", "pw-1234567"), ("solo", "redis://h:9", None)]
+    assert [t.name for t in load_saved_plan(str(path), target_name="so*").targets] == ["solo"]
+    for name, group, why in (("evil", "cache", "named by its address"), ("10.0.0.2:6380", "solo", "has no discover:")):
+        bad = Plan(str(tmp_path / "s.yaml"), s.sha256, [_tp(name, "replica")])
+        bad.targets[0].address, bad.targets[0].group = "10.0.0.2:6380", group
+        path.write_text(bad.dumps())
+        with pytest.raises(PlanError, match=why):
+            load_saved_plan(str(path))
