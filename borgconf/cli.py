@@ -123,7 +123,7 @@ def cli(ctx: click.Context, no_color: bool, verbose: bool, env_file: str | None)
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
 env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP)
 url_option = click.option("--url", envvar="BORGCONF_URL", help="Override the target's URL (also BORGCONF_URL).")
-target_option = click.option("--target", "target_name", help="Only this named target.")
+target_option = click.option("--target", "target_name", help="Only this target, or the targets a glob matches (cache-*; quote it).")
 
 
 def _load(spec_path: str, env_file: str | None):
@@ -158,14 +158,21 @@ def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
         raise BorgconfError(f"{len(open_findings)} lint finding(s) and --strict (accept one on purpose with lint: {{accept: {{ID: reason}}}})")
 
 
-def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False):
-    """Live state of every target (fleet.read_targets). A target that cannot be
-    read is reported and left out; with one target, or --fail-fast, its error
-    is the command's error."""
+def _progress(fmt: str = "human", total: int | None = None, doing: str = "read"):
+    """One line per finished target on a terminal (stderr), nothing when piped or with --format json."""
+    from .views import Progress
+
+    return Progress.on_terminal(doing, total) if fmt != "json" else None
+
+
+def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False, progress=None):
+    """Live state of every target (fleet.read_targets), discovered nodes included.
+    A target that cannot be read is reported and left out; with one target, or
+    --fail-fast, its error is the command's error."""
     from .fleet import read_targets
 
-    read = read_targets(spec, targets, url=url, parallel=parallel, fail_fast=fail_fast)
-    if read.failures and (len(targets) == 1 or fail_fast):
+    read = read_targets(spec, targets, url=url, parallel=parallel, fail_fast=fail_fast, progress=progress)
+    if read.failures and ((len(targets) == 1 and not read.states and not read.nodes) or fail_fast):
         raise next(iter(read.failures.values()))
     for name, exc in read.failures.items():
         _err(f"target {name}: {exc}")
@@ -173,7 +180,24 @@ def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = Fals
         log.debug("target %s: %s at %s, run_id %s", name, live.server_label, live.address, live.run_id)
     if read.failures and not read.states:
         raise BorgconfError(f"no target could be read ({', '.join(read.failed)})")
-    return read.states, read.clients, read.failed
+    return read
+
+
+def _build_plan(s, read):
+    """The plan of every server read; a server that cannot be planned (a parameter
+    its version does not know, a replication group that would differ) is reported
+    and left out, the others are planned. Returns (plan, names not planned)."""
+    from .planner import build_plan
+
+    failures: dict = {}
+    p = build_plan(s, read.states, targets=read.targets, nodes=read.nodes, failures=failures)
+    if failures and not p.targets and len(failures) == 1 and not read.failures:
+        raise next(iter(failures.values()))
+    for name, exc in failures.items():
+        _err(f"target {name}: {exc}")
+    if failures and not p.targets:
+        raise BorgconfError(f"no target could be planned ({', '.join(list(read.failures) + list(failures))}); nothing changed")
+    return p, list(read.failures) + list(failures)
 
 
 @cli.command()
@@ -202,18 +226,18 @@ def validate(ctx, spec, env_file, strict):
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when in sync.")
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that cannot be read.")
 @click.pass_context
 def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
     """Read the live server(s) and show what apply would change."""
-    from .planner import build_plan
     from .views import plan_json, render_plan
 
     s = _load(spec, _env_file(ctx, env_file))
     targets = _targets(s, target_name, url)
-    lives, _, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
-    p = build_plan(s, lives)
+    read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt))
+    lives = read.states
+    p, failed = _build_plan(s, read)
     out = _out(ctx)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
@@ -250,14 +274,15 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
 @click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
 @click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read and applied at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
+@click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
+@click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast):
+def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast, rolling, gate_timeout):
     """Apply a spec (plans first) or a saved plan file exactly."""
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
-    from .planner import build_plan
     from .views import render_plan, render_results
 
     out = _out(ctx)
@@ -272,9 +297,12 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     else:
         s = _load(spec_or_plan, env_file)
         targets = _targets(s, target_name, url)
-        lives, clients, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
-        targets = [t for t in targets if t.name in lives]
-        p = build_plan(s, lives)
+        read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress())
+        lives, clients = read.states, read.clients
+        targets = [t for t in read.targets if t.name in lives]
+        p, failed = _build_plan(s, read)
+        if failed and fail_fast:
+            raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
     render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
@@ -287,13 +315,28 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
         if not click.confirm("Apply these changes?", default=False):
             raise Refused("not approved; nothing changed")
-    done = apply_fleet(s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout, fail_fast=fail_fast)
+    done = apply_fleet(
+        s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
+        fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
+        progress=_progress(total=len(p.targets), doing="applied"),
+    )
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))
     for name, exc in done.failures.items():
         _err(f"target {name}: {exc}")
     render_results(done.results, out)
-    if done.failures or failed:
+    if rolling and (done.gate_failed or done.failures):
+        at = done.gate_failed[0] if done.gate_failed else next(iter(done.failures))
+        why = "; ".join(done.gate_failed[1]) if done.gate_failed else str(done.failures[at])
+        changed = ", ".join(done.changed) or "none"
+        _err(
+            f"rolling apply stopped at {at}: {'its health gate failed' if done.gate_failed else 'its apply failed'}: {why}. "
+            f"Changed before stopping: {changed}. Not reached: {', '.join(done.not_reached) or 'none'}."
+        )
+        return 3 if done.changed_some else 1
+    if done.not_reached:
+        _err(f"--fail-fast: not applied: {', '.join(done.not_reached)}")
+    if done.failures or failed or done.not_reached:
         # 3 only when some target really changed: the fleet is now half applied
         return 3 if done.changed_some else 1
     return 0

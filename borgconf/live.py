@@ -32,6 +32,8 @@ class LiveState:
     mode: str = "standalone"
     users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState | None (absent)
     auth: str = ""  # where the password that logged in came from (live.candidate_passwords), never the value
+    role: str = "primary"  # "primary" | "replica" (INFO replication)
+    primary: str | None = None  # host:port of its primary (a replica)
 
     @property
     def server_label(self) -> str:
@@ -166,7 +168,18 @@ def parse_info(info: dict[str, Any]) -> dict[str, Any]:
         used_memory=int(info.get("used_memory") or 0),
         keyspace=keyspace,
         mode=str(info.get("redis_mode") or info.get("server_mode") or "standalone"),
+        **_replication(info),
     )
+
+
+def _replication(info: dict[str, Any]) -> dict[str, Any]:
+    """Role and primary from INFO replication (absent from the INFO asked: a primary)."""
+    if info.get("role") not in ("slave", "replica"):
+        return {}
+    from .discovery import format_address
+
+    host, port = info.get("master_host"), info.get("master_port")
+    return {"role": "replica", "primary": format_address(str(host), int(port)) if host and str(port).isdigit() else None}
 
 
 RENAMED_ELSEWHERE = "renamed:other"  # ':' cannot be in a command name, so no spec asks for it
@@ -259,7 +272,7 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     def once():
         pipe = client.pipeline(transaction=False)
         pipe.execute_command(target.config_command, "GET", "*")
-        pipe.execute_command("INFO", "server", "memory", "keyspace")
+        pipe.execute_command("INFO", "server", "memory", "keyspace", "replication")
         for name in user_names:
             pipe.execute_command("ACL", "GETUSER", name)
         if user_names:
@@ -268,7 +281,19 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
             pipe.execute_command("COMMAND", "INFO", *ask)
             for cmd in wanted:
                 pipe.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower())
-        return pipe.execute(raise_on_error=True)
+        replies = pipe.execute(raise_on_error=False)
+        if isinstance(replies[1], dict):
+            from .discovery import is_sentinel
+
+            if is_sentinel(replies[1]):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
+                raise BorgconfError(
+                    f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
+                    "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"
+                )
+        for r in replies:
+            if isinstance(r, Exception):
+                raise r
+        return replies
 
     try:
         replies = first_call(client, address, once)

@@ -140,6 +140,11 @@ class TargetPlan:
     warnings: list[str] = field(default_factory=list)
     noops: list[Change] = field(default_factory=list)  # already as wanted, each with its reason
     persist: str = "rewrite"
+    # where the server stands in a fleet (product.md §6)
+    role: str = "primary"  # "primary" | "replica"
+    managed_by: str | None = None  # None | "cluster" | "sentinel"
+    primary: str | None = None  # address of its primary (a replica)
+    group: str | None = None  # the spec target whose discover: found it (its nodes are one replication group)
 
     @property
     def in_sync(self) -> list[str]:
@@ -160,6 +165,10 @@ class TargetPlan:
             "address": self.address,
             "server": {"flavour": self.flavour, "version": self.version, "run_id": self.run_id},
             "persist": self.persist,
+            "role": self.role,
+            "managed_by": self.managed_by,
+            "primary": self.primary,
+            "group": self.group,
             "changes": [c.to_json() for c in self.changes],
             "warnings": list(self.warnings),
             "in_sync": list(self.in_sync),
@@ -179,9 +188,19 @@ class TargetPlan:
                 warnings=[str(w) for w in d.get("warnings", [])],
                 noops=[noop(_noop_id(str(label)), "already as the spec says") for label in d.get("in_sync", [])],
                 persist=str(d.get("persist", "rewrite")),
+                role=_choice(d.get("role", "primary"), ("primary", "replica"), "role"),
+                managed_by=_choice(d.get("managed_by"), (None, "cluster", "sentinel"), "managed_by"),
+                primary=_opt_str(d.get("primary")),
+                group=_opt_str(d.get("group")),
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a target lacks {e}") from None
+
+
+def _choice(v: Any, allowed: tuple, what: str) -> Any:
+    if v not in allowed:
+        raise PlanError(f"plan file: {what} {str(v)[:32]!r} is not one of {', '.join(str(a) for a in allowed)}")
+    return v
 
 
 def _noop_id(label: str) -> ChangeId:

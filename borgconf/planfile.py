@@ -111,13 +111,19 @@ class TargetDoc(BaseModel):
     address: StrictStr = Field(min_length=3, max_length=300)
     server: ServerDoc
     persist: Literal["rewrite", "file", "none"] = "rewrite"
+    role: Literal["primary", "replica"] = "primary"
+    managed_by: Literal["cluster", "sentinel"] | None = None
+    primary: StrictStr | None = Field(None, max_length=300)
+    group: StrictStr | None = Field(None, max_length=200)
     changes: list[ChangeDoc] = Field(max_length=10_000)
     warnings: list[StrictStr] = Field(max_length=1_000)
     in_sync: list[StrictStr] = Field(default_factory=list, max_length=10_000)
 
-    @field_validator("name", "address")
+    @field_validator("name", "address", "primary", "group")
     @classmethod
-    def _plain(cls, v: str) -> str:
+    def _plain(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         return _no_control(v, "the field")  # type: ignore[return-value]
 
     @model_validator(mode="after")

@@ -32,11 +32,12 @@ def param_class(p: P.Param, live: LiveState) -> str:
     return "live" if cls == P.LIVE else "restart"
 
 
-def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
-    """Canonical desired value of every spec parameter against this server."""
+def desired_values(spec: Spec, live: LiveState, server: dict | None = None) -> dict[str, str]:
+    """Canonical desired value of every spec parameter against this server
+    (``server``: a target's own merged block, spec.server_for)."""
     out = {}
     key = P.server_key(live.flavour, live.version)
-    for name, sv in spec.server.items():
+    for name, sv in (spec.server if server is None else server).items():
         found = live_value(sv.param, live)
         current = P.canonical_live(sv.param, found[1]) if found else None
         try:
@@ -49,7 +50,15 @@ def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
     return out
 
 
-def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
+def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetPlan:
+    """One server's plan. ``node`` (fleet.NodeInfo) places it in a fleet: its
+    role, who manages it, and the spec target whose discover: found it (whose
+    own server: block it takes)."""
+    from .discovery import owned_by_topology
+
+    role = getattr(node, "role", None) or live.role
+    managed_by = getattr(node, "managed_by", None) or ("cluster" if live.mode == "cluster" else None)
+    group = getattr(node, "group", None)
     tp = TargetPlan(
         name=target.name,
         address=live.address,
@@ -57,15 +66,38 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         version=live.version,
         run_id=live.run_id,
         persist=target.persist,
+        role=role,
+        managed_by=managed_by,
+        primary=getattr(node, "primary", None) or live.primary,
+        group=group,
     )
-    unknown = [sv.name_used for name, sv in spec.server.items() if name not in spec.ignore and live_value(sv.param, live) is None]
+    if getattr(node, "problem", None):
+        tp.warnings.append(f"discovery: {node.problem}")
+    if target.persist == "file" and (role == "replica" or managed_by == "cluster"):
+        what = "a cluster node" if managed_by == "cluster" else "a replica"
+        raise BorgconfError(
+            f"{live.address} is {what}: persist: file writes the rendered redis.conf, which has no replicaof or cluster "
+            "lines, so the server would come back from a restart as a lone primary; use persist: rewrite (nothing planned)"
+        )
+    server = {}
+    for name, sv in spec.server_for(group or target.name).items():
+        why = owned_by_topology(name, managed_by)
+        if why is None and group and name in ("replicaof", "replica-announce-ip", "replica-announce-port"):
+            # a discovered replication group: one shared value would be wrong on every node but one
+            why = f"{sv.name_used} is each node's own (who it replicates, the address it announces) in the replication group {group} found"
+        if why is not None:
+            if name not in spec.ignore:
+                tp.warnings.append(f"{sv.name_used} is not planned here: {why}")
+            continue
+        server[name] = sv
+    unknown = [sv.name_used for name, sv in server.items() if name not in spec.ignore and live_value(sv.param, live) is None]
     if unknown:
         raise UnsupportedParameter(
             f"{live.server_label} at {live.address} does not know parameter{'s' if len(unknown) > 1 else ''} "
             + ", ".join(repr(u) for u in unknown)
         )
-    wanted = desired_values(spec, live)
-    for name, sv in spec.server.items():
+    wanted = desired_values(spec, live, server)
+    for name, sv in server.items():
         if name in spec.ignore:
             continue
         p = sv.param
@@ -155,10 +187,116 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
     return tp
 
 
-def build_plan(spec: Spec, lives: dict[str, LiveState]) -> Plan:
-    """One plan for every target of the spec whose live state is given."""
-    targets = [build_target_plan(spec, t, lives[t.name]) for t in spec.targets if t.name in lives]
-    return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=targets)
+def build_plan(spec: Spec, lives: dict[str, LiveState], *, targets=None, nodes=None, failures: dict | None = None) -> Plan:
+    """One plan for every target whose live state is given (``targets``: the
+    fleet's servers, discovered nodes included; default the spec's targets).
+
+    ``nodes`` (target name -> fleet.NodeInfo) places each in its fleet. With a
+    ``failures`` dict, a target that cannot be planned (a parameter its server
+    does not know, ...) is recorded there and the others are still planned;
+    without it the first such error is raised. A replication group whose
+    shared parameters (passwords) would differ is refused as a whole."""
+    nodes = nodes or {}
+    plans = []
+    for t in spec.targets if targets is None else targets:
+        if t.name not in lives:
+            continue
+        try:
+            plans.append(build_target_plan(spec, t, lives[t.name], nodes.get(t.name)))
+        except BorgconfError as exc:
+            if failures is None:
+                raise
+            failures[t.name] = exc
+    # what a group shares changes on all its nodes or on none: a node discovery
+    # found but that could not be read holds the rest back
+    unread: dict[str, list[str]] = {}
+    for name, n in nodes.items():
+        if name not in lives and getattr(n, "group", None):
+            unread.setdefault(n.group, []).append(name)
+    for tp in list(plans):
+        held = unread.get(tp.group or "")
+        shared = [str(c.id) for c in tp.changes if c.kind == "user" or (c.kind == "parameter" and c.name in SHARED_IN_GROUP)]
+        if held and shared:
+            err = BorgconfError(
+                f"{', '.join(shared)} must change on every node of the replication group {tp.group} together, "
+                f"and {', '.join(held)} could not be read (nothing planned here)"
+            )
+            if failures is None:
+                raise err
+            failures[tp.name] = err
+            plans.remove(tp)
+    for members, problems in group_problems(spec, plans, lives).items():
+        err = BorgconfError("refused for the replication group " + ", ".join(members) + " (nothing planned on any of them): " + "; ".join(problems))
+        if failures is None:
+            raise err
+        for name in members:
+            failures[name] = err
+        plans = [tp for tp in plans if tp.name not in members]
+    return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=plans)
 
 
-__all__ = ["build_plan", "build_target_plan", "desired_values", "live_value", "param_class"]
+#: what every node of a replication group must have alike (with ACL users)
+SHARED_IN_GROUP = frozenset({"requirepass", "masterauth", "masteruser"})
+
+
+def groups_of(plans: list[TargetPlan]) -> list[list[TargetPlan]]:
+    """Replication groups among planned servers: the nodes one discover: found,
+    and servers that replicate each other (a replica and its primary both targets)."""
+    by_addr = {tp.address: tp for tp in plans}
+    parent: dict[str, str] = {tp.name: tp.name for tp in plans}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    def join(a: str, b: str) -> None:
+        parent[root(a)] = root(b)
+
+    first_of_group: dict[str, str] = {}
+    for tp in plans:
+        if tp.group:
+            join(tp.name, first_of_group.setdefault(tp.group, tp.name))
+        if tp.primary and tp.primary in by_addr:
+            join(tp.name, by_addr[tp.primary].name)
+    out: dict[str, list[TargetPlan]] = {}
+    for tp in plans:
+        out.setdefault(root(tp.name), []).append(tp)
+    return [g for g in out.values() if len(g) > 1]
+
+
+def group_problems(spec: Spec, plans: list[TargetPlan], lives: dict[str, LiveState]) -> dict[tuple, list[str]]:
+    """What a replication group must share (requirepass, masterauth/primaryauth,
+    masteruser/primaryuser) would differ after the plan: {member names: problems}.
+    A node's value after the plan is the spec's, else what it has now."""
+    from .discovery import group_shared_problems
+
+    catalog = P.catalog()
+    shared = {n: catalog.lookup(n) for n in ("requirepass", "masterauth", "masteruser")}
+    out: dict[tuple, list[str]] = {}
+    for group in groups_of(plans):
+        desired: dict[str, dict] = {}
+        for tp in group:
+            live = lives[tp.name]
+            own = spec.server_for(tp.group or tp.name)
+            vals = {}
+            for name, p in shared.items():
+                if p is None:
+                    continue
+                sv = own.get(p.name)
+                if sv is not None and p.name not in spec.ignore:
+                    value = P.desired(p, sv.checked, live=None, total_memory=live.total_memory)
+                else:
+                    found = live_value(p, live)
+                    value = found[1] if found else None
+                if value:
+                    vals[name] = value
+            desired[tp.address] = vals
+        problems = group_shared_problems(desired)
+        if problems:
+            out[tuple(tp.name for tp in group)] = problems
+    return out
+
+
+__all__ = ["build_plan", "build_target_plan", "groups_of", "group_problems", "desired_values", "live_value", "param_class"]

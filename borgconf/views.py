@@ -45,6 +45,44 @@ class Out:
         self.stream.flush()
 
 
+class Progress:
+    """A counter on a terminal: one line per finished target (``[3/12] name: applied``),
+    on stderr, so stdout stays the plan. :meth:`on_terminal` gives None when stderr
+    is not a terminal (piped, CI logs): then nothing extra is printed."""
+
+    def __init__(self, doing: str, total: int | None = None, stream: TextIO | None = None):
+        import threading
+
+        self.doing = doing
+        self.total = total
+        self.count = 0
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    @classmethod
+    def on_terminal(cls, doing: str, total: int | None = None) -> "Progress | None":
+        return cls(doing, total) if sys.stderr.isatty() else None
+
+    def __call__(self, name: str, error: BaseException | None = None) -> None:
+        import click
+
+        with self._lock:
+            self.count += 1
+            n = f"{self.count}/{self.total}" if self.total else str(self.count)
+            what = self.doing if error is None else f"failed ({error})"
+            click.echo(redact(f"[{n}] {name}: {what}"), file=self.stream or sys.stderr, err=self.stream is None)
+
+
+def placement(tp) -> str:
+    """Where a planned server stands: ``replica of 127.0.0.1:7000, managed by Sentinel``."""
+    parts = [tp.role + (f" of {tp.primary}" if tp.role == "replica" and tp.primary else "")]
+    if tp.managed_by:
+        parts.append("managed by " + {"cluster": "Redis Cluster", "sentinel": "Sentinel"}.get(tp.managed_by, tp.managed_by))
+    if tp.group and tp.group != tp.name:
+        parts.append(f"found by {tp.group}")
+    return ", ".join(parts)
+
+
 def _value(name: str, v: str | None) -> str:
     if v is None:
         return "(absent)" if name.startswith("user ") else "(sensitive)"
@@ -58,7 +96,8 @@ def _value(name: str, v: str | None) -> str:
 def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
     for tp in plan.targets:
         label = f"{'Valkey' if tp.flavour == 'valkey' else 'Redis'} {tp.version}"
-        out.line(f"Target {tp.name} ({tp.address}, {label})", "bold")
+        where = tp.address if tp.address != tp.name else None
+        out.line(f"Target {tp.name} ({', '.join(x for x in (where, label, placement(tp)) if x)})", "bold")
         if not tp.changes:
             out.line(f"  in sync: {len(tp.in_sync)} parameter(s) already as the spec says", "green")
         for c in tp.changes:

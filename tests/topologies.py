@@ -83,8 +83,11 @@ def _link_up(server: RedisServer) -> bool:
 
 
 def _connected_replicas(server: RedisServer) -> int:
+    """Replicas the server lists as ``online`` (a replica whose link is already
+    up may still be listed as ``wait_bgsave`` / ``send_bulk`` for a moment)."""
     with server.client(socket_timeout=2.0) as c:
-        return int(c.info("replication").get("connected_slaves", 0))
+        info = c.info("replication")
+    return sum(1 for k, v in info.items() if k.startswith("slave") and k[5:].isdigit() and isinstance(v, dict) and v.get("state") == "online")
 
 
 class _Topology:

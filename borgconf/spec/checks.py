@@ -42,29 +42,15 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         model = None
 
     catalog = P.catalog()
-    server: dict[str, ServerValue] = {}
     raw_server = data.get("server") if isinstance(data, dict) else None
-    if isinstance(raw_server, dict):
-        for name, value in raw_server.items():
-            path = ("server", name)
-            p = catalog.lookup(name)
-            if p is None:
-                hint = catalog.suggest(name)
-                msg = f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")
-                problems.append(_problem(doc, path, msg, at_key=True))
-                continue
-            if p.name in server:
-                problems.append(_problem(doc, path, f"{name!r} is another name of {server[p.name].name_used!r}, already given", at_key=True))
-                continue
-            try:
-                checked = P.check(p, value)
-            except P.InvalidValue as e:
-                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
-                problems.append(_problem(doc, path, msg))
-                continue
-            server[p.name] = ServerValue(p, checked, value, name)
-    elif raw_server is not None:
-        problems.append(_problem(doc, ("server",), "expected a mapping of parameter: value"))
+    server = _server_values(doc, raw_server, ("server",), catalog, problems)
+    target_server: dict[str, dict[str, ServerValue]] = {}
+    if model is not None:
+        listed = [(("targets", i), t) for i, t in enumerate(model.targets)] if model.targets is not None else [(("target",), model.target)] if model.target else []
+        for path, t in listed:
+            if t.server is not None:
+                raw = data[path[0]][path[1]]["server"] if len(path) == 2 else data["target"]["server"]
+                target_server[t.name] = _server_values(doc, raw, path + ("server",), catalog, problems)
 
     ignore: set[str] = set()
     if model is not None:
@@ -78,6 +64,11 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         for name in sorted(ignore & set(server)):
             problems.append(_problem(doc, ("server", server[name].name_used),
                 f"{name} is both set and in ignore: in the same file (choose one; in a spec that extends another, the child's ignore: or value wins over the base's)", at_key=True))
+        for i, t in enumerate(model.targets or [model.target] if (model.targets or model.target) else []):
+            own = target_server.get(t.name, {})
+            prefix = ("targets", i, "server") if model.targets is not None else ("target", "server")
+            for name in sorted(ignore & set(own)):
+                problems.append(_problem(doc, prefix + (own[name].name_used,), f"{name} is both set and in ignore:", at_key=True))
 
     commands: dict[str, str] = {}
     if model is not None:
@@ -135,6 +126,13 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         i = next(i for i, n in enumerate(names) if n in names[:i])
         problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
         return None
+    addresses = [_address_key(t) for t in targets]
+    for i, a in enumerate(addresses):
+        if a in addresses[:i]:
+            j = addresses.index(a)
+            problems.append(_problem(doc, ("targets", i, "url"), f"targets {targets[j].name!r} and {targets[i].name!r} are the same server ({targets[i].address}): two targets must not have the same address"))
+    if problems:
+        return None
     return Spec(
         path=shown,
         files=files,
@@ -150,7 +148,41 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         var_paths=var_paths,
         positions=doc.pos,
         lint_accept=dict(model.lint.accept),
+        target_server=target_server,
     )
+
+
+def _address_key(t: Target) -> str:
+    """A target's address as one server: host case-insensitive, localhost and
+    127.0.0.1 are not merged (they can be different servers behind a proxy)."""
+    return t.address.lower()
+
+
+def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem]) -> dict[str, ServerValue]:
+    """Every parameter of a server: block (shared or a target's own) checked against the catalog."""
+    server: dict[str, ServerValue] = {}
+    if isinstance(raw_server, dict):
+        for name, value in raw_server.items():
+            path = at + (name,)
+            p = catalog.lookup(name)
+            if p is None:
+                hint = catalog.suggest(name)
+                msg = f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")
+                problems.append(_problem(doc, path, msg, at_key=True))
+                continue
+            if p.name in server:
+                problems.append(_problem(doc, path, f"{name!r} is another name of {server[p.name].name_used!r}, already given", at_key=True))
+                continue
+            try:
+                checked = P.check(p, value)
+            except P.InvalidValue as e:
+                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
+                problems.append(_problem(doc, path, msg))
+                continue
+            server[p.name] = ServerValue(p, checked, value, name)
+    elif raw_server is not None:
+        problems.append(_problem(doc, at, "expected a mapping of parameter: value"))
+    return server
 
 
 __all__ = ["validate"]

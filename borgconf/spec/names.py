@@ -15,6 +15,7 @@ ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,127}$"
 USER_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$"
 COMMAND_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 COMMAND_NEW_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"  # what rename-command may rename to
+SENTINEL_MASTER_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
 HOST_PATTERN = r"^[A-Za-z0-9_.:\[\]-]{1,253}$"
 ACL_COMMAND_RULE_PATTERN = r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands"
 
@@ -36,6 +37,6 @@ def has_line_break(text: str) -> bool:
 
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
-    "COMMAND_NEW_NAME_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
+    "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
     "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break",
 ]

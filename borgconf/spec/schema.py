@@ -64,6 +64,25 @@ class Target(BaseModel):
     persist: Literal["rewrite", "file", "none"] = "rewrite"
     timeout: float = Field(5.0, gt=0, le=300)
     tls: Tls | None = None
+    # fleets (product.md §6): the nodes behind this target, found when planning
+    discover: Literal["replicas", "cluster", "sentinel"] | None = None
+    sentinel_master: str | None = Field(None, pattern=N.SENTINEL_MASTER_PATTERN)
+    # this target's own parameters, merged over the shared server: block (checked in spec.checks)
+    server: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _discover(self) -> "Target":
+        if self.discover == "sentinel" and not self.sentinel_master:
+            raise _At("discover: sentinel needs sentinel_master: the name the Sentinel monitors the master by", ("discover",))
+        if self.sentinel_master is not None and self.discover != "sentinel":
+            raise _At("sentinel_master is only for discover: sentinel", ("sentinel_master",), at_key=True)
+        if self.discover is not None and self.persist == "file":
+            raise _At(
+                f"persist: file cannot serve discover: {self.discover}: the rendered redis.conf has no replicaof or cluster "
+                "lines, so a restarted replica or cluster node would come back as a lone primary; use persist: rewrite",
+                ("persist",),
+            )
+        return self
 
     @field_validator("url")
     @classmethod
@@ -204,6 +223,7 @@ _PATTERN_HELP = {
     "user": "an ACL user name (letters, digits, _ . @ -)",
     "config_command": "a command name (letters, digits, _ and -)",
     "host": "a host name or address (letters, digits, _ . : - [ ])",
+    "sentinel_master": "a Sentinel master name (letters, digits, _ . -)",
 }
 _TYPE_HELP = {"dict_type": "expected a mapping", "model_type": "expected a mapping", "model_attributes_type": "expected a mapping", "list_type": "expected a list"}
 
@@ -345,6 +365,14 @@ def json_schema() -> dict:
         for n in p.names():
             names[n] = {"description": f"{p.type}, {p.cls}" + (", sensitive" if p.sensitive else "")}
     props["server"] = {"type": "object", "properties": names, "additionalProperties": False}
+    target = defs.get("Target", {}).get("properties", {})
+    if "server" in target:
+        target["server"] = {
+            "type": "object",
+            "properties": names,
+            "additionalProperties": False,
+            "description": "this target's own parameters, merged over the shared server: block",
+        }
     from ..lint import LINT_IDS
 
     accept = defs["Lint"]["properties"]["accept"]

@@ -19,6 +19,10 @@ def secret_kind(path: tuple) -> str | None:
     if len(path) == 2 and path[0] == "server":
         p = P.catalog().lookup(str(path[1]))
         return PASSWORD if p is not None and p.sensitive else None
+    # a target's own server: block (targets[i].server.NAME, target.server.NAME)
+    if (len(path) == 4 and path[0] == "targets" and path[2] == "server") or (len(path) == 3 and path[:2] == ("target", "server")):
+        p = P.catalog().lookup(str(path[-1]))
+        return PASSWORD if p is not None and p.sensitive else None
     if path in (("target", "password"), ("target", "previous_password")) or (
         len(path) == 3 and path[0] == "targets" and path[2] in ("password", "previous_password")
     ):
@@ -44,6 +48,7 @@ def secret_values(spec) -> list[str]:
     out += [t.previous_password for t in spec.targets if t.previous_password]
     out += [t.config_command for t in spec.targets if t.config_command.upper() != "CONFIG"]
     out += [v.checked for v in spec.server.values() if v.param.sensitive and v.checked]
+    out += [v.checked for own in spec.target_server.values() for v in own.values() if v.param.sensitive and v.checked]
     out += [u.password for u in spec.users.values() if u.password]
     out += [new for new in spec.commands.values() if new not in ("disabled", "enabled")]
     return out

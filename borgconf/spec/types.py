@@ -38,6 +38,12 @@ class Spec:
     var_paths: dict[tuple, set[str]] = field(default_factory=dict)
     positions: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
     lint_accept: dict[str, str] = field(default_factory=dict)  # lint id -> reason (lint.accept)
+    target_server: dict[str, dict[str, ServerValue]] = field(default_factory=dict)  # target name -> its own server: block
+
+    def server_for(self, target_name: str) -> dict[str, ServerValue]:
+        """The parameters of one target: the shared server: block with the target's own merged over it."""
+        own = self.target_server.get(target_name)
+        return {**self.server, **own} if own else self.server
 
     @property
     def target(self):

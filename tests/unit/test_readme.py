@@ -214,9 +214,13 @@ def test_version_before_or_after_the_subcommand(capsys, argv):
 
 # -- the spec example and completion --------------------------------------------
 
-def _readme_spec() -> str:
-    (spec,) = [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M) and not re.search(r"^extends:", b, re.M)]
-    return spec
+def _readme_specs() -> list[str]:
+    """Every whole spec the README shows (the full one, the fleet); the overlay is tested below."""
+    return [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M) and not re.search(r"^extends:", b, re.M)]
+
+
+def test_the_readme_shows_the_spec_and_a_fleet():
+    assert len(_readme_specs()) == 2 and any("discover: sentinel" in s for s in _readme_specs())
 
 
 def test_the_readme_overlay_is_specs_prod(tmp_path, capsys, monkeypatch):
@@ -227,9 +231,9 @@ def test_the_readme_overlay_is_specs_prod(tmp_path, capsys, monkeypatch):
     assert "# specs/prod.yaml" in block
 
 
-def test_the_readme_spec_is_valid(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("text", _readme_specs(), ids=lambda t: "fleet" if "discover:" in t else "spec")
+def test_the_readme_spec_is_valid(text, tmp_path, capsys, monkeypatch):
     spec = tmp_path / "readme.yaml"
-    text = _readme_spec()
     spec.write_text(text)
     for name in set(re.findall(r"\$\{(\w+)", text)):
         monkeypatch.setenv(name, "Example_value_1")
