@@ -151,6 +151,14 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     lives, _, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
     p = build_plan(s, lives)
     out = _out(ctx)
+    if fmt == "json" or out_path:
+        from .contract import seal
+
+        seal(p, s)  # fingerprints of the secrets it sets, under a fresh random salt
+    if out_path:
+        from .contract import recorded_spec_path
+
+        p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
         _lint(s, strict, out, lives, show=False)
@@ -199,10 +207,11 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     failed: list[str] = []  # targets that could not be read (spec mode)
-    if is_plan_file(spec_or_plan):
+    saved_file = is_plan_file(spec_or_plan)
+    if saved_file:
         saved = load_saved_plan(spec_or_plan, env_file=env_file, target_name=target_name, url=url)
         s, p, targets = saved.spec, saved.plan, saved.targets
-        clients = connect_targets(targets, url=url)
+        clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file)
         targets = _targets(s, target_name, url)
@@ -221,7 +230,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
         if not click.confirm("Apply these changes?", default=False):
             raise Refused("not approved; nothing changed")
-    done = apply_fleet(s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout, fail_fast=fail_fast)
+    done = apply_fleet(s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout, fail_fast=fail_fast, saved_file=saved_file)
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))
     for name, exc in done.failures.items():

@@ -113,8 +113,16 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 8, fa
 
 
 def is_plan_file(path: str) -> bool:
-    """A saved plan (JSON with a format_version), not a spec."""
+    """A saved plan (``*.json``, or JSON with a format_version), not a spec.
+    Only a regular file is opened here (a FIFO would block): anything else
+    named ``*.json`` goes to the plan reader, which refuses it."""
+    import stat
+
+    if path.lower().endswith(".json"):
+        return True
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as f:
             head = f.read(4096).lstrip()
     except OSError:
@@ -124,44 +132,51 @@ def is_plan_file(path: str) -> bool:
 
 @dataclass
 class SavedPlan:
-    """A plan file checked against the spec it was made from."""
+    """A plan file checked as a document and against the spec it was made from."""
 
     spec: Any  # spec.Spec
     plan: Any  # plan.Plan, narrowed to the chosen targets
     targets: list
+    urls: dict[str, str] = field(default_factory=dict)  # target name -> the URL of the address the plan recorded
 
 
 def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str | None = None, url: str | None = None) -> SavedPlan:
-    """Read a saved plan, load its spec (next to the plan when the recorded path
-    does not exist) and refuse it when the spec changed since (StalePlan)."""
+    """Read a saved plan as a contract (borgconf.contract), before any connection:
+    the file is validated as a document (planfile.read_plan_document); its spec is
+    found next to it and stays inside the plan's directory or repository; the
+    spec's digest is the plan's (StalePlan otherwise); every change names what
+    the spec manages, with the fingerprint of the secret the spec holds now; and
+    ``url`` (--url) names the address the plan recorded, or is refused."""
+    from . import contract
     from .plan import Plan
+    from .planfile import read_plan_document
     from .spec import load_spec
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            p = Plan.loads(f.read())
-    except UnicodeDecodeError:
-        raise PlanError(f"{path} is not a borgconf plan file (not UTF-8 text)") from None
-    except RecursionError:
-        raise PlanError(f"{path} is not a borgconf plan file (nested too deeply)") from None
-    spec_path = p.spec_path
-    if not os.path.exists(spec_path):
-        alt = os.path.join(os.path.dirname(path), spec_path)
-        spec_path = alt if os.path.exists(alt) else spec_path
-    s = load_spec(spec_path, env_file=env_file)
-    if s.sha256 != p.spec_sha256:
+    doc = read_plan_document(path)
+    p = Plan.from_json(doc.model_dump(by_alias=True, exclude_unset=True))
+    spec_path = contract.spec_path_for(p.spec_path, path)
+    s = load_spec(spec_path, env_file=env_file, expect_sha256=p.spec_sha256)
+    if s.sha256 != p.spec_sha256:  # load_spec checked it; the files did not change since
         raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
-    names = {tp.name for tp in p.targets}
-    targets = [t for t in select_targets(s, target_name, url) if t.name in names]
-    p.targets = [tp for tp in p.targets if tp.name in {t.name for t in targets}]
-    return SavedPlan(spec=s, plan=p, targets=targets)
+    if target_name and target_name not in {tp.name for tp in p.targets}:
+        raise PlanError(f"the plan holds no target named {target_name!r} (have: {', '.join(tp.name for tp in p.targets)})")
+    p.targets = [tp for tp in p.targets if not target_name or tp.name == target_name]
+    if url and len(p.targets) > 1:
+        raise BorgconfError("--url / BORGCONF_URL names one target; choose it with --target")
+    contract.check_offline(p, s, s.targets)
+    by_name = {t.name: t for t in s.targets}
+    targets = [by_name[tp.name] for tp in p.targets]
+    urls = {tp.name: contract.target_url(by_name[tp.name], tp, url) for tp in p.targets}
+    return SavedPlan(spec=s, plan=p, targets=targets, urls=urls)
 
 
-def connect_targets(targets, *, url: str | None = None) -> dict[str, Any]:
-    """A client per target (nothing is sent until the first command)."""
+def connect_targets(targets, *, url: str | None = None, urls: dict[str, str] | None = None) -> dict[str, Any]:
+    """A client per target (nothing is sent until the first command); ``urls``
+    gives a target its own URL (a saved plan's recorded address)."""
     from .live import connect
 
-    return {t.name: connect(t, url=url) for t in targets}
+    urls = urls or {}
+    return {t.name: connect(t, url=urls.get(t.name, url)) for t in targets}
 
 
 def desired_secrets(spec) -> dict:
@@ -206,13 +221,17 @@ def apply_fleet(
     allow=frozenset(),
     lock_timeout: float = 10.0,
     fail_fast: bool = False,
+    saved_file: bool = False,
 ) -> FleetApply:
     """Apply each target's plan in turn (apply.apply_target). A target that fails is
     recorded and the next one goes on, unless ``fail_fast``. ``lives`` (from a spec
     run) resolve ``maxmemory: 25%`` for ``persist: file`` against the live server's memory."""
     from .apply import apply_target
+    from .planner import build_target_plan
+    from .users import managed
 
     lives = lives or {}
+    read_users = managed(spec)
     secrets = desired_secrets(spec)
     users = desired_users(spec)
     by_name = {t.name: t for t in targets}
@@ -228,7 +247,14 @@ def apply_fleet(
             live = lives.get(tp.name)
             write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
         try:
-            out.results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=users))
+            # under the lock, apply plans again from what it reads and refuses any difference
+            def replan(fresh, t=t):
+                return build_target_plan(spec, t, fresh)
+
+            out.results.append(apply_target(
+                clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
+                lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file,
+            ))
         except BorgconfError as exc:
             out.failures[tp.name] = exc
             if fail_fast:
