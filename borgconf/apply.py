@@ -122,6 +122,7 @@ class Evidence:
     fresh: LiveState
     previous: dict[str, str]  # parameter -> its live value now (canonical; raw for a secret)
     previous_users: dict[str, "U.UserState | None"]  # user change label -> the user now (None: absent)
+    fresh_plan: TargetPlan | None = None  # what the spec and the server give now (with replan)
 
 
 @dataclass
@@ -163,11 +164,13 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
             drift.append(f"{c.parameter} changed")
     if drift:
         raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
+    fresh_plan = None
     if replan is not None:
         from .contract import compare
 
-        compare(tp, replan(fresh), address=s.address, saved_file=saved_file)
-    return Evidence(fresh, previous, previous_users)
+        fresh_plan = replan(fresh)
+        compare(tp, fresh_plan, address=s.address, saved_file=saved_file)
+    return Evidence(fresh, previous, previous_users, fresh_plan)
 
 
 def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, users, result: ApplyResult):
@@ -339,6 +342,8 @@ def apply_target(
     try:
         ev = check_evidence(s, tp, param_changes, user_changes, params, replan=replan, read_spec=read_spec, saved_file=saved_file)
         _refuse(safety.findings(tp, ev.fresh), allow)
+        if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
+            refuse_unless_allowed(ev.fresh_plan, allow)
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
         if not wanted and not wanted_users:
             return result

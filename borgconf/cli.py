@@ -192,11 +192,12 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @click.option("--allow-evict", is_flag=True, help="Accept maxmemory below the memory in use.")
 @click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
 @click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
+@click.option("--allow-no-auth", is_flag=True, help="Accept turning authentication off (requirepass: {disabled: true}).")
 @click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast):
+def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast):
     """Apply a spec (plans first) or a saved plan file exactly."""
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
@@ -204,7 +205,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     from .views import render_plan, render_results
 
     out = _out(ctx)
-    allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
+    allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence), ("allow-no-auth", allow_no_auth)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     failed: list[str] = []  # targets that could not be read (spec mode)
     saved_file = is_plan_file(spec_or_plan)
@@ -218,6 +219,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         lives, clients, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
         targets = [t for t in targets if t.name in lives]
         p = build_plan(s, lives)
+    _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
