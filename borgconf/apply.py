@@ -122,6 +122,7 @@ class Evidence:
     fresh: LiveState
     previous: dict[str, str]  # parameter -> its live value now (canonical; raw for a secret)
     previous_users: dict[str, "U.UserState | None"]  # user change label -> the user now (None: absent)
+    fresh_plan: TargetPlan | None = None  # what the spec and the server give now (with replan)
 
 
 @dataclass
@@ -133,11 +134,15 @@ class Undo:
     rewritten: bool = False  # the config file already holds the new values
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param]) -> Evidence:
-    """Step 1: read again under the lock; refuse another server, or values that drifted since the plan."""
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:
+    """Step 1: read again under the lock; refuse another server, or values that drifted
+    since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
+    refuse unless the plan is exactly what the spec and the fresh server give."""
     from .live import read_state
 
-    fresh = read_state(s.client, s.target, users=[c.name for c in user_changes])
+    commands, read_users = read_spec or ({}, [])
+    names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
+    fresh = read_state(s.client, s.target, commands, users=names)
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -159,7 +164,13 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
             drift.append(f"{c.parameter} changed")
     if drift:
         raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
-    return Evidence(fresh, previous, previous_users)
+    fresh_plan = None
+    if replan is not None:
+        from .contract import compare
+
+        fresh_plan = replan(fresh)
+        compare(tp, fresh_plan, address=s.address, saved_file=saved_file)
+    return Evidence(fresh, previous, previous_users, fresh_plan)
 
 
 def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, users, result: ApplyResult):
@@ -303,6 +314,9 @@ def apply_target(
     lock_timeout: float = 10.0,
     users: dict | None = None,
     lock_factory=None,
+    replan: Callable | None = None,
+    read_spec: tuple | None = None,
+    saved_file: bool = False,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
@@ -326,8 +340,10 @@ def apply_target(
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     token = _acquire_lock(s, lock_timeout, lock_factory)
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, replan=replan, read_spec=read_spec, saved_file=saved_file)
         _refuse(safety.findings(tp, ev.fresh), allow)
+        if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
+            refuse_unless_allowed(ev.fresh_plan, allow)
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
         if not wanted and not wanted_users:
             return result

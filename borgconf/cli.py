@@ -239,6 +239,14 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     lives = read.states
     p, failed = _build_plan(s, read)
     out = _out(ctx)
+    if fmt == "json" or out_path:
+        from .contract import seal
+
+        seal(p, s)  # fingerprints of the secrets it sets, under a fresh random salt
+    if out_path:
+        from .contract import recorded_spec_path
+
+        p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
         _lint(s, strict, out, lives, show=False)
@@ -273,13 +281,14 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @click.option("--allow-evict", is_flag=True, help="Accept maxmemory below the memory in use.")
 @click.option("--allow-hide-data", is_flag=True, help="Accept databases below a database holding keys.")
 @click.option("--allow-no-persistence", is_flag=True, help="Accept turning off both AOF and RDB snapshots.")
+@click.option("--allow-no-auth", is_flag=True, help="Accept turning authentication off (requirepass: {disabled: true}).")
 @click.option("--lock-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds to wait for another apply on the same server.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read and applied at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
 @click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
 @click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, lock_timeout, parallel, fail_fast, rolling, gate_timeout):
+def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout):
     """Apply a spec (plans first) or a saved plan file exactly."""
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
@@ -287,13 +296,14 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
 
     out = _out(ctx)
     env_file = _env_file(ctx, env_file)
-    allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
+    allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence), ("allow-no-auth", allow_no_auth)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     failed: list[str] = []  # targets that could not be read (spec mode)
-    if is_plan_file(spec_or_plan):
+    saved_file = is_plan_file(spec_or_plan)
+    if saved_file:
         saved = load_saved_plan(spec_or_plan, env_file=env_file, target_name=target_name, url=url)
         s, p, targets = saved.spec, saved.plan, saved.targets
-        clients = connect_targets(targets, url=url)
+        clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file)
         targets = _targets(s, target_name, url)
@@ -303,6 +313,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
         p, failed = _build_plan(s, read)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
+    _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
@@ -318,7 +329,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     done = apply_fleet(
         s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
         fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
-        progress=_progress(total=len(p.targets), doing="applied"),
+        progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file,
     )
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))

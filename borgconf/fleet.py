@@ -213,8 +213,16 @@ def _url_address(url: str) -> str:
 
 
 def is_plan_file(path: str) -> bool:
-    """A saved plan (JSON with a format_version), not a spec."""
+    """A saved plan (``*.json``, or JSON with a format_version), not a spec.
+    Only a regular file is opened here (a FIFO would block): anything else
+    named ``*.json`` goes to the plan reader, which refuses it."""
+    import stat
+
+    if path.lower().endswith(".json"):
+        return True
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as f:
             head = f.read(4096).lstrip()
     except OSError:
@@ -224,50 +232,55 @@ def is_plan_file(path: str) -> bool:
 
 @dataclass
 class SavedPlan:
-    """A plan file checked against the spec it was made from."""
+    """A plan file checked as a document and against the spec it was made from."""
 
     spec: Any  # spec.Spec
     plan: Any  # plan.Plan, narrowed to the chosen targets
     targets: list
+    urls: dict[str, str] = field(default_factory=dict)  # target name -> the URL of the address the plan recorded
 
 
 def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str | None = None, url: str | None = None) -> SavedPlan:
-    """Read a saved plan, load its spec (next to the plan when the recorded path
-    does not exist) and refuse it when the spec changed since (StalePlan).
-    A discovered node of the plan is reached through the spec target that
-    found it (its ``group``), at the address the plan recorded."""
+    """Read a saved plan as a contract (borgconf.contract), before any connection:
+    the file is validated as a document (planfile.read_plan_document); its spec is
+    found next to it and stays inside the plan's directory or repository; the
+    spec's digest is the plan's (StalePlan otherwise); every change names what
+    the spec manages, with the fingerprint of the secret the spec holds now; and
+    ``url`` (--url) names the address the plan recorded, or is refused. A
+    discovered node of the plan is reached through the spec target that found
+    it (its ``group``), at the address the plan recorded."""
+    from . import contract
     from .discovery import split_address
     from .plan import Plan
+    from .planfile import read_plan_document
     from .spec import load_spec
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            p = Plan.loads(f.read())
-    except UnicodeDecodeError:
-        raise PlanError(f"{path} is not a borgconf plan file (not UTF-8 text)") from None
-    except RecursionError:
-        raise PlanError(f"{path} is not a borgconf plan file (nested too deeply)") from None
-    spec_path = p.spec_path
-    if not os.path.exists(spec_path):
-        alt = os.path.join(os.path.dirname(path), spec_path)
-        spec_path = alt if os.path.exists(alt) else spec_path
-    s = load_spec(spec_path, env_file=env_file)
-    if s.sha256 != p.spec_sha256:
+    doc = read_plan_document(path)
+    p = Plan.from_json(doc.model_dump(by_alias=True, exclude_unset=True))
+    spec_path = contract.spec_path_for(p.spec_path, path)
+    s = load_spec(spec_path, env_file=env_file, expect_sha256=p.spec_sha256)
+    if s.sha256 != p.spec_sha256:  # load_spec checked it; the files did not change since
         raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
-    chosen = {t.name: t for t in select_targets(s, target_name, url)}
+    chosen = {t.name: t for t in select_targets(s, target_name)}
     targets = []
     kept = []
     for tp in p.targets:
         if tp.group is None:
             t = chosen.get(tp.name)
-            if t is None or t.discover:
-                continue
+            if t is None:
+                if target_name:
+                    continue  # not chosen with --target
+                raise PlanError(f"the plan's target {tp.name[:80]!r} is not a target of {spec_path} (plan edited?)")
+            if t.discover:
+                raise PlanError(f"plan file: target {tp.name[:80]!r} has discover: in {spec_path}; its nodes are planned by address (plan edited?)")
         else:
             seed = chosen.get(tp.group)
             if seed is None:
-                continue
+                if target_name:
+                    continue
+                raise PlanError(f"plan file: {tp.name[:80]} was found by {tp.group[:80]!r}, which is not a target of {spec_path} (plan edited?)")
             if not seed.discover:
-                raise PlanError(f"plan file: {tp.name} was found by {tp.group}, which has no discover: in {spec_path}")
+                raise PlanError(f"plan file: {tp.name[:80]} was found by {tp.group[:80]}, which has no discover: in {spec_path}")
             try:
                 host, port = split_address(tp.address)
             except ValueError as e:
@@ -277,16 +290,24 @@ def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str 
                 raise PlanError(f"plan file: a discovered node is named by its address, not {tp.name[:80]!r}")
         targets.append(t)
         kept.append(tp)
+    if target_name and not kept:
+        raise PlanError(f"the plan holds no target matching {target_name!r} (have: {', '.join(tp.name for tp in p.targets)})")
     p.targets = kept
-    return SavedPlan(spec=s, plan=p, targets=targets)
+    if url and len(p.targets) > 1:
+        raise BorgconfError("--url / BORGCONF_URL names one target; choose it with --target")
+    contract.check_offline(p, s, targets)
+    urls = {tp.name: contract.target_url(t, tp, url) for tp, t in zip(p.targets, targets)}
+    return SavedPlan(spec=s, plan=p, targets=targets, urls=urls)
 
 
-def connect_targets(targets, *, url: str | None = None) -> dict[str, Any]:
-    """A client per target (nothing is sent until the first command); ``url``
+def connect_targets(targets, *, url: str | None = None, urls: dict[str, str] | None = None) -> dict[str, Any]:
+    """A client per target (nothing is sent until the first command); ``urls``
+    gives a target its own URL (a saved plan's recorded address); ``url``
     overrides the address of a lone target only."""
     from .live import connect
 
-    return {t.name: connect(t, url=url if len(targets) == 1 else None) for t in targets}
+    urls = urls or {}
+    return {t.name: connect(t, url=urls.get(t.name, url if len(targets) == 1 else None)) for t in targets}
 
 
 def desired_secrets(spec, target_name: str | None = None) -> dict:
@@ -359,6 +380,7 @@ def apply_fleet(
     rolling: bool = False,
     gate_timeout: float = 10.0,
     progress=None,
+    saved_file: bool = False,
 ) -> FleetApply:
     """Apply each target's plan (apply.apply_target), at most ``parallel`` at once.
     A target that fails is recorded and the others go on, unless ``fail_fast``.
@@ -371,8 +393,11 @@ def apply_fleet(
     (:func:`gate`) must pass within ``gate_timeout`` seconds, or the roll stops
     there (``gate_failed``); the first failure of any kind stops it."""
     from .apply import apply_target
+    from .planner import build_target_plan
+    from .users import managed
 
     lives = lives or {}
+    read_users = managed(spec)
     users = desired_users(spec)
     by_name = {t.name: t for t in targets}
     out = FleetApply()
@@ -388,7 +413,16 @@ def apply_fleet(
             live = lives.get(tp.name)
             write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
         secrets = desired_secrets(spec, tp.group or tp.name)
-        return apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=users)
+        node = NodeInfo(role=tp.role, managed_by=tp.managed_by, primary=tp.primary, group=tp.group)
+
+        # under the lock, apply plans again from what it reads and refuses any difference
+        def replan(fresh, t=t, node=node):
+            return build_target_plan(spec, t, fresh, node)
+
+        return apply_target(
+            clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
+            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file,
+        )
 
     if rolling:
         order = rolling_order(plan.targets)

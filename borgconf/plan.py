@@ -62,6 +62,9 @@ class Change:
     requires: list[str] = field(default_factory=list)  # --allow-... flags apply needs (data safety)
     password_change: bool = False  # a user change that sets a password (never the password itself)
     secret_after: str | None = field(default=None, repr=False, compare=False)
+    # scrypt fingerprint of the secret this change sets (a sensitive change, or a user's
+    # new password), under the plan's per-plan salt: apply refuses a secret changed since
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -99,6 +102,8 @@ class Change:
             out["requires"] = list(self.requires)
         if self.kind == "user":
             out["password_change"] = self.password_change
+        if self.fingerprint is not None:
+            out["fingerprint"] = self.fingerprint
         return out
 
     @classmethod
@@ -115,6 +120,7 @@ class Change:
                 reason=str(d.get("reason", "")),
                 requires=[str(r) for r in d.get("requires", [])],
                 password_change=bool(d.get("password_change", False)),
+                fingerprint=None if d.get("fingerprint") is None else str(d["fingerprint"]),
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a change lacks {e}") from None
@@ -217,6 +223,8 @@ class Plan:
     targets: list[TargetPlan]
     borgconf_version: str = __version__
     format_version: str = FORMAT_VERSION
+    fingerprint_salt: str | None = None  # per plan, random: see fingerprint.py and seal()
+    lint: list[dict[str, Any]] = field(default_factory=list)  # the lint findings, as data
 
     @property
     def has_changes(self) -> bool:
@@ -230,13 +238,18 @@ class Plan:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format_version": self.format_version,
             "borgconf_version": self.borgconf_version,
             "spec": {"path": self.spec_path, "sha256": self.spec_sha256},
-            "targets": [t.to_json() for t in self.targets],
-            "summary": self.summary(),
         }
+        if self.fingerprint_salt is not None:
+            out["fingerprint_salt"] = self.fingerprint_salt
+        out["targets"] = [t.to_json() for t in self.targets]
+        out["summary"] = self.summary()
+        if self.lint:
+            out["lint"] = [dict(f) for f in self.lint]
+        return out
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
@@ -255,6 +268,8 @@ class Plan:
                 targets=[TargetPlan.from_json(t) for t in d["targets"]],
                 borgconf_version=str(d.get("borgconf_version", "")),
                 format_version=str(d["format_version"]),
+                fingerprint_salt=None if d.get("fingerprint_salt") is None else str(d["fingerprint_salt"]),
+                lint=[dict(f) for f in d.get("lint", [])],
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file lacks {e}") from None

@@ -22,7 +22,16 @@ Error messages name the field (``targets[0].changes[2].after``) and what is
 wrong, never the value found there: a plan file pointed at ``/etc/shadow``
 or holding a secret must not get it printed.
 
-Not wired into apply yet (the lead will, after the plan/apply reshape).
+Unknown keys are refused although product.md says "consumers ignore keys
+they do not know": that rule is for readers of ``plan --format json``
+(dashboards, CI scripts). ``apply`` *executes* a saved plan, which makes the
+file an integrity artifact: a key this borgconf does not know is a key whose
+meaning it cannot check, so it refuses the file (plan again with this
+version). README "Saved plans" says so.
+
+``fleet.load_saved_plan`` calls :func:`read_plan_document` first, then checks
+the document against the spec offline (``contract.check_offline``), and apply
+re-plans under the lock and compares (``contract.compare``).
 """
 
 from __future__ import annotations
@@ -47,7 +56,10 @@ _SHA256 = r"^[0-9a-f]{64}$"
 _RUN_ID = r"^[0-9a-f]{40}$"
 _VERSION = r"^[0-9]+(\.[0-9]+)*$"
 
-Flag = Literal["allow-evict", "allow-hide-data", "allow-no-persistence"]
+Flag = Literal["allow-evict", "allow-hide-data", "allow-no-persistence", "allow-no-auth"]
+_FINGERPRINT = r"^scrypt\$[0-9]{1,10}\$[0-9]{1,3}\$[0-9]{1,3}\$[0-9a-f]{64}$"
+_SALT = r"^[0-9a-f]{32}$"
+_ADDRESS = r"^[A-Za-z0-9._:\[\]-]{1,255}:[0-9]{1,5}$"  # host:port, as plan records it
 
 
 def _no_control(value: str | None, what: str) -> str | None:
@@ -61,7 +73,7 @@ class ChangeDoc(BaseModel):
 
     parameter: StrictStr = Field(min_length=1, max_length=300)
     kind: Literal["parameter", "user", "command"]
-    action: Literal["update"]
+    action: Literal["create", "update"]
     cls: Literal["live", "restart"] = Field(alias="class")
     before: StrictStr | None = Field(max_length=100_000)
     after: StrictStr | None = Field(max_length=100_000)
@@ -70,6 +82,7 @@ class ChangeDoc(BaseModel):
     reason: StrictStr = ""
     requires: list[Flag] = Field(default_factory=list, max_length=3)
     password_change: StrictBool = False
+    fingerprint: StrictStr | None = Field(default=None, pattern=_FINGERPRINT)
 
     @field_validator("parameter")
     @classmethod
@@ -93,6 +106,10 @@ class ChangeDoc(BaseModel):
             raise ValueError("a parameter name has no spaces")
         if self.password_change and self.kind != "user":
             raise ValueError("password_change is only for changes of kind user")
+        if self.fingerprint is not None and not (self.sensitive or self.password_change):
+            raise ValueError("a fingerprint is only for a sensitive change or a new password")
+        if self.action == "create" and self.kind != "user":
+            raise ValueError("only a user change creates")
         return self
 
 
@@ -108,7 +125,7 @@ class TargetDoc(BaseModel):
     model_config = _STRICT
 
     name: StrictStr = Field(min_length=1, max_length=200)
-    address: StrictStr = Field(min_length=3, max_length=300)
+    address: StrictStr = Field(min_length=3, max_length=300, pattern=_ADDRESS)
     server: ServerDoc
     persist: Literal["rewrite", "file", "none"] = "rewrite"
     role: Literal["primary", "replica"] = "primary"
@@ -154,6 +171,17 @@ class Summary(BaseModel):
     targets: StrictInt = Field(ge=0)
 
 
+class LintDoc(BaseModel):
+    """A lint finding as a plan records it (informational: apply lints again itself)."""
+
+    model_config = _STRICT
+
+    id: StrictStr = Field(min_length=1, max_length=100)
+    message: StrictStr = Field(max_length=2000)
+    where: StrictStr = Field(default="", max_length=4200)
+    target: StrictStr = Field(default="", max_length=200)
+
+
 class PlanDocument(BaseModel):
     """The JSON document ``plan --out`` writes (format_version 1)."""
 
@@ -162,8 +190,10 @@ class PlanDocument(BaseModel):
     format_version: StrictStr = Field(pattern=_VERSION, max_length=20)
     borgconf_version: StrictStr = Field(min_length=1, max_length=100)
     spec: SpecRef
+    fingerprint_salt: StrictStr | None = Field(default=None, pattern=_SALT)
     targets: list[TargetDoc] = Field(max_length=10_000)
     summary: Summary
+    lint: list[LintDoc] = Field(default_factory=list, max_length=1_000)
 
     @model_validator(mode="after")
     def _whole(self) -> "PlanDocument":
@@ -177,6 +207,9 @@ class PlanDocument(BaseModel):
         )
         if counted != self.summary:
             raise ValueError("the summary does not count what the targets hold (the file was edited)")
+        fingerprinted = any(c.fingerprint is not None for t in self.targets for c in t.changes)
+        if fingerprinted and self.fingerprint_salt is None:
+            raise ValueError("fingerprints without a fingerprint_salt")
         return self
 
 
@@ -301,4 +334,4 @@ def read_plan_document(path: str | os.PathLike[str]) -> PlanDocument:
     return parse_plan_document(_read_bytes(path), path)
 
 
-__all__ = ["PlanDocument", "TargetDoc", "ChangeDoc", "ServerDoc", "SpecRef", "Summary", "read_plan_document", "parse_plan_document", "MAX_BYTES", "FORMAT_MAJOR"]
+__all__ = ["PlanDocument", "TargetDoc", "ChangeDoc", "ServerDoc", "SpecRef", "Summary", "LintDoc", "read_plan_document", "parse_plan_document", "MAX_BYTES", "FORMAT_MAJOR"]

@@ -14,6 +14,7 @@ from .plan import Change, ChangeId, Plan, TargetPlan, noop
 from .spec import Spec
 
 RESTART_REASON = "restart required: {name} cannot change at runtime; it goes into redis.conf"
+ALLOW_NO_AUTH = "allow-no-auth"
 PROTECTED_REASON = "restart required: {name} is a protected config (enable-protected-configs is off)"
 
 
@@ -41,7 +42,7 @@ def desired_values(spec: Spec, live: LiveState, server: dict | None = None) -> d
         found = live_value(sv.param, live)
         current = P.canonical_live(sv.param, found[1]) if found else None
         try:
-            if sv.param.available_on(key):  # a server the catalog knows: its own ranges and choices
+            if sv.param.available_on(key) and not isinstance(sv.raw, dict):  # ({disabled: true}: no value to check)
                 P.check(sv.param, sv.raw, server=key)
             out[name] = P.desired(sv.param, sv.checked, live=current, total_memory=live.total_memory)
         except P.InvalidValue as e:
@@ -112,17 +113,21 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
         if cls == "restart":
             template = PROTECTED_REASON if p.cls == P.PROTECTED else RESTART_REASON
             reason = template.format(name=name)
-        tp.changes.append(
-            Change(
-                ChangeId("parameter", name),
-                timing=cls,
-                before=None if p.sensitive else before,
-                after=None if p.sensitive else after,
-                sensitive=p.sensitive,
-                reason=reason,
-                secret_after=after if p.sensitive else None,
-            )
+        change = Change(
+            ChangeId("parameter", name),
+            timing=cls,
+            before=None if p.sensitive else before,
+            after=None if p.sensitive else after,
+            sensitive=p.sensitive,
+            reason=reason,
+            secret_after=after if p.sensitive else None,
         )
+        if p.sensitive and after == "":  # only `{disabled: true}` gets here (spec.checks)
+            change.reason = f"removes {name} ({{disabled: true}} in the spec)"
+            if name == "requirepass":
+                change.requires.append(ALLOW_NO_AUTH)
+                change.warnings.append("turns authentication off: anyone who reaches the port can read, write and reconfigure Redis; apply needs --allow-no-auth")
+        tp.changes.append(change)
     for cmd, want in spec.commands.items():
         have = live.commands.get(cmd, "enabled")
         if have == want:
@@ -164,7 +169,7 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
                 password_change=new_password or (not password_ok and have is not None),
             )
         )
-    if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.timing == "live" for c in tp.changes):
+    if target.persist == "rewrite" and any(c.sensitive and c.kind == "parameter" and c.timing == "live" and c.secret_after for c in tp.changes):
         tp.warnings.append(
             "CONFIG REWRITE writes the server's redis.conf with mode 0644 (less its umask): it will hold "
             "a password; make it private (chmod 600) afterwards, or use persist: file (written 0600)"

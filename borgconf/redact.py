@@ -27,7 +27,10 @@ def register(value: str | None) -> None:
         # redis-py and URLs may show a percent-encoded form
         from urllib.parse import quote
 
-        _secrets.add(quote(value, safe=""))
+        try:
+            _secrets.add(quote(value, safe=""))
+        except UnicodeEncodeError:  # a lone surrogate (from a YAML escape) has no UTF-8 form to percent-encode
+            pass
 
 
 def clear() -> None:

@@ -17,6 +17,20 @@ from .types import ServerValue, Spec, file_digest
 from .yamlread import _problem
 
 
+def empty_secret_message(name: str, variables: set[str] | None) -> str:
+    """Why an empty or null sensitive value is an error (issue 9: an unset CI secret expands to "")."""
+    if variables:
+        shown = ", ".join(f"${{{v}}}" for v in sorted(variables))
+        why = f"{shown} {'is' if len(variables) == 1 else 'are'} empty, so {name} would be empty"
+    else:
+        why = f"{name} is empty (or null)"
+    off = " and apply with --allow-no-auth" if name == "requirepass" else ""
+    return (
+        f"{why}: a sensitive parameter needs a value (an unset CI secret expands to \"\"); "
+        f"to set no {name} on purpose write {name}: {{disabled: true}}{off}"
+    )
+
+
 def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths) -> Any:
 
     data = doc.data
@@ -43,14 +57,14 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     catalog = P.catalog()
     raw_server = data.get("server") if isinstance(data, dict) else None
-    server = _server_values(doc, raw_server, ("server",), catalog, problems)
+    server = _server_values(doc, raw_server, ("server",), catalog, problems, var_paths)
     target_server: dict[str, dict[str, ServerValue]] = {}
     if model is not None:
         listed = [(("targets", i), t) for i, t in enumerate(model.targets)] if model.targets is not None else [(("target",), model.target)] if model.target else []
         for path, t in listed:
             if t.server is not None:
                 raw = data[path[0]][path[1]]["server"] if len(path) == 2 else data["target"]["server"]
-                target_server[t.name] = _server_values(doc, raw, path + ("server",), catalog, problems)
+                target_server[t.name] = _server_values(doc, raw, path + ("server",), catalog, problems, var_paths)
 
     ignore: set[str] = set()
     if model is not None:
@@ -158,7 +172,7 @@ def _address_key(t: Target) -> str:
     return t.address.lower()
 
 
-def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem]) -> dict[str, ServerValue]:
+def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem], var_paths) -> dict[str, ServerValue]:
     """Every parameter of a server: block (shared or a target's own) checked against the catalog."""
     server: dict[str, ServerValue] = {}
     if isinstance(raw_server, dict):
@@ -172,6 +186,16 @@ def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem])
                 continue
             if p.name in server:
                 problems.append(_problem(doc, path, f"{name!r} is another name of {server[p.name].name_used!r}, already given", at_key=True))
+                continue
+            if p.sensitive and (value is None or value == "" or isinstance(value, dict)):
+                if value == {"disabled": True}:
+                    # the one explicit spelling of "no password": apply also needs --allow-no-auth
+                    server[p.name] = ServerValue(p, "", value, name)
+                    continue
+                if isinstance(value, dict):
+                    problems.append(_problem(doc, path, f"expected a value, or {{disabled: true}} to set no {p.name} on purpose"))
+                    continue
+                problems.append(_problem(doc, path, empty_secret_message(p.name, var_paths.get(path))))
                 continue
             try:
                 checked = P.check(p, value)

@@ -57,12 +57,31 @@ def referenced_variables(path: str | os.PathLike) -> tuple[Any, dict[tuple, dict
     return doc.data, variables_in(doc.data)
 
 
-def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env_file: str | None = None) -> Spec:
-    """Load, interpolate and validate a spec. Raises SpecError with every problem found."""
+def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env_file: str | None = None, expect_sha256: str | None = None) -> Spec:
+    """Load, interpolate and validate a spec. Raises SpecError with every problem found.
+
+    ``expect_sha256`` (a saved plan's spec digest): the path came from a plan
+    file, so nothing of the files is quoted before their digest (``extends:``
+    chain included) is the one the plan recorded: a file that does not even
+    read as YAML is a PlanError that shows none of it, another digest a StalePlan."""
     shown = str(path)
     files: list[Path] = []
     resolved = _resolve(path)
-    doc = _load_chain(resolved, shown, (resolved,), files)
+    if expect_sha256 is None:
+        doc = _load_chain(resolved, shown, (resolved,), files)
+    else:
+        from ..errors import PlanError, StalePlan
+        from .types import file_digest
+
+        try:
+            doc = _load_chain(resolved, shown, (resolved,), files)
+        except SpecError:
+            raise PlanError(
+                f"the spec {shown} named by the plan does not read as a borgconf spec (its content is not shown: "
+                f"the path came from the plan file; run borgconf validate {shown})"
+            ) from None
+        if file_digest([str(f) for f in files]) != expect_sha256:
+            raise StalePlan(f"{shown} changed since the plan was made (its digest differs from the plan's); plan again")
     environ = {**load_env_file(env_file), **(os.environ if env is None else env)}
 
     problems: list[Problem] = []

@@ -254,6 +254,23 @@ def test_a_value_the_server_does_not_keep_is_rolled_back(redis_server, tmp_path,
     assert run(capsys, "plan", "--out", plan, spec)[0] == 0
     plan.write_text(plan.read_text().replace('"after": "20"', '"after": "1000"'))
     rc, out, err = run(capsys, "apply", "--auto-approve", plan)
-    assert rc == 1 and "hz reads back '500', not '1000'" in err and "restored" in err
+    # the CLI never executes it: the plan is not what the spec says (issue 9)
+    assert rc == 1 and "hz: after differs from what the spec and the server give now" in err
     client = redis_server.client()
+    assert client.config_get("hz")["hz"] == "10" and client.config_get("maxmemory")["maxmemory"] == "0"
+    # the verify step behind it, through the library (apply_target without a re-plan)
+    from borgconf.apply import apply_target
+    from borgconf.errors import VerifyFailed
+    from borgconf.fleet import load_saved_plan
+    from borgconf.live import connect
+
+    good = tmp_path / "good.json"
+    assert run(capsys, "plan", "--out", good, spec)[0] == 0
+    saved = load_saved_plan(str(good))
+    tp = saved.plan.targets[0]
+    next(c for c in tp.changes if c.parameter == "hz").after = "1000"
+    target = saved.targets[0]
+    with pytest.raises(VerifyFailed) as info:
+        apply_target(connect(target, url=saved.urls[target.name]), target, tp, secrets={}, persist="rewrite")
+    assert "hz reads back '500', not '1000'" in str(info.value) and "restored" in str(info.value)
     assert client.config_get("hz")["hz"] == "10" and client.config_get("maxmemory")["maxmemory"] == "0"

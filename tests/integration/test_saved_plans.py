@@ -51,8 +51,27 @@ def test_a_plan_for_another_server_is_refused_naming_the_server(redis_factory, t
     plan = tmp_path / "plan.json"
     assert run(capsys, "plan", "--out", plan, spec)[0] == 0
     rc, out, err = run(capsys, "apply", "--auto-approve", "--url", two.url, plan)
-    assert rc == 1 and f"127.0.0.1:{two.port} is not the server the plan was made for" in err
-    assert two.client().config_get("hz")["hz"] == "10"
+    # --url must name the address the plan recorded (issue 9 bug 5)
+    assert rc == 1 and f"names 127.0.0.1:{two.port}, but the plan was made for target default at 127.0.0.1:{one.port}" in err
+    assert two.client().config_get("hz")["hz"] == "10" and one.client().config_get("hz")["hz"] == "10"
+    one.restart()  # same address, another server process: its run_id differs
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 1 and f"127.0.0.1:{one.port} is not the server the plan was made for" in err
+    assert one.client().config_get("hz")["hz"] == "10"
+
+
+def test_a_plan_made_with_url_is_applied_there_without_it(redis_factory, tmp_path, capsys):
+    """Bug 5: `plan --url X --out p.json` then `apply p.json` goes to X, as the hint says."""
+    spec_server, other = redis_factory(), redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", spec_server.url, "server:\n  hz: 15\n")
+    plan = tmp_path / "plan.json"
+    rc, out, err = run(capsys, "plan", "--url", other.url, "--out", plan, spec)
+    assert rc == 0 and f"borgconf apply {plan}" in out
+    assert json.loads(plan.read_text())["targets"][0]["address"] == f"127.0.0.1:{other.port}"
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 0, err
+    assert other.client().config_get("hz")["hz"] == "15" and spec_server.client().config_get("hz")["hz"] == "10"
+    assert run(capsys, "apply", "--auto-approve", "--url", other.url, plan)[0] == 1  # already applied: stale now
 
 def test_plan_out_to_an_unwritable_path_is_a_clear_error(redis_server, tmp_path, capsys):
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 14\n")

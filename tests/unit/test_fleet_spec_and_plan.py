@@ -201,7 +201,7 @@ def test_group_passwords_refused_when_they_would_differ(tmp_path):
 
 
 def _tp(name, role="primary", primary=None):
-    return TargetPlan(name, name, "redis", "8.2.3", "x" * 40, role=role, primary=primary)
+    return TargetPlan(name, name, "redis", "8.2.3", "f" * 40, role=role, primary=primary)
 
 
 def test_rolling_order_replicas_before_their_primary():
@@ -268,7 +268,9 @@ def test_a_saved_plan_reaches_discovered_nodes_through_their_seed_only(tmp_path)
     s = spec_from(tmp_path, 'targets:\n  - {name: cache, url: "redis://h:1", discover: replicas, password: pw-1234567}\n  - {name: solo, url: "redis://h:9"}\n')
     tp = _tp("10.0.0.2:6380", "replica", "h:1")
     tp.group = "cache"
-    plan = Plan(str(tmp_path / "s.yaml"), s.sha256, [tp, _tp("solo")])
+    solo = _tp("solo")
+    solo.address = "h:9"  # a saved plan records host:port
+    plan = Plan(str(tmp_path / "s.yaml"), s.sha256, [tp, solo])
     path = tmp_path / "plan.json"
     path.write_text(plan.dumps())
     saved = load_saved_plan(str(path))
