@@ -131,7 +131,7 @@ class SavedPlan:
     targets: list
 
 
-def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str | None = None, url: str | None = None) -> SavedPlan:
+def load_saved_plan(path: str, *, env_file: str | None = None, allow_paths: tuple[str, ...] = (), target_name: str | None = None, url: str | None = None) -> SavedPlan:
     """Read a saved plan, load its spec (next to the plan when the recorded path
     does not exist) and refuse it when the spec changed since (StalePlan)."""
     from .plan import Plan
@@ -148,7 +148,7 @@ def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str 
     if not os.path.exists(spec_path):
         alt = os.path.join(os.path.dirname(path), spec_path)
         spec_path = alt if os.path.exists(alt) else spec_path
-    s = load_spec(spec_path, env_file=env_file)
+    s = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
     if s.sha256 != p.spec_sha256:
         raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
     names = {tp.name for tp in p.targets}
