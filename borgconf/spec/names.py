@@ -34,8 +34,16 @@ def has_line_break(text: str) -> bool:
     return any(c in text for c in LINE_BREAKS)
 
 
+def comment_text(text: str) -> str:
+    """``text`` made safe inside a ``# ...`` comment line of redis.conf or .env:
+    every character that is not printable (line breaks of any reader, control
+    characters) written as a Python escape, so that nothing outside the spec's
+    values (its file name) can end the comment and start a directive."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
     "COMMAND_NEW_NAME_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
-    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break",
+    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break", "comment_text",
 ]
