@@ -157,7 +157,9 @@ def render_env(spec, secret_values: dict[str, str], existing: envfile.Existing |
     blocks, values, db_vars = env_blocks(spec, secret_values)
     moves = check_db_moves(existing, db_vars, env_path, allow_db_move)
     fresh = _render_template("env.j2", {"borgconf_version": __version__, "spec_name": Path(spec.path).name, "blocks": blocks})
-    return envfile.merge(existing, fresh, values, keep), moves
+    text = envfile.merge(existing, fresh, values, keep)
+    envfile.check_reads_back(text, values, existing, keep)
+    return text, moves
 
 
 def _register_encodings(secret: str) -> None:

@@ -26,11 +26,17 @@ COMMAND_NAME = re.compile(COMMAND_NAME_PATTERN)
 COMMAND_NEW_NAME = re.compile(COMMAND_NEW_NAME_PATTERN)
 ACL_COMMAND_RULE = re.compile(ACL_COMMAND_RULE_PATTERN)
 
-LINE_BREAKS = "\n\r\x00"  # spec values are single-line text: none of these anywhere
+# Spec values are single-line text: none of these anywhere. "\n" and "\r" end a
+# line for every reader (Redis splits its config on "\n"; python-dotenv on
+# "\r\n", "\n" and "\r"); NUL ends a C string; the others are what Python's
+# str.splitlines() (and so any Python tool reading the files line by line)
+# treats as line breaks: \v \f \x1c \x1d \x1e \x85 U+2028 U+2029.
+LINE_BREAKS = "\n\r\x00\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def has_line_break(text: str) -> bool:
-    """A newline, carriage return or NUL: what no spec value, key or variable may hold."""
+    """A line break of any reader (see LINE_BREAKS) or a NUL: what no spec value,
+    key or variable may hold."""
     return any(c in text for c in LINE_BREAKS)
 
 
