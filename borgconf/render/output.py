@@ -179,15 +179,20 @@ def render_files(
     allow_db_move: bool = False,
     environ: dict[str, str] | None = None,
     total_memory: int | None = None,
+    env_file: str | None = None,
     allow_paths: tuple[str | os.PathLike, ...] = (),
 ) -> RenderResult:
     """Render (and unless ``check``, write) redis.conf and .env for a spec.
     ``allow_paths``: directories outside the spec's repository the command line
-    allowed (``--allow-path``); ``out_dir`` is the command line's too."""
+    allowed (``--allow-path``); ``out_dir`` is the command line's too.
+
+    ``env_file`` (--env-file) supplies ${VAR}s under the environment, which wins
+    (as for every other command); the rendered .env's own values come under both."""
     from ..spec import load_spec, referenced_variables
     from ..spec.extends import resolve_allowed
+    from ..spec.interpolation import load_env_file
 
-    environ = dict(os.environ if environ is None else environ)
+    environ = {**load_env_file(env_file), **(os.environ if environ is None else environ)}
     raw, refs = referenced_variables(spec_path)
     env_path = _raw_env_path(spec_path, raw, out_dir, environ, resolve_allowed(allow_paths))
     before_env = _read_text(env_path)
