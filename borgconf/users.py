@@ -122,6 +122,7 @@ def granted(rules: tuple[str, ...], table: CommandTable) -> tuple[bool, frozense
     spelling can be compared."""
     every = set(table.categories)
     allowed: set[str] = set()
+    opaque: set[str] = set()
     all_flag = False
 
     def change(name: str, on: bool) -> None:
@@ -137,9 +138,11 @@ def granted(rules: tuple[str, ...], table: CommandTable) -> tuple[bool, frozense
         r = rule.lower()
         if r in ("+@all", "allcommands"):
             allowed, all_flag = set(every), True
+            opaque.clear()  # every command, renamed or not
             continue
         if r in ("-@all", "nocommands"):
             allowed, all_flag = set(), False
+            opaque.clear()
             continue
         if len(r) < 2 or r[0] not in "+-":
             return None
@@ -153,9 +156,15 @@ def granted(rules: tuple[str, ...], table: CommandTable) -> tuple[bool, frozense
                 change(n, on)
         elif what in table.categories:
             change(what, on)
+        elif what.split("|")[0] not in table.categories:
+            # not in COMMAND: renamed or disabled by rename-command (ACL rules use the
+            # original names). Compared as written: only an explicit rule changes it.
+            (opaque.add if on else opaque.discard)(what)
+            if not on:
+                all_flag = False
         else:
-            return None
-    return all_flag, frozenset(n for n in allowed if n in table.leaves)
+            return None  # a first-argument rule (+select|0)
+    return all_flag, frozenset(n for n in allowed if n in table.leaves) | frozenset("?" + n for n in opaque)
 
 
 def managed(spec) -> list[str]:
