@@ -64,6 +64,8 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 8, fa
     from .users import managed
 
     users = managed(spec)
+    # rules naming a category are compared by what they grant: that needs the server's command table
+    by_category = any("@" in rule for name in users for rule in spec.users[name].commands.split())
     todo: queue.Queue = queue.Queue()
     for t in targets:
         todo.put(t)
@@ -78,7 +80,7 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 8, fa
                 return
             try:
                 client = connect(t, url=url)
-                done.put((t.name, client, read_state(client, t, spec.commands, users), None))
+                done.put((t.name, client, read_state(client, t, spec.commands, users, command_table=by_category), None))
             except BorgconfError as exc:
                 done.put((t.name, None, None, exc))
             except BaseException as exc:  # a bug: hand it to the caller, never lose it on a thread

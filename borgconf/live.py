@@ -31,6 +31,7 @@ class LiveState:
     commands: dict[str, str] = field(default_factory=dict)  # COMMAND -> enabled | disabled | new name | RENAMED_ELSEWHERE
     mode: str = "standalone"
     users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState | None (absent)
+    command_table: Any = None  # users.CommandTable (COMMAND), read when users are compared; None otherwise
 
     @property
     def server_label(self) -> str:
@@ -195,8 +196,10 @@ def first_call(client, address: str, fn):
         return fn()
 
 
-def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None) -> LiveState:
-    """Everything a plan needs from one server, in one round trip."""
+def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False) -> LiveState:
+    """Everything a plan needs from one server, in one round trip; with
+    ``command_table`` (users whose rules name categories), also ``COMMAND``,
+    so that command rules are compared by what they grant (users.granted)."""
     address = getattr(client, "borgconf_address", target.address)
     user_names = list(users or [])
     wanted = commands or {}
@@ -230,7 +233,15 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     user_state = {name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(user_names, replies[2 : 2 + n])}
     rest = replies[2 + n + (1 if n else 0) :]
     cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
-    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, **facts)
+    table = None
+    if command_table and user_names:
+        from .users import parse_command_table
+
+        try:  # read-only; a server (or proxy) without COMMAND leaves rules compared as written
+            table = parse_command_table(client.execute_command("COMMAND"))
+        except rx.RedisError:
+            table = None
+    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, command_table=table, **facts)
 
 
 __all__ = ["LiveState", "connect", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
