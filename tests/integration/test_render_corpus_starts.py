@@ -85,8 +85,9 @@ def _spec_path(case, tmp_path: Path) -> Path:
     return path
 
 
-def _empty_plan(capsys, spec: Path, env_file: Path, server) -> None:
-    rc, out, err = run(capsys, "plan", "--format", "json", "--detailed-exitcode", spec, "--env-file", env_file, "--url", server.url)
+def _empty_plan(capsys, spec: Path, env_file: Path, server, target: str) -> None:
+    # a fleet spec (targets:) is checked through its first target, pointed at this server
+    rc, out, err = run(capsys, "plan", "--format", "json", "--detailed-exitcode", spec, "--env-file", env_file, "--url", server.url, "--target", target)
     assert rc == 0, out + err
     target = json.loads(out)["targets"][0]
     assert target["changes"] == [], target
@@ -108,6 +109,7 @@ def test_every_rendered_redis_conf_starts_and_plans_empty(case, redis_factory, t
     # the fixture puts its own port, bind, dir, logfile, pidfile after the file; the rest is the file's
     server = redis_factory(config_file=conf, password=env.get("REDIS_PASSWORD"))
     assert server.running
-    _empty_plan(capsys, spec, env_file, server)
+    target = result.spec.targets[0].name
+    _empty_plan(capsys, spec, env_file, server, target)
     server.restart()
-    _empty_plan(capsys, spec, env_file, server)
+    _empty_plan(capsys, spec, env_file, server, target)
