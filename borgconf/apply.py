@@ -142,7 +142,8 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
 
     commands, read_users = read_spec or ({}, [])
     names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
-    fresh = read_state(s.client, s.target, commands, users=names)
+    # rules that name a category are compared by what they grant: that needs the command table
+    fresh = read_state(s.client, s.target, commands, users=names, command_table=bool(names))
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -198,7 +199,7 @@ def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, us
         if had is not None and c.password_change == password_now:
             # the password the spec gives changed since the plan, or the live one did
             raise StalePlan(f"the password of {c.parameter} changed since the plan was made; plan again")
-        if had is not None and had.same_rules(state) and password_now:
+        if had is not None and had.same_rules(state, ev.fresh.command_table) and password_now:
             result.skipped.append(c.parameter)
             continue
         wanted_users[c.parameter] = state
@@ -250,7 +251,7 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
         if state is None:
             continue
         got_user = U.parse_getuser(s.call("read back ACL users", "ACL", "GETUSER", c.name))
-        if got_user is None or not got_user.same_rules(state):
+        if got_user is None or not got_user.same_rules(state, ev.fresh.command_table):
             shown = got_user.describe() if got_user is not None else "no such user"
             wrong.append(f"{c.parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
         elif got_user.hashes != state.hashes:

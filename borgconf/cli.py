@@ -124,12 +124,17 @@ spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
 env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP)
 url_option = click.option("--url", envvar="BORGCONF_URL", help="Override the target's URL (also BORGCONF_URL).")
 target_option = click.option("--target", "target_name", help="Only this target, or the targets a glob matches (cache-*; quote it).")
+allow_path_option = click.option(
+    "--allow-path", "allow_paths", multiple=True, type=click.Path(file_okay=False),
+    help="Also allow the spec's render and TLS paths under DIR (repeatable; e.g. /etc/redis for persist: file). "
+    "A spec alone may only name files inside its repository or directory.",
+)
 
 
-def _load(spec_path: str, env_file: str | None):
+def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = ()):
     from .spec import load_spec
 
-    spec = load_spec(spec_path, env_file=env_file)
+    spec = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
     log.debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
     return spec
 
@@ -204,11 +209,12 @@ def _build_plan(s, read):
 @global_options
 @spec_argument
 @env_file_option
+@allow_path_option
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.pass_context
-def validate(ctx, spec, env_file, strict):
+def validate(ctx, spec, env_file, allow_paths, strict):
     """Check a spec offline: schema, variables, services, lint. Never connects."""
-    s = _load(spec, _env_file(ctx, env_file))
+    s = _load(spec, _env_file(ctx, env_file), allow_paths)
     out = _out(ctx)
     _lint(s, strict, out)
     out.line(f"{spec}: valid ({len(s.server)} parameter(s), {len(s.services)} service(s), {len(s.targets)} target(s))", "green")
@@ -219,6 +225,7 @@ def validate(ctx, spec, env_file, strict):
 @global_options
 @spec_argument
 @env_file_option
+@allow_path_option
 @url_option
 @target_option
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
@@ -229,11 +236,11 @@ def validate(ctx, spec, env_file, strict):
 @click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that cannot be read.")
 @click.pass_context
-def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
+def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
     """Read the live server(s) and show what apply would change."""
     from .views import plan_json, render_plan
 
-    s = _load(spec, _env_file(ctx, env_file))
+    s = _load(spec, _env_file(ctx, env_file), allow_paths)
     targets = _targets(s, target_name, url)
     read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt))
     lives = read.states
@@ -274,6 +281,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @global_options
 @click.argument("spec_or_plan", type=click.Path(dir_okay=False))
 @env_file_option
+@allow_path_option
 @url_option
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required when not on a terminal).")
@@ -288,7 +296,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 @click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
 @click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout):
+def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout):
     """Apply a spec (plans first) or a saved plan file exactly."""
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
@@ -301,11 +309,11 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     failed: list[str] = []  # targets that could not be read (spec mode)
     saved_file = is_plan_file(spec_or_plan)
     if saved_file:
-        saved = load_saved_plan(spec_or_plan, env_file=env_file, target_name=target_name, url=url)
+        saved = load_saved_plan(spec_or_plan, env_file=env_file, allow_paths=allow_paths, target_name=target_name, url=url)
         s, p, targets = saved.spec, saved.plan, saved.targets
         clients = connect_targets(targets, urls=saved.urls)
     else:
-        s = _load(spec_or_plan, env_file)
+        s = _load(spec_or_plan, env_file, allow_paths)
         targets = _targets(s, target_name, url)
         read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress())
         lives, clients = read.states, read.clients
@@ -374,13 +382,14 @@ def schema(ctx):
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Place render.redis_conf / render.env_file under DIR (default: the spec's directory).")
 @click.option("--check", is_flag=True, help="Write nothing; show a diff and exit 2 when a file would change.")
 @click.option("--allow-db-move", is_flag=True, help="Accept a service on another database number than in the existing .env (its keys stay behind).")
+@allow_path_option
 @click.pass_context
-def render(ctx, spec, env_file, out_dir, check, allow_db_move):
+def render(ctx, spec, env_file, out_dir, check, allow_db_move, allow_paths):
     """Write redis.conf and .env from the templates; secrets are generated once, never rotated."""
     from .render import render_files
 
     out = _out(ctx)
-    result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move, env_file=_env_file(ctx, env_file))
+    result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move, env_file=_env_file(ctx, env_file), allow_paths=allow_paths)
     _lint(result.spec, False, out)
     for move in result.db_moves:
         out.line(f"warning: {move} (--allow-db-move): the keys stay in the old database", "yellow")
@@ -461,17 +470,18 @@ def import_(ctx, url, output, force):
 @global_options
 @spec_argument
 @env_file_option
+@allow_path_option
 @url_option
 @target_option
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 healthy, 2 a warning, 1 an error.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Targets read at once.")
 @click.pass_context
-def status(ctx, spec, env_file, url, target_name, fmt, detailed_exitcode, parallel):
+def status(ctx, spec, env_file, allow_paths, url, target_name, fmt, detailed_exitcode, parallel):
     """Live health of each target against the spec: memory, hit rate, clients, persistence, replication, keys."""
     from .status import ERROR, WARN, fleet_health, health_json, render_health
 
-    s = _load(spec, _env_file(ctx, env_file))
+    s = _load(spec, _env_file(ctx, env_file), allow_paths)
     targets = _targets(s, target_name, url)
     health = fleet_health(s, targets, url=url, parallel=parallel)
     if fmt == "json":

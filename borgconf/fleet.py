@@ -98,6 +98,8 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
     from .users import managed
 
     users = managed(spec)
+    # rules naming a category are compared by what they grant: that needs the server's command table
+    by_category = any("@" in rule for name in users for rule in spec.users[name].commands.split())
     todo: queue.Queue = queue.Queue()
     for t in targets:
         todo.put(("discover" if t.discover else "read", t))
@@ -124,7 +126,7 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
                     done.put((kind, t, discover_nodes(t), None, None))
                 else:
                     client = connect(t, url=url if t in targets else None)
-                    done.put((kind, t, client, read_state(client, t, spec.commands, users), None))
+                    done.put((kind, t, client, read_state(client, t, spec.commands, users, command_table=by_category), None))
             except BorgconfError as exc:
                 done.put((kind, t, None, None, exc))
             except BaseException as exc:  # a bug: hand it to the caller, never lose it on a thread
@@ -240,7 +242,7 @@ class SavedPlan:
     urls: dict[str, str] = field(default_factory=dict)  # target name -> the URL of the address the plan recorded
 
 
-def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str | None = None, url: str | None = None) -> SavedPlan:
+def load_saved_plan(path: str, *, env_file: str | None = None, allow_paths: tuple[str, ...] = (), target_name: str | None = None, url: str | None = None) -> SavedPlan:
     """Read a saved plan as a contract (borgconf.contract), before any connection:
     the file is validated as a document (planfile.read_plan_document); its spec is
     found next to it and stays inside the plan's directory or repository; the
@@ -258,7 +260,7 @@ def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str 
     doc = read_plan_document(path)
     p = Plan.from_json(doc.model_dump(by_alias=True, exclude_unset=True))
     spec_path = contract.spec_path_for(p.spec_path, path)
-    s = load_spec(spec_path, env_file=env_file, expect_sha256=p.spec_sha256)
+    s = load_spec(spec_path, env_file=env_file, expect_sha256=p.spec_sha256, allow_paths=allow_paths)
     if s.sha256 != p.spec_sha256:  # load_spec checked it; the files did not change since
         raise StalePlan(f"{spec_path} changed since the plan was made; plan again")
     chosen = {t.name: t for t in select_targets(s, target_name)}

@@ -34,6 +34,7 @@ class LiveState:
     auth: str = ""  # where the password that logged in came from (live.candidate_passwords), never the value
     role: str = "primary"  # "primary" | "replica" (INFO replication)
     primary: str | None = None  # host:port of its primary (a replica)
+    command_table: Any = None  # users.CommandTable (COMMAND), read when users are compared; None otherwise
 
     @property
     def server_label(self) -> str:
@@ -261,8 +262,10 @@ def first_call(client, address: str, fn):
             _use_password(client, password)
 
 
-def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None) -> LiveState:
-    """Everything a plan needs from one server, in one round trip."""
+def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False) -> LiveState:
+    """Everything a plan needs from one server, in one round trip; with
+    ``command_table`` (users whose rules name categories), also ``COMMAND``,
+    so that command rules are compared by what they grant (users.granted)."""
     address = getattr(client, "borgconf_address", target.address)
     user_names = list(users or [])
     wanted = commands or {}
@@ -309,7 +312,15 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     rest = replies[2 + n + (1 if n else 0) :]
     cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
     auth = str(getattr(client, "borgconf_auth", "") or "")
-    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, auth=auth, **facts)
+    table = None
+    if command_table and user_names:
+        from .users import parse_command_table
+
+        try:  # read-only; a server (or proxy) without COMMAND leaves rules compared as written
+            table = parse_command_table(client.execute_command("COMMAND"))
+        except rx.RedisError:
+            table = None
+    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, auth=auth, command_table=table, **facts)
 
 
 __all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

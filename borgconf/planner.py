@@ -149,7 +149,7 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
     for name in U.managed(spec):
         want = U.desired_state(spec.users[name])
         have = live.users.get(name)
-        rules_ok, password_ok = U.in_sync(have, want)
+        rules_ok, password_ok = U.in_sync(have, want, live.command_table)
         if rules_ok and password_ok:
             tp.noops.append(noop(ChangeId("user", name), "already has the rules and password the spec gives"))
             continue

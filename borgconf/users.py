@@ -40,12 +40,131 @@ class UserState:
             parts.append("nopass")
         return " ".join(parts)
 
-    def same_rules(self, other: "UserState") -> bool:
-        return (
-            (self.enabled, self.keys, self.channels, self.nopass, self.selectors, self.extra_flags)
-            == (other.enabled, other.keys, other.channels, other.nopass, other.selectors, other.extra_flags)
-            and Counter(self.commands) == Counter(other.commands)
-        )
+    def same_rules(self, other: "UserState", table: "CommandTable | None" = None) -> bool:
+        """Same flags, keys and channels, and the same command rules: spelled the
+        same (as a multiset), or, given the server's command table, granting
+        the same commands (Redis 7.0 describes ``+@read +@write -@dangerous`` as
+        about 40 categories and commands; both spellings grant the same)."""
+        if (self.enabled, self.keys, self.channels, self.nopass, self.selectors, self.extra_flags) != (
+            other.enabled, other.keys, other.channels, other.nopass, other.selectors, other.extra_flags
+        ):
+            return False
+        if Counter(self.commands) == Counter(other.commands):
+            return True
+        if table is None:
+            return False
+        mine, theirs = granted(self.commands, table), granted(other.commands, table)
+        return mine is not None and mine == theirs
+
+
+# ---------------------------------------------------------------- what command rules grant
+
+
+@dataclass(frozen=True)
+class CommandTable:
+    """The server's own command table (``COMMAND``): which commands and
+    subcommands exist, their ACL categories, which are module commands."""
+
+    categories: dict  # name ("get", "config|get") -> frozenset of categories (lower case, no "@")
+    subcommands: dict  # container name -> frozenset of its subcommand names
+    module: frozenset
+
+    @property
+    def leaves(self) -> frozenset:
+        """What a client can run: commands without subcommands, and every subcommand."""
+        return frozenset(n for n in self.categories if n not in self.subcommands)
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def parse_command_table(reply: Any) -> CommandTable | None:
+    """``COMMAND`` (RESP2 arrays: name, arity, flags, first, last, step,
+    categories, tips, key specs, subcommands). None when the reply has
+    another shape (then rules are compared as written)."""
+    categories: dict[str, frozenset] = {}
+    subcommands: dict[str, frozenset] = {}
+    module: set[str] = set()
+
+    def add(entry: Any) -> str | None:
+        if not isinstance(entry, (list, tuple)) or len(entry) < 7:
+            return None
+        name = _text(entry[0]).lower()
+        flags = {_text(f).lower() for f in (entry[2] or [])}
+        categories[name] = frozenset(_text(c).lower().lstrip("@") for c in (entry[6] or []))
+        if "module" in flags:
+            module.add(name)
+        subs = entry[9] if len(entry) > 9 else []
+        names = [n for n in (add(sub) for sub in subs or []) if n]
+        if names:
+            subcommands[name] = frozenset(names)
+        return name
+
+    if not isinstance(reply, (list, tuple)):
+        return None
+    for entry in reply:
+        if add(entry) is None:
+            return None
+    return CommandTable(categories, subcommands, frozenset(module)) if categories else None
+
+
+def granted(rules: tuple[str, ...], table: CommandTable) -> tuple[bool, frozenset] | None:
+    """What ``rules`` (applied after ``reset``) let a user run, as Redis's
+    acl.c computes it: ``+@all``/``allcommands`` sets every bit and the
+    all-commands flag; ``-@all`` clears them; ``+@cat``/``-@cat`` change every
+    non-module command and subcommand of the category, a container with all
+    its subcommands (ACLChangeSelectorPerm); ``+cmd``/``-cmd`` a command and its
+    subcommands, ``+cmd|sub`` one subcommand; clearing any bit clears the
+    all-commands flag. Returns (all-commands flag, the runnable commands
+    allowed), or None for a rule this cannot evaluate (an unknown category or
+    command, a first-argument rule such as ``+select|0``): then only the
+    spelling can be compared."""
+    every = set(table.categories)
+    allowed: set[str] = set()
+    opaque: set[str] = set()
+    all_flag = False
+
+    def change(name: str, on: bool) -> None:
+        nonlocal all_flag
+        names = {name, *table.subcommands.get(name, ())}
+        if on:
+            allowed.update(names)
+        else:
+            allowed.difference_update(names)
+            all_flag = False
+
+    for rule in rules:
+        r = rule.lower()
+        if r in ("+@all", "allcommands"):
+            allowed, all_flag = set(every), True
+            opaque.clear()  # every command, renamed or not
+            continue
+        if r in ("-@all", "nocommands"):
+            allowed, all_flag = set(), False
+            opaque.clear()
+            continue
+        if len(r) < 2 or r[0] not in "+-":
+            return None
+        on, what = r[0] == "+", r[1:]
+        if what.startswith("@"):
+            cat = what[1:]
+            members = [n for n, cats in table.categories.items() if cat in cats and n.split("|")[0] not in table.module]
+            if not members and not any(cat in cats for cats in table.categories.values()):
+                return None  # no such category on this server
+            for n in members:
+                change(n, on)
+        elif what in table.categories:
+            change(what, on)
+        elif what.split("|")[0] not in table.categories:
+            # not in COMMAND: renamed or disabled by rename-command (ACL rules use the
+            # original names). Compared as written: only an explicit rule changes it.
+            (opaque.add if on else opaque.discard)(what)
+            if not on:
+                all_flag = False
+        else:
+            return None  # a first-argument rule (+select|0)
+    return all_flag, frozenset(n for n in allowed if n in table.leaves) | frozenset("?" + n for n in opaque)
 
 
 def managed(spec) -> list[str]:
@@ -144,11 +263,12 @@ def parse_getuser(reply: Any, acl_line: str = "") -> UserState | None:
     )
 
 
-def in_sync(live: UserState | None, want: UserState) -> tuple[bool, bool]:
-    """(rules equal, password equal)."""
+def in_sync(live: UserState | None, want: UserState, table: CommandTable | None = None) -> tuple[bool, bool]:
+    """(rules equal, password equal); with the server's command table, command
+    rules are equal when they grant the same (UserState.same_rules)."""
     if live is None:
         return False, False
-    return live.same_rules(want), live.hashes == want.hashes
+    return live.same_rules(want, table), live.hashes == want.hashes
 
 
 def setuser_args(name: str, want: UserState, password: str | None, keep_hashes=()) -> list[str]:

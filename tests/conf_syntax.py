@@ -7,6 +7,7 @@ from __future__ import annotations
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
 _HEX = "0123456789abcdefABCDEF"
 _SPACE = " \t\n\r\v\f"  # C isspace() in the C locale: Redis reads bytes, not Unicode
+_BARE_END = " \n\r\t"  # sds.c: an unquoted argument ends only at these (its switch), not at \v or \f
 
 
 class Unbalanced(ValueError):
@@ -14,6 +15,7 @@ class Unbalanced(ValueError):
 
 
 def split_args(line: str) -> list[str]:
+    line = line.split("\x00", 1)[0]  # a C string
     args: list[str] = []
     i, n = 0, len(line)
     while True:
@@ -55,12 +57,12 @@ def split_args(line: str) -> list[str]:
                 else:
                     cur += c
             else:
-                if i >= n or line[i] in _SPACE:
+                if i >= n or line[i] in _BARE_END:
                     break
                 c = line[i]
-                if c == '"' and not cur:
+                if c == '"':  # sds.c opens a quote anywhere in an argument: ab"c d" is abc d
                     in_dq = True
-                elif c == "'" and not cur:
+                elif c == "'":
                     in_sq = True
                 else:
                     cur += c

@@ -85,6 +85,30 @@ def mask_conf_line(line: str) -> str:
     return indent + " ".join(out)
 
 
+FOREIGN_LINE = "(a line borgconf does not write; not shown)"
+
+
+def shown_conf_line(line: str, ours: set[str]) -> str:
+    """How --check shows one line of a redis.conf diff: masked
+    (:func:`mask_conf_line`) when borgconf writes such a line (it is in the new
+    rendering, or it is a directive of a parameter, ``user`` or
+    ``rename-command``), else not at all. The existing file may be anything
+    (``render.redis_conf`` pointed at a file borgconf did not render): its
+    other lines never reach the output."""
+    if not line.strip() or line in ours:
+        return mask_conf_line(line)
+    body = line.strip()
+    tokens = _conf_tokens(body)
+    if body.startswith("#") or not tokens:
+        return FOREIGN_LINE
+    from .. import params as P
+
+    name = _unquoted(tokens[0]).lower()
+    if name in ("user", "rename-command") or P.catalog().lookup(name) is not None:
+        return mask_conf_line(line)
+    return FOREIGN_LINE
+
+
 def masked_unified_diff(before: list[str], after: list[str], fromfile: str, tofile: str, show) -> list[str]:
     """difflib's unified diff of the real lines, each line printed through ``show``
     (a masking function): a line whose only change is a secret shows as

@@ -131,8 +131,39 @@ def redis_conf_context(spec, *, total_memory: int | None = None) -> dict[str, An
     }
 
 
+def _expected_lines(context: dict[str, Any]) -> list[tuple[str, int]]:
+    """Each directive line the template is meant to write, with its number of arguments."""
+    out = [(d.line, 1 + len(d.args)) for sec in context["sections"] for d in sec.directives]
+    out += [(f"rename-command {r['command']} {r['new_name']}", 3) for r in context["renames"]]
+    out += [(u.line, 1 + len(u.args)) for u in context["users"]]
+    return out
+
+
+def check_reads_back(text: str, context: dict[str, Any]) -> None:
+    """The rendered file, read the way Redis reads it (config.c: split on "\\n",
+    trimmed, comments skipped, sdssplitargs), holds exactly the directives meant,
+    each with exactly its arguments: nothing (a file name in the header comment,
+    a value) can end a line early or start a directive of its own."""
+    from .confquote import config_directives, split_args
+
+    want = []
+    for line, count in _expected_lines(context):
+        args = split_args(line)
+        if "\n" in line or args is None or len(args) != count:
+            name = line.split(" ", 1)[0]
+            raise RenderError(f"redis.conf: a {name} line would not read back as {count - 1} argument(s); refusing to write it")
+        want.append(args)
+    got = config_directives(text)
+    if got != want:
+        extra = "unbalanced quoting" if got is None else f"{len(got)} directive line(s) where {len(want)} were meant"
+        raise RenderError(f"redis.conf would not read back as the directives meant ({extra}); refusing to write it")
+
+
 def render_redis_conf(spec, *, total_memory: int | None = None) -> str:
-    return _render_template("redis.conf.j2", redis_conf_context(spec, total_memory=total_memory))
+    context = redis_conf_context(spec, total_memory=total_memory)
+    text = _render_template("redis.conf.j2", context)
+    check_reads_back(text, context)
+    return text
 
 
 def conf_holds_secret(spec) -> bool:

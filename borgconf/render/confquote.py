@@ -29,4 +29,90 @@ def conf_quote(arg: str, *, always: bool = False) -> str:
     return '"' + "".join(out) + '"'
 
 
-__all__ = ["conf_quote"]
+# ---------------------------------------------------------------- reading back, as Redis reads
+
+
+_C_DECODE = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
+_HEX = "0123456789abcdefABCDEF"
+_ISSPACE = " \t\n\r\v\f"  # C isspace() in the C locale (Redis reads bytes)
+_BARE_END = " \n\r\t"  # an unquoted argument ends only at these (sdssplitargs' switch)
+
+
+def split_args(line: str) -> list[str] | None:
+    """Redis's sds.c ``sdssplitargs`` on one config line: the decoded arguments,
+    or None where Redis refuses the line ("Unbalanced quotes"). A quote opens
+    anywhere in an unquoted argument; a closing quote must be followed by a
+    space or the end; a NUL ends the line (a C string)."""
+    line = line.split("\x00", 1)[0]
+    out: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _ISSPACE:
+            i += 1
+        if i >= n:
+            return out
+        cur: list[str] = []
+        inq = insq = False
+        while True:
+            c = line[i] if i < n else ""
+            if inq:
+                if c == "\\" and i + 3 < n and line[i + 1] == "x" and line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    cur.append(chr(int(line[i + 2 : i + 4], 16)))
+                    i += 3
+                elif c == "\\" and i + 1 < n:
+                    i += 1
+                    cur.append(_C_DECODE.get(line[i], line[i]))
+                elif c == '"':
+                    if i + 1 < n and line[i + 1] not in _ISSPACE:
+                        return None
+                    i += 1
+                    break
+                elif not c:
+                    return None
+                else:
+                    cur.append(c)
+            elif insq:
+                if c == "\\" and i + 1 < n and line[i + 1] == "'":
+                    i += 1
+                    cur.append("'")
+                elif c == "'":
+                    if i + 1 < n and line[i + 1] not in _ISSPACE:
+                        return None
+                    i += 1
+                    break
+                elif not c:
+                    return None
+                else:
+                    cur.append(c)
+            else:
+                if not c or c in _BARE_END:
+                    break
+                if c == '"':
+                    inq = True
+                elif c == "'":
+                    insq = True
+                else:
+                    cur.append(c)
+            i += 1
+        out.append("".join(cur))
+
+
+def config_directives(text: str) -> list[list[str]] | None:
+    """A whole redis.conf as config.c's loadServerConfigFromString reads it:
+    split on "\\n" only (sdssplitlen), each line trimmed of " \\t\\r\\n",
+    comments and blank lines skipped, the rest split by :func:`split_args`.
+    None when Redis would refuse a line's quoting."""
+    out = []
+    for line in text.split("\n"):
+        line = line.strip(" \t\r\n")
+        if not line or line.startswith("#"):
+            continue
+        args = split_args(line)
+        if args is None:
+            return None
+        if args:
+            out.append(args)
+    return out
+
+
+__all__ = ["conf_quote", "split_args", "config_directives"]

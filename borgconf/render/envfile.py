@@ -36,6 +36,7 @@ from ..spec.names import has_line_break
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
 _NAME = re.compile(r"^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
 _DOLLAR_STARTS_VARIABLE = re.compile(r"\$(?:[A-Za-z0-9_{$]|$)")
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")  # python-dotenv's own (parser.py _newline); never str.splitlines()
 
 
 class Unquotable(RenderError):
@@ -45,7 +46,10 @@ class Unquotable(RenderError):
 def quote(name: str, value: str) -> str:
     """``value`` as it is written after ``NAME=`` (see the module docstring)."""
     if has_line_break(value):
-        raise Unquotable(f"{name}: a newline or NUL cannot be written to a .env file")
+        raise Unquotable(
+            f"{name}: its value holds a line break (newline, carriage return, \\v, \\f, \\x85, U+2028, U+2029, ...) "
+            "or a NUL, which cannot be written to a .env file"
+        )
     if _PLAIN.fullmatch(value):
         return value
     trailing_backslash = value.endswith("\\")
@@ -111,7 +115,7 @@ def blocks(rendered: str) -> list[Block]:
     the header, has no assignments)."""
     out: list[Block] = []
     current: Block | None = None
-    for raw in rendered.splitlines():
+    for raw in _LINE_BREAK.split(rendered):
         text = raw.rstrip()
         if not text:
             current = None
@@ -168,4 +172,17 @@ def merge(existing: Existing | None, rendered: str, values: dict[str, str], keep
     return text
 
 
-__all__ = ["quote", "line", "read", "merge", "Existing", "Unquotable"]
+def check_reads_back(text: str, values: dict[str, str], existing: Existing | None, keep: set[str]) -> None:
+    """python-dotenv reads ``text`` as exactly the variables meant: each rendered
+    variable with its value (a kept secret with the value it had), the existing
+    file's other variables unchanged, and nothing else. Names only in the error:
+    values are secrets."""
+    got = read(text).values
+    old = existing.values if existing is not None else {}
+    want = {**old, **{k: v for k, v in values.items() if not (k in keep and k in old)}}
+    if got != want:
+        wrong = sorted({k for k in set(got) | set(want) if got.get(k) != want.get(k)})
+        raise RenderError(f".env would not read back as the variables meant ({', '.join(wrong)}); refusing to write it")
+
+
+__all__ = ["quote", "line", "read", "merge", "check_reads_back", "Existing", "Unquotable"]

@@ -12,7 +12,7 @@ from .. import __version__, redact
 from ..errors import RenderError
 from ..spec.names import has_line_break
 from . import envfile
-from .check import env_changes, mask_conf_line, masked_unified_diff
+from .check import env_changes, masked_unified_diff, shown_conf_line
 from .conf import conf_holds_secret, conf_quote, render_redis_conf
 from .secrets import Secrets, resolve_secrets, secret_variables
 from .services import check_db_moves, env_blocks
@@ -43,12 +43,14 @@ class RenderedFile:
         if self.kind == ".env":
             lines = env_changes(self.before, self.text)
         else:
+            after = self.text.split("\n")  # Redis splits its config on "\n" only (sdssplitlen)
+            ours = set(after)
             lines = masked_unified_diff(
-                (self.before or "").splitlines(),
-                self.text.splitlines(),
+                (self.before or "").split("\n"),
+                after,
                 str(self.path) if self.before is not None else "/dev/null",
                 str(self.path),
-                mask_conf_line,
+                lambda line: shown_conf_line(line, ours),
             )
             if not lines and self.changed:
                 lines = [f"  (only line endings or the final newline of {self.path} differ)"]
@@ -88,11 +90,13 @@ def output_paths(spec, out_dir: str | os.PathLike | None = None) -> tuple[Path, 
     )
 
 
-def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) -> Path | None:
+def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str], allow: tuple[Path, ...] = ()) -> Path | None:
     """Where the .env is, read before the spec is validated; None when
-    ``render.env_file`` is no usable file name (a NUL, a newline): nothing is
-    read then, and load_spec reports the value with its position."""
+    ``render.env_file`` is no usable file name (a NUL, a newline) or lies
+    outside the fence (spec.extends.fenced): nothing is read then, and
+    load_spec reports the value with its position."""
     from ..spec import interpolate
+    from ..spec.extends import fenced, spec_root
 
     render = raw.get("render") if isinstance(raw, dict) else None
     value = render.get("env_file") if isinstance(render, dict) else None
@@ -106,7 +110,11 @@ def _raw_env_path(spec_path: str, raw: Any, out_dir, environ: dict[str, str]) ->
     if value and has_line_break(value):
         return None
     try:
-        return _output_path(value, DEFAULT_ENV_FILE, Path(spec_path).resolve().parent, out_dir)
+        spec_file = Path(spec_path).resolve()
+        path = _output_path(value, DEFAULT_ENV_FILE, spec_file.parent, out_dir)
+        if out_dir is None and not fenced(path.resolve(), spec_root(spec_file), allow):
+            return None
+        return path
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop on Python < 3.13
         return None
 
@@ -116,6 +124,18 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except (ValueError, OSError, RuntimeError) as exc:
         raise RenderError(f"cannot use {str(b)!r} as a file name: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _check_outputs(spec, conf_path: Path, env_path: Path) -> None:
+    """Two outputs never share a file, and none is the spec or a base spec (load_spec
+    checks the spec's own paths; this also covers ``--out-dir``, where both go
+    into one directory under their file names)."""
+    conf, env = conf_path.resolve(), env_path.resolve()
+    if conf == env:
+        raise RenderError(f"redis.conf and the .env would both be written to {conf_path}; give them different file names")
+    for f in spec.files:
+        if Path(f).resolve() in (conf, env):
+            raise RenderError(f"rendering would overwrite the spec file {f}; choose another output path")
 
 
 def _read_text(path: Path | None) -> str | None:
@@ -137,7 +157,9 @@ def render_env(spec, secret_values: dict[str, str], existing: envfile.Existing |
     blocks, values, db_vars = env_blocks(spec, secret_values)
     moves = check_db_moves(existing, db_vars, env_path, allow_db_move)
     fresh = _render_template("env.j2", {"borgconf_version": __version__, "spec_name": Path(spec.path).name, "blocks": blocks})
-    return envfile.merge(existing, fresh, values, keep), moves
+    text = envfile.merge(existing, fresh, values, keep)
+    envfile.check_reads_back(text, values, existing, keep)
+    return text, moves
 
 
 def _register_encodings(secret: str) -> None:
@@ -158,17 +180,21 @@ def render_files(
     environ: dict[str, str] | None = None,
     total_memory: int | None = None,
     env_file: str | None = None,
+    allow_paths: tuple[str | os.PathLike, ...] = (),
 ) -> RenderResult:
     """Render (and unless ``check``, write) redis.conf and .env for a spec.
+    ``allow_paths``: directories outside the spec's repository the command line
+    allowed (``--allow-path``); ``out_dir`` is the command line's too.
 
     ``env_file`` (--env-file) supplies ${VAR}s under the environment, which wins
     (as for every other command); the rendered .env's own values come under both."""
     from ..spec import load_spec, referenced_variables
+    from ..spec.extends import resolve_allowed
     from ..spec.interpolation import load_env_file
 
     environ = {**load_env_file(env_file), **(os.environ if environ is None else environ)}
     raw, refs = referenced_variables(spec_path)
-    env_path = _raw_env_path(spec_path, raw, out_dir, environ)
+    env_path = _raw_env_path(spec_path, raw, out_dir, environ, resolve_allowed(allow_paths))
     before_env = _read_text(env_path)
     existing = envfile.read(before_env) if before_env is not None else None
     existing_values = existing.values if existing is not None else {}
@@ -178,7 +204,7 @@ def render_files(
 
     sec = resolve_secrets(secret_variables(refs), existing_values, environ, env_path)
     merged = {**existing_values, **environ, **sec.values}
-    spec = load_spec(spec_path, env=merged)
+    spec = load_spec(spec_path, env=merged, allow_paths=allow_paths)
     for s in spec.secrets():
         _register_encodings(s)
     try:
@@ -189,6 +215,7 @@ def render_files(
         raise RenderError(f"render.env_file {spec.render.env_file!r} is not a usable file name")
     if not _same_file(env_path2, env_path):
         raise RenderError(f"render.env_file resolved to {env_path2} after interpolation, but {env_path} was read")
+    _check_outputs(spec, conf_path, env_path)
 
     conf_text = render_redis_conf(spec, total_memory=total_memory)
     env_text, moves = render_env(spec, sec.values, existing, set(sec.kept), env_path, allow_db_move)

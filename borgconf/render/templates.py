@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import RenderError
 from . import envfile
+from ..spec.names import comment_text
 from .confquote import conf_quote
 
 TEMPLATES = ("redis.conf.j2", "env.j2")
@@ -42,6 +43,7 @@ def _jinja():
     )
     env.filters["env_quote"] = lambda value, name: envfile.quote(name, str(value))
     env.filters["conf_quote"] = conf_quote
+    env.filters["comment"] = lambda value: comment_text(str(value))
     return env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import Problem, SpecError
 from .yamlread import MAX_EXTENDS_DEPTH, _Doc, _read_yaml, _short
@@ -138,15 +138,37 @@ def _ignore_rules(data: dict, o_data: dict, pos: dict, key_pos: dict, drop) -> N
                         table[("ignore", new)] = where
 
 
-def _extends_root(spec: Path) -> Path:
-    """Where base specs may live: the spec's git repository, else its directory.
-    `plan` runs on pull requests: a spec must not make borgconf read, and quote in
-    its errors, files from elsewhere on the machine (extends: /etc/shadow)."""
+def spec_root(spec: Path) -> Path:
+    """Where a spec may point (base specs, rendered files, TLS files): the spec's
+    git repository, else its directory. `plan` runs on pull requests: a spec must
+    not make borgconf read, write, or quote in its errors, files from elsewhere on
+    the machine (extends: /etc/shadow, render: {redis_conf: /proc/self/environ})."""
     start = spec.parent
     for d in (start, *start.parents):
         if (d / ".git").exists():
             return d
     return start
+
+
+_extends_root = spec_root  # the name older callers use
+
+
+def fenced(path: Path, root: Path, allow: Iterable[Path] = ()) -> bool:
+    """The one fence: ``path`` (resolved, symlinks followed) lies inside the
+    spec's ``root`` or inside a directory the command line allowed
+    (``--allow-path``, resolved too). A spec alone can never widen it."""
+    return any(path.is_relative_to(d) for d in (root, *allow))
+
+
+def resolve_allowed(allow: Iterable[str | os.PathLike]) -> tuple[Path, ...]:
+    """``--allow-path`` directories, resolved after symlinks like the paths they admit."""
+    out = []
+    for a in allow:
+        try:
+            out.append(Path(a).resolve())
+        except (OSError, ValueError, RuntimeError):
+            continue  # a directory that cannot be named admits nothing
+    return tuple(out)
 
 
 def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path], root: Path | None = None) -> _Doc:
@@ -169,7 +191,7 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
         reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
         raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} cannot be opened: {reason}")]) from None
     root = root or _extends_root(path.resolve())
-    if base_path.suffix.lower() not in (".yaml", ".yml") or not base_path.is_relative_to(root):
+    if base_path.suffix.lower() not in (".yaml", ".yml") or not fenced(base_path, root):
         raise SpecError([Problem(*where, "extends", f"a base spec must be a .yaml file inside {root} (the spec's repository or directory)")])
     if base_path in seen:
         chain = " -> ".join(p.name for p in (*seen, base_path))

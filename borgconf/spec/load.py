@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .. import redact
 from ..errors import Problem, SpecError
-from .extends import _load_chain
+from .extends import _load_chain, fenced, resolve_allowed, spec_root
 from .interpolation import _interpolate_tree, load_env_file, variables_in
 from .names import has_line_break
 from .types import Spec
@@ -39,12 +39,88 @@ def _single_line(doc: _Doc, problems: list[Problem]) -> None:
             problems.append(_problem(doc, path, "a newline or NUL is not allowed in a value (values are single-line text)"))
 
 
+_TLS_FILES = ("ca_certs", "certfile", "keyfile")
+
+
+def _spec_paths(data: Any) -> list[tuple[tuple, str]]:
+    """Every file path a spec names that borgconf itself opens: the rendered
+    files and the TLS files of each target (paths in ``server:`` are the
+    server's, read on its host, never by borgconf)."""
+    out: list[tuple[tuple, str]] = []
+    if not isinstance(data, dict):
+        return out
+    render = data.get("render")
+    if isinstance(render, dict):
+        out += [(("render", k), render[k]) for k in ("redis_conf", "env_file") if isinstance(render.get(k), str)]
+    targets: list[tuple[tuple, Any]] = [(("target",), data.get("target"))]
+    if isinstance(data.get("targets"), list):
+        targets += [(("targets", i), t) for i, t in enumerate(data["targets"])]
+    for at, t in targets:
+        tls = t.get("tls") if isinstance(t, dict) else None
+        if isinstance(tls, dict):
+            out += [((*at, "tls", k), tls[k]) for k in _TLS_FILES if isinstance(tls.get(k), str)]
+    return out
+
+
+def spec_path_of(spec_file: Path, value: str) -> Path:
+    """A path written in a spec, resolved after symlinks: relative paths are
+    relative to the spec's directory (like ``extends:``)."""
+    return (spec_file.parent / value).resolve()
+
+
+def _fence_paths(doc: _Doc, spec_file: Path, files: list[Path], allow: tuple[Path, ...], problems: list[Problem]) -> dict[tuple, Path]:
+    """Each path of :func:`_spec_paths` inside the spec's repository or directory
+    (or a ``--allow-path`` directory), no two outputs on one file, and no output
+    on the spec or one of its base specs. Returns the resolved paths."""
+    root = spec_root(spec_file)
+    resolved: dict[tuple, Path] = {}
+    for path, value in _spec_paths(doc.data):
+        if has_line_break(value) or not value.strip():
+            continue  # reported elsewhere (single-line text) or left to the default
+        try:
+            p = spec_path_of(spec_file, value)
+        except (OSError, ValueError, RuntimeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
+            problems.append(_problem(doc, path, f"not a usable file name: {reason}"))
+            continue
+        if not fenced(p, root, allow):
+            widen = "; only the command line can allow another directory (--allow-path DIR)"
+            problems.append(_problem(doc, path, f"must be inside {root} (the spec's repository or directory), after following symlinks{widen}"))
+            continue
+        resolved[path] = p
+    outputs = {k: v for k, v in resolved.items() if k[0] == "render"}
+    spec_files = {f: i for i, f in enumerate(files)}
+    for path, p in outputs.items():
+        if p in spec_files:
+            what = "the spec itself" if spec_files[p] == 0 else f"a base spec of this spec ({p.name})"
+            problems.append(_problem(doc, path, f"would overwrite {what}; choose another file"))
+    conf, env = outputs.get(("render", "redis_conf")), outputs.get(("render", "env_file"))
+    if conf is not None and conf == env:
+        problems.append(_problem(doc, ("render", "env_file"), "is the same file as render.redis_conf; two outputs cannot share a path"))
+    return resolved
+
+
 def _resolve(path: str | os.PathLike) -> Path:
     try:
         return Path(path).resolve()
     except (OSError, ValueError) as e:  # a name too long for the file system, a NUL
         reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
         raise SpecError([Problem(str(path), 0, 0, "", f"cannot read: {reason}")]) from None
+
+
+def _absolute_tls(spec: Spec, resolved: dict[tuple, Path]) -> None:
+    """The TLS files that were fenced are the ones opened: relative to the spec's
+    directory, not to wherever borgconf runs."""
+    for i, t in enumerate(spec.targets):
+        if t.tls is None:
+            continue
+        update = {}
+        for k in _TLS_FILES:
+            p = resolved.get(("targets", i, "tls", k)) or (resolved.get(("target", "tls", k)) if i == 0 else None)
+            if p is not None and getattr(t.tls, k) is not None:
+                update[k] = str(p)
+        if update:
+            spec.targets[i] = t.model_copy(update={"tls": t.tls.model_copy(update=update)})
 
 
 def referenced_variables(path: str | os.PathLike) -> tuple[Any, dict[tuple, dict[str, str | None]]]:
@@ -57,13 +133,23 @@ def referenced_variables(path: str | os.PathLike) -> tuple[Any, dict[tuple, dict
     return doc.data, variables_in(doc.data)
 
 
-def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env_file: str | None = None, expect_sha256: str | None = None) -> Spec:
+def load_spec(
+    path: str | os.PathLike,
+    *,
+    env: dict[str, str] | None = None,
+    env_file: str | None = None,
+    expect_sha256: str | None = None,
+    allow_paths: Iterable[str | os.PathLike] = (),
+) -> Spec:
     """Load, interpolate and validate a spec. Raises SpecError with every problem found.
 
     ``expect_sha256`` (a saved plan's spec digest): the path came from a plan
     file, so nothing of the files is quoted before their digest (``extends:``
     chain included) is the one the plan recorded: a file that does not even
-    read as YAML is a PlanError that shows none of it, another digest a StalePlan."""
+    read as YAML is a PlanError that shows none of it, another digest a StalePlan.
+
+    ``allow_paths`` (the command line's ``--allow-path``) are directories outside
+    the spec's repository where its render and TLS paths may point too."""
     shown = str(path)
     files: list[Path] = []
     resolved = _resolve(path)
@@ -94,6 +180,7 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
 
     spec = validate(doc, shown, [str(f) for f in files], problems, var_paths)
     _single_line(doc, problems)
+    tls_paths = _fence_paths(doc, resolved, files, resolve_allowed(allow_paths), problems)
     if problems:
         # one fault, one message: nothing more about a value whose variable failed,
         # and one message per position and path
@@ -110,9 +197,10 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
         problems.sort(key=lambda p: (p.file != shown, p.file, p.line, p.col))
         raise SpecError(problems)
     assert spec is not None
+    _absolute_tls(spec, tls_paths)
     for secret in spec.secrets():
         redact.register(secret)
     return spec
 
 
-__all__ = ["load_spec", "referenced_variables"]
+__all__ = ["load_spec", "referenced_variables", "spec_path_of"]

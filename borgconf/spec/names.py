@@ -27,16 +27,30 @@ COMMAND_NAME = re.compile(COMMAND_NAME_PATTERN)
 COMMAND_NEW_NAME = re.compile(COMMAND_NEW_NAME_PATTERN)
 ACL_COMMAND_RULE = re.compile(ACL_COMMAND_RULE_PATTERN)
 
-LINE_BREAKS = "\n\r\x00"  # spec values are single-line text: none of these anywhere
+# Spec values are single-line text: none of these anywhere. "\n" and "\r" end a
+# line for every reader (Redis splits its config on "\n"; python-dotenv on
+# "\r\n", "\n" and "\r"); NUL ends a C string; the others are what Python's
+# str.splitlines() (and so any Python tool reading the files line by line)
+# treats as line breaks: \v \f \x1c \x1d \x1e \x85 U+2028 U+2029.
+LINE_BREAKS = "\n\r\x00\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def has_line_break(text: str) -> bool:
-    """A newline, carriage return or NUL: what no spec value, key or variable may hold."""
+    """A line break of any reader (see LINE_BREAKS) or a NUL: what no spec value,
+    key or variable may hold."""
     return any(c in text for c in LINE_BREAKS)
+
+
+def comment_text(text: str) -> str:
+    """``text`` made safe inside a ``# ...`` comment line of redis.conf or .env:
+    every character that is not printable (line breaks of any reader, control
+    characters) written as a Python escape, so that nothing outside the spec's
+    values (its file name) can end the comment and start a directive."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
     "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
-    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break",
+    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break", "comment_text",
 ]

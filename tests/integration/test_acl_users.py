@@ -48,12 +48,18 @@ def test_a_password_change_is_planned_without_showing_it(redis_server, tmp_path,
     assert redis_server.client(username="n8n", password="n8n-pw-two").ping()
 
 
-def test_rules_redis_rewrites_are_a_clear_error_not_a_perpetual_diff(redis_server, tmp_path, capsys, monkeypatch):
-    # -@dangerous before +@all: Redis keeps only the effective +@all
+def test_rules_redis_respells_converge_by_what_they_grant(redis_server, tmp_path, capsys, monkeypatch):
+    # -@dangerous before +@all: Redis keeps only the effective +@all. Issue 10: rules are
+    # compared by what they grant (the server's COMMAND table), so this converges
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  odd: {password: "x-pw-123", commands: "-@dangerous +@all"}\n')
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)
-    assert rc == 1 and "write them that way" in err and "restored" in err
-    assert redis_server.client().execute_command("ACL", "GETUSER", "odd") is None  # rolled back: the user is gone again
+    assert rc == 0, err
+    odd = redis_server.client(username="odd", password="x-pw-123")
+    assert odd.execute_command("ACL", "DRYRUN", "odd", "FLUSHALL") == "OK"  # +@all grants the dangerous ones too
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+    redis_server.restart()  # users live only in memory here: apply again, then plan empty
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
 
 
 def test_rule_order_is_kept_and_converges(redis_server, tmp_path, capsys):

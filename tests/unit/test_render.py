@@ -303,6 +303,7 @@ def test_moving_a_service_to_another_database_needs_allow_db_move(tmp_path):
 
 def test_paths_are_relative_to_the_spec_and_out_dir_takes_the_file_names(tmp_path):
     (tmp_path / "specs").mkdir()
+    (tmp_path / ".git").mkdir()  # ../deploy is inside the spec's repository
     spec = spec_file(tmp_path / "specs", "version: 1\nrender: {redis_conf: ../deploy/redis.conf, env_file: ../deploy/app.env}\n")
     render_files(str(spec), environ={})
     assert (tmp_path / "deploy" / "redis.conf").is_file() and (tmp_path / "deploy" / "app.env").is_file()

@@ -82,3 +82,48 @@ def test_rendered_user_lines_keep_selector_style_key_rules(tmp_path):
     conf = render_redis_conf(load_spec(p, env={}), total_memory=1)
     line = next(l for l in conf.splitlines() if l.startswith("user u "))
     assert " %R~cache:* " in line and " ~app:* " in line and " &news" in line and "~%R" not in line
+
+
+# ---------------------------------------------------------------- issue 10: rules compared by what they grant
+
+
+def _table():
+    from borgconf.users import parse_command_table
+
+    def cmd(name, cats, subs=(), flags=()):
+        return [name, -1, list(flags), 0, 0, 0, [f"@{c}" for c in cats], [], [], [cmd(s, c) for s, c in subs]]
+
+    return parse_command_table([
+        cmd("get", ["read", "string"]),
+        cmd("set", ["write", "string"]),
+        cmd("flushall", ["write", "dangerous"]),
+        cmd("keys", ["read", "dangerous"]),
+        cmd("config", ["slow"], subs=[("config|get", ["admin", "dangerous"]), ("config|set", ["admin", "dangerous"])]),
+        cmd("mod.x", ["write"], flags=["module"]),
+    ])
+
+
+def test_granted_follows_acl_c():
+    from borgconf.users import granted
+
+    t = _table()
+    assert granted(("+@read", "+@write", "-@dangerous"), t) == (False, frozenset({"get", "set"}))
+    assert granted(("+@string",), t) == granted(("+get", "+set"), t)
+    assert granted(("-@dangerous", "+@all"), t) == granted(("+@all",), t)
+    assert granted(("+@all", "-flushall"), t)[0] is False  # clearing any bit clears allcommands
+    assert granted(("+config",), t) == (False, frozenset({"config|get", "config|set"}))  # a container brings its subcommands
+    assert "mod.x" not in granted(("+@write",), t)[1]  # categories skip module commands
+    assert granted(("+config|nosuch",), t) is None and granted(("+@nosuchcategory",), t) is None
+    assert granted(("+@read", "-renamedaway"), t) == granted(("+@read",), t)  # not in COMMAND: only explicit rules
+    assert granted(("+renamedaway",), t) != granted((), t)
+
+
+def test_same_rules_uses_the_table_only_when_spellings_differ():
+    from borgconf.users import UserState
+
+    t = _table()
+    a = UserState(True, ("~*",), (), ("+@read", "+@write", "-@dangerous"), frozenset())
+    b = UserState(True, ("~*",), (), ("+get", "+set"), frozenset())
+    c = UserState(True, ("~*",), (), ("+get",), frozenset())
+    assert not a.same_rules(b) and a.same_rules(b, t) and not a.same_rules(c, t)
+    assert not UserState(True, ("~app:*",), (), b.commands, frozenset()).same_rules(b, t)  # keys still compared
