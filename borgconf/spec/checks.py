@@ -12,14 +12,23 @@ from .. import params as P
 from ..errors import Problem
 from . import names as N
 from .schema import _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
-from .secrets import never_echoed
+from .secrets import Concealed
 from .types import ServerValue, Spec, file_digest
 from .yamlread import _problem
 
 
-def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths) -> Any:
+_EXPECTED = {
+    "bool": "a boolean (yes/no, true/false)", "int": "an integer in range", "memory": "a memory size in range (e.g. 2gb, 512mb, 25%)",
+    "enum": "one of the parameter's choices", "enum-set": "a set of the parameter's choices",
+    "keyspace-events": "a set of keyspace event classes (e.g. KEA)", "save": "save points (\"<seconds> <changes>\" pairs)",
+}
 
+
+def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths, concealed: Concealed | None = None) -> Any:
+    """The Spec, or None with ``problems`` filled. No message quotes a value
+    ``concealed`` hides (a ${VAR}'s, a secret's, wherever it landed)."""
     data = doc.data
+    concealed = concealed if concealed is not None else Concealed(data, {}, var_paths)
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as e:
@@ -28,8 +37,10 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             at = (err.get("ctx") or {}).get("error")
             if isinstance(at, _At):
                 loc += at.sub
-            sensitive = never_echoed(loc)
+            sensitive = concealed.at(loc, err.get("input"))
             msg = _message(err, sensitive)
+            if sensitive and concealed.variables(loc) and err["type"] not in ("extra_forbidden", "missing"):
+                msg += f" (got {concealed.placeholder(loc)}, not shown)"
             if err["type"] == "extra_forbidden":
                 parent = loc[:-1]
                 options = _TOP_KEYS if not parent else list(_model_at(parent).model_fields) if _model_at(parent) else []
@@ -59,7 +70,12 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             try:
                 checked = P.check(p, value)
             except P.InvalidValue as e:
-                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
+                if p.sensitive:
+                    msg = "invalid value (not shown: sensitive)"
+                elif concealed.at(path, value):
+                    msg = concealed.message(str(e), path, value, _EXPECTED.get(p.type, f"a valid {p.name}"))
+                else:
+                    msg = str(e)
                 problems.append(_problem(doc, path, msg))
                 continue
             server[p.name] = ServerValue(p, checked, value, name)
@@ -71,6 +87,9 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         for i, name in enumerate(model.ignore):
             p = catalog.lookup(name)
             if p is None:
+                if concealed.at(("ignore", i), name):
+                    problems.append(_problem(doc, ("ignore", i), f"{concealed.placeholder(('ignore', i))} is not a parameter name"))
+                    continue
                 hint = catalog.suggest(name)
                 problems.append(_problem(doc, ("ignore", i), f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")))
             else:
@@ -110,7 +129,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             if svc.db >= databases:
                 problems.append(_problem(doc, path + ("db",), f"database {svc.db} does not exist: databases is {databases} (0..{databases - 1})"))
             if svc.user is not None and svc.user not in model.users and svc.user != "default":
-                problems.append(_problem(doc, path + ("user",), f"user {svc.user!r} is not defined under users:"))
+                shown_user = repr(svc.user) if not concealed.at(path + ("user",), svc.user) else concealed.placeholder(path + ("user",))
+                problems.append(_problem(doc, path + ("user",), f"user {shown_user} is not defined under users:"))
         for name in model.users:
             if not N.USER_NAME.fullmatch(name):
                 problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
@@ -123,7 +143,9 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         i = next(i for i, n in enumerate(names) if n in names[:i])
-        problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
+        loc = ("targets", i, "name")
+        shown_name = repr(names[i]) if not concealed.at(loc, names[i]) else concealed.placeholder(loc)
+        problems.append(_problem(doc, loc, f"target names must be unique: {shown_name} is also targets[{names.index(names[i])}]"))
         return None
     return Spec(
         path=shown,

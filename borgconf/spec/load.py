@@ -11,11 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dataclasses import replace
+
 from .. import redact
 from ..errors import Problem, SpecError
 from .extends import _load_chain
 from .interpolation import _interpolate_tree, load_env_file, variables_in
 from .names import has_line_break
+from .secrets import Concealed
 from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk
 
@@ -70,12 +73,16 @@ def load_spec(path: str | os.PathLike, *, env: dict[str, str] | None = None, env
     failed: set[tuple] = set()
     _interpolate_tree(doc, environ, problems, var_paths, failed)
     interpolation_problems = len(problems)
+    # before any message is formed: the secrets are registered, and what no
+    # message may quote (a ${VAR}'s value, a secret repeated elsewhere) is known
+    concealed = Concealed(doc.data, environ, var_paths, failed)
 
     from .checks import validate
 
-    spec = validate(doc, shown, [str(f) for f in files], problems, var_paths)
+    spec = validate(doc, shown, [str(f) for f in files], problems, var_paths, concealed)
     _single_line(doc, problems)
     if problems:
+        problems = [replace(p, message=concealed.mask(p.message)) for p in problems]
         # one fault, one message: nothing more about a value whose variable failed,
         # and one message per position and path
         noise = {_dotted(p) for p in failed}
