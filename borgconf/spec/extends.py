@@ -20,17 +20,21 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
                 out[k] = merge(b[k], v, path + (k,)) if k in b else v
             return out
         # replaced: drop the base's positions below this path
-        for table in (pos, key_pos):
+        for table in (pos, key_pos, written):
             for p in [p for p in table if p[: len(path)] == path and len(p) > len(path)]:
                 del table[p]
         return o
 
     pos = dict(base.pos)
     key_pos = dict(base.key_pos)
+    written = dict(base.written)
     data = merge(base.data, over.data, ())
+    for p in [p for p in written if p in over.pos]:  # replaced by the spec on top
+        del written[p]
     pos.update(over.pos)
     key_pos.update(over.key_pos)
-    return _Doc(data, pos, key_pos)
+    written.update(over.written)
+    return _Doc(data, pos, key_pos, written)
 
 
 def _extends_root(spec: Path) -> Path:
