@@ -114,10 +114,11 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 8, fa
 
 def is_plan_file(path: str) -> bool:
     """A saved plan (JSON with a format_version), not a spec."""
+    from .files import read_regular
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip()
-    except OSError:
+        head = read_regular(path, 4096).lstrip()  # never blocks: a FIFO is no plan (and load_spec says why)
+    except (OSError, ValueError):
         return False
     return head.startswith(b"{") and b"format_version" in head
 
@@ -137,9 +138,17 @@ def load_saved_plan(path: str, *, env_file: str | None = None, target_name: str 
     from .plan import Plan
     from .spec import load_spec
 
+    from .files import read_regular
+    from .planfile import MAX_BYTES
+
     try:
-        with open(path, encoding="utf-8") as f:
-            p = Plan.loads(f.read())
+        raw = read_regular(path, MAX_BYTES)
+    except OSError as e:
+        raise PlanError(f"cannot read the plan file {path}: {e.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise PlanError(f"{path} is larger than {MAX_BYTES} bytes: not a borgconf plan file")
+    try:
+        p = Plan.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise PlanError(f"{path} is not a borgconf plan file (not UTF-8 text)") from None
     except RecursionError:

@@ -45,11 +45,14 @@ class _Doc:
 
 
 def _read_yaml(path: Path, shown: str) -> _Doc:
+    from ..files import NotRegularFile, read_regular
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_SPEC_BYTES + 1)  # never more: a FIFO or /dev/zero must not hang us
+        raw = read_regular(path, MAX_SPEC_BYTES)  # never blocks, never more: a FIFO or /dev/zero must not hang us
     except FileNotFoundError:
         raise SpecError([Problem(shown, 0, 0, "", "file not found")]) from None
+    except NotRegularFile as e:
+        raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}; a spec is a YAML file")]) from None
     except OSError as e:
         raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}")]) from None
     if len(raw) > MAX_SPEC_BYTES:
