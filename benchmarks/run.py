@@ -62,6 +62,19 @@ CHANGES = {
 
 DEPS = "import click, ruamel.yaml; from pydantic import BaseModel"
 
+# borgconf's own share (GitHub issue 15): a figure's time minus the reference row
+# that imports the same dependencies and, for commands that talk to Redis, does
+# the redis-py floor's round trip. Figure key -> reference key. Hook: when
+# `borgconf status` and `borgconf import` exist, add their Figures (and commands)
+# in main() and their keys here, "status": "deps_redis", "import": "deps_redis".
+OWN_SHARE = {
+    "validate": "deps",
+    "insync": "deps_redis",
+    "plan10": "deps_redis",
+    "apply": "deps_redis",
+}
+OWN_SHARE_TARGET_MS = 30.0
+
 VALIDATE_SPECS = ("specs/borgstack.yaml", "examples/demo.yaml")  # the first that exists
 
 # Dummy values for the ${VAR}s of the validated spec; never a real secret.
@@ -76,6 +89,7 @@ class Figure:
     target: float | None  # max ratio against that floor
     rss_target: float | None = 1.5  # max peak RSS ratio against the redis-py floor
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system CPU seconds of the child
     rss_kib: list[int] = field(default_factory=list)
 
 
@@ -104,7 +118,7 @@ for line in sys.stdin:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - start
-    sys.stdout.write("%d %.9f %d\n" % (os.waitstatus_to_exitcode(status), elapsed, usage.ru_maxrss))
+    sys.stdout.write("%d %.9f %d %.6f\n" % (os.waitstatus_to_exitcode(status), elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
     sys.stdout.flush()
 """
 
@@ -114,15 +128,15 @@ class Launcher:
         self.proc = subprocess.Popen([python, "-I", "-S", "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=cwd, text=True)
         self.out, self.err = tmpdir / "child.out", tmpdir / "child.err"
 
-    def run(self, argv: list[str], *, expect_rc: int, expect_out: str | None) -> tuple[float, int]:
-        """Wall time (s) and peak RSS (KiB) of one child process, checked for what it must do."""
+    def run(self, argv: list[str], *, expect_rc: int, expect_out: str | None) -> tuple[float, int, float]:
+        """Wall time (s), peak RSS (KiB) and CPU time (s) of one child process, checked for what it must do."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("\0".join([str(self.out), str(self.err), *argv]) + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline().split()
-        if len(reply) != 3:
+        if len(reply) != 4:
             raise RunFailed(f"the launcher died running {' '.join(argv)}")
-        rc, elapsed, maxrss = int(reply[0]), float(reply[1]), int(reply[2])
+        rc, elapsed, maxrss, cpu = int(reply[0]), float(reply[1]), int(reply[2]), float(reply[3])
         stdout = self.out.read_text(errors="replace")
         if rc != expect_rc or (expect_out is not None and expect_out not in stdout):
             raise RunFailed(
@@ -130,7 +144,7 @@ class Launcher:
                 + (f", expected {expect_out!r} in the output" if expect_out else "")
                 + f"\n--- stdout\n{stdout}--- stderr\n{self.err.read_text(errors='replace')}"
             )
-        return elapsed, maxrss  # Linux: KiB
+        return elapsed, maxrss, cpu  # Linux: KiB
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -166,8 +180,8 @@ def fmt_s(x: float) -> str:
 
 def table(figures: list[Figure], floors: dict[str, Figure]) -> str:
     redis_rss = statistics.median(floors["redis"].rss_kib)
-    head = "| figure | median s | min–max s | ratio | target | met | peak RSS MiB | RSS ratio | RSS target | RSS met |"
-    rows = [head, "|" + "---|" * 10]
+    head = "| figure | median s | min–max s | ratio | target | met | CPU s | peak RSS MiB | RSS ratio | RSS target | RSS met |"
+    rows = [head, "|" + "---|" * 11]
     for f in [*floors.values(), *figures]:
         med = statistics.median(f.times)
         rss = statistics.median(f.rss_kib)
@@ -183,7 +197,28 @@ def table(figures: list[Figure], floors: dict[str, Figure]) -> str:
         rss_met = "—" if f.rss_target is None else ("yes" if rss_ratio <= f.rss_target else "**no**")
         rows.append(
             f"| {f.label} | {fmt_s(med)} | {fmt_s(min(f.times))}–{fmt_s(max(f.times))} | {ratio_s} | {target_s} | {met}"
-            f" | {rss / 1024:.1f} | {rss_ratio:.2f}× | {rss_target_s} | {rss_met} |"
+            f" | {fmt_s(statistics.median(f.cpu))} | {rss / 1024:.1f} | {rss_ratio:.2f}× | {rss_target_s} | {rss_met} |"
+        )
+    return "\n".join(rows)
+
+
+def own_share_table(by_key: dict[str, Figure]) -> str:
+    """borgconf's own share: per round, figure minus its reference (both ran in the same round)."""
+    head = "| borgconf's own share | reference | median ms | min–max ms | target | met | CPU median ms | CPU min–max ms |"
+    rows = [head, "|" + "---|" * 8]
+    pairs = [*OWN_SHARE.items(), *((f"base_{k}", r) for k, r in OWN_SHARE.items())]
+    for key, ref_key in pairs:
+        if key not in by_key:
+            continue
+        f, ref = by_key[key], by_key[ref_key]
+        diffs = [(a - b) * 1000 for a, b in zip(f.times, ref.times)]
+        cpu = [(a - b) * 1000 for a, b in zip(f.cpu, ref.cpu)]
+        med = statistics.median(diffs)
+        met = "yes" if med <= OWN_SHARE_TARGET_MS else "**no**"
+        ref_label = "deps" if ref_key == "deps" else "deps + redis-py floor"
+        rows.append(
+            f"| {f.label} | {ref_label} | {med:.0f} | {min(diffs):.0f}–{max(diffs):.0f} | ≤ {OWN_SHARE_TARGET_MS:g} | {met}"
+            f" | {statistics.median(cpu):.0f} | {min(cpu):.0f}–{max(cpu):.0f} |"
         )
     return "\n".join(rows)
 
@@ -202,6 +237,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=11, help="timed runs of every figure (at least 5; default 11)")
     ap.add_argument("--version-select", choices=("8.2", "7.0"), default="8.2", help="redis-server to start (default 8.2)")
     ap.add_argument("--borgconf", type=Path, default=Path(sys.executable).parent / "borgconf", help="the console script (default: next to this Python)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another borgconf console script (e.g. an older commit's) whose validate, plan and apply run in the same rounds: its own share is reported beside this one's",
+    )
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="where the Markdown tables go")
     args = ap.parse_args()
     if args.runs < 5:
@@ -210,6 +250,9 @@ def main() -> int:
     if not script.is_file():
         ap.error(f"{script} not found: install borgconf (pip install -e .) or pass --borgconf")
     python = interpreter_of(script)
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None and not baseline.is_file():
+        ap.error(f"{baseline} not found")
     binaries = find_binaries()
     if args.version_select not in binaries:
         ap.error(f"no redis-server {args.version_select} on this machine (found: {', '.join(binaries) or 'none'}); see tests/setup.sh")
@@ -256,6 +299,9 @@ def main() -> int:
                 Figure("insync", "`plan`, in sync", "redis", 1.2),
             ]
             bc = str(script)
+            # the baseline's figures: same commands, same rounds, right after ours
+            BASE = ("validate", "plan10", "apply", "insync")
+            base_figures = [Figure(f"base_{f.key}", f"baseline: {f.label}", f.floor, None, rss_target=None) for f in figures if f.key in BASE] if baseline else []
             commands = {
                 "pass": ([python, "-c", "pass"], 0, None),
                 "redis": ([python, "-c", f"import redis; redis.Redis(port={server.port}).config_get('*')"], 0, None),
@@ -267,25 +313,31 @@ def main() -> int:
                 "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 change(s), persisted with CONFIG REWRITE"),
                 "insync": ([bc, "plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
             }
-            by_key = {**floors, **{f.key: f for f in (*references, *figures)}}
+            if baseline:
+                for key in BASE:
+                    argv, rc, expect = commands[key]
+                    commands[f"base_{key}"] = ([str(baseline), *argv[1:]], rc, expect)
+            by_key = {**floors, **{f.key: f for f in (*references, *figures, *base_figures)}}
+            order = ["pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync"] + [f.key for f in base_figures]
             launcher = Launcher(python, env, ROOT, tmpdir)
             # what a child inherits from the launcher: peak RSS below this is not measurable
             baseline_kib = min(launcher.run(["/bin/true"], expect_rc=0, expect_out=None)[1] for _ in range(3))
             notes.append(f"Peak RSS of `/bin/true` started the same way: {baseline_kib / 1024:.1f} MiB (the measuring method's own floor).")
             print(f"borgconf benchmark: {args.runs} runs + 1 warm-up, redis-server {binary_version(binary)} on {server.url}", file=sys.stderr)
             for n in range(args.runs + 1):  # round 0 warms the page cache and writes .pyc files
-                for key in ("pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync"):
-                    if key == "plan10":
+                for key in order:
+                    if key in ("plan10", "base_plan10"):
                         reset(client, originals)
-                    elif key == "insync":
+                    elif key in ("insync", "base_insync"):
                         # the apply just before must have left exactly the spec's values
                         now = {name: client.config_get(name)[name] for name in CHANGES}
                         if any(now[name] == originals[name] for name in CHANGES):
                             raise RunFailed(f"apply left some of the 10 parameters as they were: {now}")
                     argv, rc, expect = commands[key]
-                    elapsed, rss = launcher.run(argv, expect_rc=rc, expect_out=expect)
+                    elapsed, rss, cpu = launcher.run(argv, expect_rc=rc, expect_out=expect)
                     if n:
                         by_key[key].times.append(elapsed)
+                        by_key[key].cpu.append(cpu)
                         by_key[key].rss_kib.append(rss)
                 print(f"  round {n}/{args.runs}{' (warm-up)' if not n else ''}", file=sys.stderr)
             launcher.close()
@@ -297,17 +349,20 @@ def main() -> int:
 
     now = _dt.datetime.now().astimezone()
     host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "local"
-    body = table(references + figures, floors)
+    body = table(references + figures + base_figures, floors)
+    own = own_share_table(by_key)
     met = [f for f in figures if f.target is not None]
     report = "\n".join(
         [
             f"# borgconf benchmark, {now:%Y-%m-%d %H:%M %Z}",
             "",
-            f"Command: `{Path(sys.executable).name} benchmarks/run.py --runs {args.runs} --version-select {args.version_select}`",
+            f"Command: `{Path(sys.executable).name} benchmarks/run.py --runs {args.runs} --version-select {args.version_select}"
+            + (f" --baseline {args.baseline}" if args.baseline else "")
+            + "`",
             "",
-            f"- borgconf {git_describe()}, console script `{script}`",
+            f"- borgconf {git_describe()}, console script `{script}`" + (f"; baseline (same rounds): `{baseline}`" if baseline else ""),
             f"- Python {platform.python_version()} ({python}), redis-server {server_version}, {platform.platform()}, {os.cpu_count()} CPU(s), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-            f"- {args.runs} timed runs of each figure (after one warm-up round), interleaved; median, min–max; ratios are medians over the floor's median",
+            f"- {args.runs} timed runs of each figure (after one warm-up round), interleaved; median, min–max; ratios are medians over the floor's median; CPU s = median user + system CPU time of the child",
             f"- Floors: `python -c pass`; redis-py floor = `python -c \"import redis; redis.Redis(port=P).config_get('*')\"`",
             f"- References (no target): `python -c \"{DEPS}\"`, and the same followed by the redis-py floor's code: what borgconf's dependencies cost before borgconf does anything",
             "- Every process reads compiled bytecode (a fresh PYTHONPYCACHEPREFIX filled by the warm-up round), as after `pip install`",
@@ -315,6 +370,12 @@ def main() -> int:
             *(f"- Note: {n}" for n in notes),
             "",
             body,
+            "",
+            "Own share = the figure minus its reference row in the same round (validate: the imports only; plan and apply: the imports + the redis-py floor's round trip); median and min–max of the per-round differences."
+            " The target is on wall time (median ms). CPU ms is the same difference in the children's user + system CPU time (`ru_utime + ru_stime` from `os.wait4`):"
+            " it does not count time spent waiting for a CPU, so on a loaded machine it shows what the wall figures cannot.",
+            "",
+            own,
             "",
             f"Time targets met: {sum(1 for f in met if statistics.median(f.times) / statistics.median(floors[f.floor].times) <= f.target)}/{len(met)}; "
             f"RSS targets met: {sum(1 for f in figures if statistics.median(f.rss_kib) / statistics.median(floors['redis'].rss_kib) <= 1.5)}/{len(figures)}.",

@@ -85,10 +85,16 @@ def _defaults_file() -> dict[str, dict[str, str]]:
 
 
 def server_key(flavour: str, version: str) -> str:
-    """The catalog's key of the nearest captured server: "redis-7.0", "redis-8.2", "valkey-8"."""
+    """The key of the captured server whose defaults apply: the server's own
+    ("valkey-9.1"), else the nearest captured one of its flavour."""
+    from .params import server_key as exact
+
+    key = exact(flavour, version)
+    if key in _defaults_file():
+        return key
     major = version.split(".", 1)[0]
     if flavour == "valkey":
-        return "valkey-8"
+        return "valkey-9.1" if major.isdigit() and int(major) >= 9 else "valkey-8.1" if major.isdigit() and int(major) >= 8 else "valkey-8"
     return "redis-8.2" if major.isdigit() and int(major) >= 8 else "redis-7.0"
 
 

@@ -1,12 +1,14 @@
 """Views of a plan and of apply results: human (colour on a terminal) and JSON.
 
-No decisions here. Colour comes from rich, imported only when colour is on, so
-piped output and CI never pay for it.
+No decisions here. Colour is whole lines only, so click.style does it (click
+is loaded anyway; rich was one dependency more, issue 15); piped output and
+CI get none.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TextIO
 
@@ -14,27 +16,33 @@ from . import params as P
 from .redact import redact
 
 
+# what rich's Text dropped from coloured lines (BEL, BS, VT, FF, CR): the same here
+_STRIP_IN_COLOUR = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def styled(text: str, style: str) -> str:
+    """``text`` in a whole-line style: words such as "bold green", "dim", "magenta"."""
+    import click
+
+    words = style.split()
+    fg = next((w for w in words if w not in ("bold", "dim")), None)
+    return click.style(text.translate(_STRIP_IN_COLOUR), fg=fg, bold=("bold" in words) or None, dim=("dim" in words) or None)
+
+
 class Out:
     """Where human output goes; colour only when asked for and on a terminal."""
 
     def __init__(self, stream: TextIO | None = None, color: bool = False):
         self.stream = stream or sys.stdout
-        self.color = color
-        self._console = None
+        # a terminal that says it has no colour gets none (as rich did)
+        self.color = color and os.environ.get("TERM") not in ("dumb", "unknown")
 
     def line(self, text: str = "", style: str | None = None) -> None:
         text = redact(text)
         if self.color and style:
-            if self._console is None:
-                from rich.console import Console
-
-                self._console = Console(file=self.stream, highlight=False, soft_wrap=True)
-            from rich.text import Text
-
-            self._console.print(Text(text, style=style))
-        else:
-            self.stream.write(text + "\n")
-            self.stream.flush()
+            text = styled(text, style)
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
 
 def _value(name: str, v: str | None) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "tests" / "redis-facts"
 OUT = ROOT / "borgconf" / "data" / "defaults.json"
-SERVERS = ("redis-7.0", "redis-8.2", "valkey-8")
+SERVERS = ("redis-7.0", "redis-8.2", "valkey-8", "valkey-8.1", "valkey-9.1")
 BASE_CONFIG_ONLY = {"port", "bind", "dir", "logfile", "daemonize"}  # set by the capture's base config
 # what the capture's base config hid (dir has none: the server's working directory)
 COMPILED_IN = {"save": "3600 1 300 100 60 10000", "port": "6379", "bind": "* -::*", "logfile": "", "daemonize": "no"}

@@ -14,6 +14,20 @@ from . import names as N
 from .names import has_line_break
 
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=False)
+# The parts of a spec: built inside SpecModel's one validator, and a validator of
+# their own only when used alone (Target for --url); not at import (issue 15).
+_PART = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
+
+
+# Python functions, not the builtins dict and list: for a default_factory pydantic
+# asks inspect.signature() whether it takes the validated data, and a builtin's
+# signature is parsed from its text (ast) each time, ~0.5 ms apiece (issue 15).
+def _dict() -> dict:
+    return {}
+
+
+def _list() -> list:
+    return []
 
 
 class _At(ValueError):
@@ -33,7 +47,7 @@ def _plain(text: str, what: str) -> str:
 
 
 class Tls(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     ca_certs: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
@@ -41,7 +55,7 @@ class Tls(BaseModel):
 
 
 class Target(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     name: str = Field("default", pattern=N.TARGET_NAME_PATTERN)
     url: str = "redis://127.0.0.1:6379"
     username: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
@@ -96,13 +110,13 @@ def _whole_number(v: Any) -> Any:
 
 
 class Service(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     db: int = Field(ge=0, le=1_000_000)
 
     _db = field_validator("db", mode="before")(classmethod(lambda cls, v: _whole_number(v)))
     role: Literal["queue", "cache", "session"] | None = None
     user: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=_dict)
 
     @field_validator("env")
     @classmethod
@@ -118,11 +132,11 @@ class Service(BaseModel):
 
 
 class User(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     password: str | None = None
     enabled: bool = True
     keys: list[str] = Field(default_factory=lambda: ["*"])
-    channels: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=_list)
     commands: str = "+@all"
 
     @model_validator(mode="after")
@@ -147,7 +161,7 @@ class User(BaseModel):
 
 
 class Render(BaseModel):
-    model_config = _FORBID
+    model_config = _PART
     redis_conf: str | None = None
     env_file: str | None = None
     host: str = Field("redis", pattern=N.HOST_PATTERN)
@@ -170,11 +184,11 @@ class SpecModel(BaseModel):
         return v
     target: Target | None = None
     targets: list[Target] | None = None
-    server: dict[str, Any] = Field(default_factory=dict)
-    ignore: list[str] = Field(default_factory=list)
-    commands: dict[str, str] = Field(default_factory=dict)
-    services: dict[str, Service] = Field(default_factory=dict)
-    users: dict[str, User] = Field(default_factory=dict)
+    server: dict[str, Any] = Field(default_factory=_dict)
+    ignore: list[str] = Field(default_factory=_list)
+    commands: dict[str, str] = Field(default_factory=_dict)
+    services: dict[str, Service] = Field(default_factory=_dict)
+    users: dict[str, User] = Field(default_factory=_dict)
     render: Render = Field(default_factory=Render)
 
     @model_validator(mode="after")

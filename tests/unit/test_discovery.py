@@ -351,6 +351,7 @@ def test_owned_names_against_the_catalog():
         "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-announce-ip", "cluster-announce-port",
         "cluster-announce-bus-port", "cluster-announce-tls-port", "cluster-announce-hostname",
         "cluster-announce-human-nodename", "cluster-announce-client-ipv4", "cluster-announce-client-ipv6",
+        "cluster-announce-client-port", "cluster-announce-client-tls-port",  # Valkey 9.1's per-node client ports
     }
     assert {n for n in names if D.shared_in_group(n)} == {"requirepass", "masterauth", "masteruser"}
 

@@ -1,11 +1,17 @@
-"""What the offline commands import (GitHub issue 5; style habit 10).
+"""What each command imports (GitHub issues 5 and 15; style habit 10).
 
 ``borgconf --version`` and ``borgconf validate`` run in CI on every push and
 never talk to Redis or render: they must not import redis, jinja2, deepdiff
 or rich. A bare ``--version`` through the console script (borgconf.__main__)
-imports none of the CLI's dependencies at all. Each check runs in a fresh
-subprocess, so nothing imported by pytest or another test can hide an import.
-Not timed: benchmarks/run.py measures; this pins the boundary.
+imports none of the CLI's dependencies at all. ``plan`` and ``apply`` import
+redis but never jinja2, deepdiff or rich (rich only for colour on a terminal).
+Through the console script, validate (and plan or apply given a bad spec)
+imports neither importlib.metadata nor importlib.resources (pydantic's plugin
+discovery is switched off there, the catalog is read beside params.py): each
+costs start-up time (issue 15). redis-py imports importlib.metadata itself.
+Each check runs in a fresh subprocess, so nothing imported by pytest or another
+test can hide an import. Not timed: benchmarks/run.py measures; this pins the
+boundary.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 OFFLINE_FORBIDDEN = {"redis", "jinja2", "deepdiff", "rich"}
+# what start-up through the console script never pays for (issue 15); redis-py
+# imports importlib.metadata itself, so plan and apply are not held to it
+STARTUP_FORBIDDEN = {"importlib.metadata", "importlib.resources", "importlib.readers", "zipfile"}
+# plan and apply talk to Redis but render nothing
+ONLINE_FORBIDDEN = {"jinja2", "deepdiff", "rich"}
 # the --version fast path answers before the CLI exists
 VERSION_FORBIDDEN = OFFLINE_FORBIDDEN | {"click", "pydantic", "pydantic_core", "ruamel", "borgconf.cli"}
 
@@ -51,6 +62,11 @@ def _modules_after(call: str) -> tuple[int, str, set[str]]:
 
 def _hits(modules: set[str], forbidden: set[str]) -> list[str]:
     return sorted(m for m in modules if m in forbidden or m.split(".")[0] in forbidden)
+
+
+def _startup_hits(modules: set[str]) -> list[str]:
+    """importlib.metadata / importlib.resources and what only they pull in (dotted names: by prefix)."""
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in STARTUP_FORBIDDEN))
 
 
 def _spec(tmp_path: Path) -> Path:
@@ -109,14 +125,54 @@ def test_validate_imports_no_redis_jinja2_deepdiff_rich(tmp_path):
         assert rc == 0 and ": valid (" in out, (entry, out)
         assert "pydantic" in modules and "ruamel.yaml" in modules  # it really validated
         assert _hits(modules, OFFLINE_FORBIDDEN) == [], entry
+        if entry == "borgconf.__main__":  # the console script
+            assert _startup_hits(modules) == [], entry
+
+
+def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
+    # -X importtime lists every module imported, even one removed from sys.modules again
+    spec = _spec(tmp_path)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "borgconf", "validate", str(spec)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and ": valid (" in r.stdout, r.stderr
+    imported = {m.group(1) for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", r.stderr, re.M)}
+    assert "borgconf.spec.schema" in imported and "ruamel.yaml" in imported  # the listing works at all
+    assert _startup_hits(imported) == []
+    assert "pydantic.plugin._loader" not in imported  # pydantic's own loader, which scans for plugins
+    assert _hits(imported, OFFLINE_FORBIDDEN) == []
 
 
 def test_invalid_spec_imports_no_redis_jinja2_deepdiff_rich(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("version: 1\nserver:\n  maxmemori: 1gb\n  maxmemory-policy: sometimes\n")
-    rc, _, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}])")
-    assert rc == 1
-    assert _hits(modules, OFFLINE_FORBIDDEN) == []
+    for command in ("validate", "plan", "apply"):  # a bad spec stops plan and apply before redis
+        rc, _, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main([{command!r}, {str(spec)!r}])")
+        assert rc == 1, command
+        assert _hits(modules, OFFLINE_FORBIDDEN) == [], command
+        assert _startup_hits(modules) == [], command
+
+
+def _live_spec(tmp_path: Path, url: str) -> Path:
+    p = tmp_path / "live.yaml"
+    p.write_text(f"version: 1\ntarget: {{url: {url!r}}}\nserver:\n  maxmemory-samples: 7\n  hz: 20\n")
+    return p
+
+
+def test_plan_and_apply_import_no_jinja2_deepdiff_rich(redis_server, tmp_path):
+    spec = _live_spec(tmp_path, redis_server.url)
+    steps = [
+        (["plan", str(spec), "--detailed-exitcode"], 2, "Plan: 2 to change live"),
+        (["apply", str(spec), "--auto-approve"], 0, "applied 2 change(s)"),
+        (["plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
+    ]
+    for argv, want_rc, want_out in steps:
+        rc, out, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main({argv!r})")
+        assert rc == want_rc and want_out in out, (argv, rc, out)
+        assert "redis" in modules  # it really talked to the server
+        assert _hits(modules, ONLINE_FORBIDDEN) == [], argv
+    # convergence: the server restarted from its own config file plans empty too
+    redis_server.restart()
+    rc, out, _ = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['plan', {str(spec)!r}, '--detailed-exitcode'])")
+    assert rc == 0 and "No changes." in out, out
 
 
 def test_console_script_is_the_fast_entry():
