@@ -33,40 +33,95 @@ class _StderrHandler(logging.StreamHandler):
 
 
 class State:
-    def __init__(self, color: bool, verbose: bool):
+    def __init__(self, color: bool, verbose: bool, env_file: str | None = None):
         self.color = color
         self.verbose = verbose
+        self.env_file = env_file
 
 
 def _out(ctx: click.Context):
     from .views import Out
 
-    return Out(sys.stdout, color=ctx.obj.color)
+    return Out(sys.stdout, color=ctx.find_root().obj.color)
 
 
 def _err(message: str) -> None:
     sys.stderr.write(redact(f"error: {message}") + "\n")
 
 
+# -- global options: before or after the subcommand --------------------------------
+#
+# `borgconf --no-color plan SPEC` and `borgconf plan SPEC --no-color` are the same
+# command: the group and every subcommand take --no-color, -v/--verbose and
+# --version; --env-file is the group's and every spec-reading command's. The
+# options of a subcommand only ever turn things on (a flag given anywhere counts).
+
+
+def _state(ctx: click.Context) -> State:
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = State(color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"), verbose=False)
+    return root.obj
+
+
+def _set_no_color(ctx: click.Context, param, value: bool) -> None:
+    if value:
+        _state(ctx).color = False
+
+
+def _set_verbose(ctx: click.Context, param, value: bool) -> None:
+    if value:
+        state = _state(ctx)
+        state.verbose = True
+        if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+            handler = _StderrHandler()
+            handler.addFilter(RedactingFilter())
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+
+
+_NO_COLOR_HELP = "Plain output even on a terminal (NO_COLOR works too)."
+_VERBOSE_HELP = "Debug logs on stderr; tracebacks of unexpected errors."
+_ENV_FILE_HELP = "Read ${VAR}s from this .env file too (the environment wins)."
+
+
+def _version_option():
+    return click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+
+
+def global_options(f):
+    """--no-color, -v/--verbose and --version on a subcommand, as on the group."""
+    f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose, help=_VERBOSE_HELP)(f)
+    f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color, help=_NO_COLOR_HELP)(f)
+    return _version_option()(f)
+
+
+def _env_file(ctx: click.Context, given: str | None) -> str | None:
+    """--env-file after the subcommand, else the one before it."""
+    return given if given is not None else _state(ctx).env_file
+
+
+def _no_env_file(ctx: click.Context) -> None:
+    if _state(ctx).env_file is not None:
+        raise click.UsageError(f"--env-file: borgconf {ctx.info_name} reads no spec")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
-@click.option("--no-color", is_flag=True, help="Plain output even on a terminal (NO_COLOR works too).")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logs on stderr; tracebacks of unexpected errors.")
+@_version_option()
+@click.option("--no-color", is_flag=True, help=_NO_COLOR_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=_VERBOSE_HELP)
+@click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP + " For the commands that read a spec.")
 @click.pass_context
-def cli(ctx: click.Context, no_color: bool, verbose: bool) -> None:
+def cli(ctx: click.Context, no_color: bool, verbose: bool, env_file: str | None) -> None:
     """Keep Redis servers exactly as a YAML spec in git says."""
-    color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
-    ctx.obj = State(color=color, verbose=verbose)
-    if verbose and not any(isinstance(h, _StderrHandler) for h in log.handlers):
-        handler = _StderrHandler()
-        handler.addFilter(RedactingFilter())
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = State(color=sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR"), verbose=False, env_file=env_file)
+    log.setLevel(logging.WARNING)
+    _set_verbose(ctx, None, verbose)
 
 
 spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
-env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help="Read ${VAR}s from this .env file too.")
+env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP)
 url_option = click.option("--url", envvar="BORGCONF_URL", help="Override the target's URL (also BORGCONF_URL).")
 target_option = click.option("--target", "target_name", help="Only this named target.")
 
@@ -74,7 +129,9 @@ target_option = click.option("--target", "target_name", help="Only this named ta
 def _load(spec_path: str, env_file: str | None):
     from .spec import load_spec
 
-    return load_spec(spec_path, env_file=env_file)
+    spec = load_spec(spec_path, env_file=env_file)
+    log.debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
+    return spec
 
 
 def _targets(spec, target_name: str | None, url: str | None):
@@ -85,15 +142,20 @@ def _targets(spec, target_name: str | None, url: str | None):
 
 def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
     """Lint findings as warnings (not shown where stdout is one JSON document);
-    with --strict they are an error."""
+    with --strict they are an error. A finding the spec accepts (lint.accept)
+    is shown as accepted, with its reason, and never fails --strict."""
     from .lint import lint
 
     findings = lint(spec, lives or {})
     if show:
         for f in findings:
-            out.line(f"warning: {f}", "yellow")
-    if strict and findings:
-        raise BorgconfError(f"{len(findings)} lint finding(s) and --strict")
+            if f.accepted:
+                out.line(f"accepted: {f} (lint.accept: {f.accepted})", "dim")
+            else:
+                out.line(f"warning: {f}", "yellow")
+    open_findings = [f for f in findings if not f.accepted]
+    if strict and open_findings:
+        raise BorgconfError(f"{len(open_findings)} lint finding(s) and --strict (accept one on purpose with lint: {{accept: {{ID: reason}}}})")
 
 
 def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False):
@@ -115,13 +177,14 @@ def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = Fals
 
 
 @cli.command()
+@global_options
 @spec_argument
 @env_file_option
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.pass_context
 def validate(ctx, spec, env_file, strict):
     """Check a spec offline: schema, variables, services, lint. Never connects."""
-    s = _load(spec, env_file)
+    s = _load(spec, _env_file(ctx, env_file))
     out = _out(ctx)
     _lint(s, strict, out)
     out.line(f"{spec}: valid ({len(s.server)} parameter(s), {len(s.services)} service(s), {len(s.targets)} target(s))", "green")
@@ -129,6 +192,7 @@ def validate(ctx, spec, env_file, strict):
 
 
 @cli.command()
+@global_options
 @spec_argument
 @env_file_option
 @url_option
@@ -146,7 +210,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
     from .planner import build_plan
     from .views import plan_json, render_plan
 
-    s = _load(spec, env_file)
+    s = _load(spec, _env_file(ctx, env_file))
     targets = _targets(s, target_name, url)
     lives, _, failed = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast)
     p = build_plan(s, lives)
@@ -175,6 +239,7 @@ def plan(ctx, spec, env_file, url, target_name, fmt, out_path, detailed_exitcode
 
 
 @cli.command()
+@global_options
 @click.argument("spec_or_plan", type=click.Path(dir_okay=False))
 @env_file_option
 @url_option
@@ -196,6 +261,7 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
     from .views import render_plan, render_results
 
     out = _out(ctx)
+    env_file = _env_file(ctx, env_file)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
     failed: list[str] = []  # targets that could not be read (spec mode)
@@ -234,10 +300,13 @@ def apply(ctx, spec_or_plan, env_file, url, target_name, auto_approve, no_persis
 
 
 @cli.command()
-def schema():
+@global_options
+@click.pass_context
+def schema(ctx):
     """Print the JSON Schema of the spec (for editors)."""
     import json
 
+    _no_env_file(ctx)
     from .spec.schema import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
@@ -245,17 +314,19 @@ def schema():
 
 
 @cli.command()
+@global_options
 @spec_argument
+@env_file_option
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Place render.redis_conf / render.env_file under DIR (default: the spec's directory).")
 @click.option("--check", is_flag=True, help="Write nothing; show a diff and exit 2 when a file would change.")
 @click.option("--allow-db-move", is_flag=True, help="Accept a service on another database number than in the existing .env (its keys stay behind).")
 @click.pass_context
-def render(ctx, spec, out_dir, check, allow_db_move):
+def render(ctx, spec, env_file, out_dir, check, allow_db_move):
     """Write redis.conf and .env from the templates; secrets are generated once, never rotated."""
     from .render import render_files
 
     out = _out(ctx)
-    result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move)
+    result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move, env_file=_env_file(ctx, env_file))
     _lint(result.spec, False, out)
     for move in result.db_moves:
         out.line(f"warning: {move} (--allow-db-move): the keys stay in the old database", "yellow")
@@ -289,6 +360,7 @@ def render(ctx, spec, out_dir, check, allow_db_move):
 
 
 @cli.command("import")
+@global_options
 @click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -305,6 +377,7 @@ def import_(ctx, url, output, force):
     from .adopt import import_server, write_spec
     from .spec.schema import Target
 
+    _no_env_file(ctx)
     config_command = os.environ.get("BORGCONF_CONFIG_COMMAND") or "CONFIG"
     try:
         target = Target.model_validate({"url": url, "config_command": config_command})
@@ -331,6 +404,7 @@ def import_(ctx, url, output, force):
 
 
 @cli.command()
+@global_options
 @spec_argument
 @env_file_option
 @url_option
@@ -343,7 +417,7 @@ def status(ctx, spec, env_file, url, target_name, fmt, detailed_exitcode, parall
     """Live health of each target against the spec: memory, hit rate, clients, persistence, replication, keys."""
     from .status import ERROR, WARN, fleet_health, health_json, render_health
 
-    s = _load(spec, env_file)
+    s = _load(spec, _env_file(ctx, env_file))
     targets = _targets(s, target_name, url)
     health = fleet_health(s, targets, url=url, parallel=parallel)
     if fmt == "json":

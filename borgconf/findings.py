@@ -3,7 +3,9 @@
 A finding has a stable ``id`` and one line of why. Where it comes from the spec
 it says ``where`` (file:line:col); where it rests on a server's live facts it
 names the ``target``; a data-safety finding names the changes it concerns
-(``subjects``) and the ``--allow-...`` ``flag`` that accepts them.
+(``subjects``) and the ``--allow-...`` ``flag`` that accepts them. A lint
+finding the spec accepts on purpose (``lint: {accept: {ID: reason}}``) carries
+the reason in ``accepted``: it is shown as accepted and is not a warning.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Finding:
     target: str = ""  # the target whose live facts the finding comes from
     subjects: tuple[str, ...] = ()  # the changes it concerns (their labels)
     flag: str = ""  # the --allow-... flag that accepts it
+    accepted: str = ""  # a lint finding the spec accepts on purpose (lint.accept): the spec's reason
 
     @property
     def parameters(self) -> tuple[str, ...]:

@@ -6,7 +6,21 @@ server knows (its memory, cluster mode, its current values).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .findings import Finding
+
+# Every lint id, with what it is about (a spec's lint.accept names these;
+# tests/unit/test_lint.py pins that every Finding made here is listed).
+LINT_IDS = {
+    "queue-evicting-policy": "a queue service on an instance whose maxmemory-policy can evict",
+    "maxmemory-no-headroom": "maxmemory above 75% of the server's memory",
+    "no-requirepass": "no requirepass",
+    "no-persistence": "neither AOF nor save points",
+    "config-renamed": "CONFIG renamed",
+    "cluster-db": "a service on a database other than 0 on a Redis Cluster",
+    "keyspace-events-n": "'n' in notify-keyspace-events",
+}
 
 KNOWN_APP_ROLES = {"n8n": "queue", "chatwoot": "queue", "directus": "cache", "lowcoder": "session"}
 EVICTING_OK = {"noeviction"}
@@ -32,14 +46,20 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
     so the result never depends on which server answered first."""
     lives = lives or {}
     if not lives:
-        return _lint_one(spec, None, "")
+        return _accepted(spec, _lint_one(spec, None, ""))
     order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in {t.name for t in spec.targets})
     out: list[Finding] = []
     for name in order:
         for f in _lint_one(spec, lives[name], name):
             if f not in out:
                 out.append(f)
-    return out
+    return _accepted(spec, out)
+
+
+def _accepted(spec, findings: list[Finding]) -> list[Finding]:
+    """Findings whose id the spec accepts (lint.accept) carry the spec's reason."""
+    accept = spec.lint_accept
+    return [replace(f, accepted=accept[f.id]) if f.id in accept else f for f in findings]
 
 
 def _lint_one(spec, live, target_name: str) -> list[Finding]:

@@ -88,21 +88,24 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
 
 
 def render_results(results, out: Out) -> None:
+    """The outcome of an apply, after the plan was shown: each change was named
+    once, in the plan; here one line per target says what became of them. Only
+    what differs from the plan is named: a change found already as wanted when
+    the lock was taken (not set)."""
     for r in results:
         if r.applied:
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
-            out.line(f"Target {r.target}: applied {len(r.applied)} change(s), {how}.", "bold green")
-            for c in r.applied:
-                out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "green")
+            out.line(f"Target {r.target}: applied {len(r.applied)} live change(s) (~ above), verified, {how}.", "bold green")
         elif not r.restart_required:
             out.line(f"Target {r.target}: nothing to apply.", "green")
-        for name in r.skipped:
-            out.line(f"  = {name}: already as wanted", "dim")
+        if r.skipped:
+            out.line(f"  not set, already as wanted when the lock was taken: {', '.join(r.skipped)}", "dim")
         if r.restart_required:
-            out.line(f"Target {r.target}: {len(r.restart_required)} change(s) need a restart (not applied):", "magenta")
-            for c in r.restart_required:
-                out.line(f"  ! {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "magenta")
-            out.line("    render redis.conf (borgconf render) and restart the server to take them.", "dim")
+            out.line(
+                f"Target {r.target}: {len(r.restart_required)} change(s) need a restart (! above, not applied): "
+                "render redis.conf (borgconf render) and restart the server to take them.",
+                "magenta",
+            )
 
 
 def plan_json(plan) -> str:

@@ -157,11 +157,16 @@ def render_files(
     allow_db_move: bool = False,
     environ: dict[str, str] | None = None,
     total_memory: int | None = None,
+    env_file: str | None = None,
 ) -> RenderResult:
-    """Render (and unless ``check``, write) redis.conf and .env for a spec."""
-    from ..spec import load_spec, referenced_variables
+    """Render (and unless ``check``, write) redis.conf and .env for a spec.
 
-    environ = dict(os.environ if environ is None else environ)
+    ``env_file`` (--env-file) supplies ${VAR}s under the environment, which wins
+    (as for every other command); the rendered .env's own values come under both."""
+    from ..spec import load_spec, referenced_variables
+    from ..spec.interpolation import load_env_file
+
+    environ = {**load_env_file(env_file), **(os.environ if environ is None else environ)}
     raw, refs = referenced_variables(spec_path)
     env_path = _raw_env_path(spec_path, raw, out_dir, environ)
     before_env = _read_text(env_path)

@@ -95,7 +95,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             else:
                 ignore.add(p.name)
         for name in sorted(ignore & set(server)):
-            problems.append(_problem(doc, ("server", server[name].name_used), f"{name} is both set and in ignore:", at_key=True))
+            problems.append(_problem(doc, ("server", server[name].name_used),
+                f"{name} is both set and in ignore: in the same file (choose one; in a spec that extends another, the child's ignore: or value wins over the base's)", at_key=True))
 
     commands: dict[str, str] = {}
     if model is not None:
@@ -137,6 +138,15 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             elif name == "default":
                 problems.append(_problem(doc, ("users", name), "the default user is set through server.requirepass; give this user another name", at_key=True))
 
+    if model is not None:
+        from ..lint import LINT_IDS
+
+        for lint_id in model.lint.accept:
+            if lint_id not in LINT_IDS:
+                hint = _suggest_key(lint_id, list(LINT_IDS))
+                known = "" if hint else f" (lint ids: {', '.join(LINT_IDS)})"
+                problems.append(_problem(doc, ("lint", "accept", lint_id), f"unknown lint id {lint_id!r}{hint}{known}", at_key=True))
+
     if problems or model is None:
         return None
     targets = model.targets if model.targets is not None else [model.target or Target()]
@@ -161,6 +171,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         render=model.render,
         var_paths=var_paths,
         positions=doc.pos,
+        lint_accept=dict(model.lint.accept),
     )
 
 

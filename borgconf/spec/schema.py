@@ -170,6 +170,25 @@ class Render(BaseModel):
     _port = field_validator("port", mode="before")(classmethod(lambda cls, v: _whole_number(v) if v is not None else v))
 
 
+class Lint(BaseModel):
+    """lint.accept: lint findings accepted on purpose, each with the reason why."""
+
+    model_config = _FORBID
+    accept: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("accept")
+    @classmethod
+    def _reasons(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, reason in v.items():
+            if not reason.strip():
+                raise _At(f"accepting {k} needs a reason (why this finding does not apply here)", (k,))
+            try:
+                _plain(reason, "a reason")
+            except ValueError as e:
+                raise _At(str(e), (k,)) from None
+        return v
+
+
 class SpecModel(BaseModel):
     """The top level of a spec file (after ``extends:`` was merged)."""
 
@@ -190,6 +209,7 @@ class SpecModel(BaseModel):
     services: dict[str, Service] = Field(default_factory=_dict)
     users: dict[str, User] = Field(default_factory=_dict)
     render: Render = Field(default_factory=Render)
+    lint: Lint = Field(default_factory=Lint)
 
     @model_validator(mode="after")
     def _one_target_form(self) -> "SpecModel":
@@ -297,15 +317,101 @@ def _inner_model(ann: Any):
     return None
 
 
+# A ${VAR} placeholder: borgconf interpolates before it validates, so wherever
+# the schema checks a pattern, a number, a boolean or a choice, a string holding
+# a placeholder is also right (an editor must not flag `username: ${REDIS_USER}`).
+PLACEHOLDER_SCHEMA = {
+    "type": "string",
+    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}",
+    "description": "a ${VAR} or ${VAR:-default} placeholder (interpolated before validation)",
+}
+_ANNOTATIONS = ("title", "description", "default")
+
+
+def _split(node: dict) -> tuple[dict, dict]:
+    """(annotations, constraints) of a schema node."""
+    return {k: v for k, v in node.items() if k in _ANNOTATIONS}, {k: v for k, v in node.items() if k not in _ANNOTATIONS}
+
+
+def _with_placeholders(node: Any) -> Any:
+    """Every checked scalar also takes a string holding a ${VAR} placeholder."""
+    if isinstance(node, list):
+        return [_with_placeholders(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: (v if k in ("properties", "$defs") else _with_placeholders(v)) for k, v in node.items()}
+    for key in ("properties", "$defs"):
+        if key in node:
+            node[key] = {k: _with_placeholders(v) for k, v in node[key].items()}
+    kind = node.get("type")
+    checked = (kind == "string" and ("pattern" in node or "enum" in node)) or kind in ("integer", "number", "boolean")
+    if checked and "const" not in node:
+        notes, core = _split(node)
+        return {**notes, "anyOf": [core, PLACEHOLDER_SCHEMA]}
+    return node
+
+
+def _nullable(node: dict) -> dict:
+    """The node, or null (what a child spec writes to remove an inherited key)."""
+    if not any(k not in _ANNOTATIONS for k in node):
+        return node  # no constraint: null is already fine
+    if any(alt.get("type") == "null" for alt in node.get("anyOf", [])):
+        return node
+    notes, core = _split(node)
+    return {**notes, "anyOf": [core, {"type": "null"}]}
+
+
+def _overlay(node: Any) -> Any:
+    """The schema of a spec that extends another: nothing is required (the base
+    gives it) and every key may be null (removes what the base gives)."""
+    if isinstance(node, list):
+        return [_overlay(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict = {}
+    for k, v in node.items():
+        if k == "required":
+            continue
+        if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+            out[k] = v + "Overlay"
+        elif k == "properties":
+            out[k] = {name: _nullable(_overlay(sub)) for name, sub in v.items()}
+        elif k == "additionalProperties" and isinstance(v, dict):
+            out[k] = _nullable(_overlay(v))
+        else:
+            out[k] = _overlay(v)
+    return out
+
+
 def json_schema() -> dict:
-    schema = SpecModel.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "borgconf spec (version 1)"
-    props = schema.get("properties", {})
+    """The JSON Schema of a spec file.
+
+    A file without ``extends:`` must be a whole spec (``$defs/Spec``). A file
+    with it is an overlay: every key optional, and any key may be null (a null
+    removes what the base gives; see spec.extends). Every checked scalar also
+    takes a ${VAR} placeholder."""
+    spec = _with_placeholders(SpecModel.model_json_schema())
+    defs = spec.pop("$defs")
+    props = spec["properties"]
     names = {}
     for p in P.catalog():
         for n in p.names():
             names[n] = {"description": f"{p.type}, {p.cls}" + (", sensitive" if p.sensitive else "")}
     props["server"] = {"type": "object", "properties": names, "additionalProperties": False}
-    props["extends"] = {"type": "string", "description": "a base spec merged under this one (mappings merged, lists replaced)"}
-    return schema
+    from ..lint import LINT_IDS
+
+    accept = defs["Lint"]["properties"]["accept"]
+    accept["propertyNames"] = {"enum": list(LINT_IDS)}
+    accept["additionalProperties"] = {"type": "string", "pattern": r"\S", "description": "why this finding is accepted (required)"}
+    accept["description"] = "lint findings accepted on purpose: id -> the reason (shown as accepted, not failing --strict)"
+    props["extends"] = {"type": "string", "description": "a base spec merged under this one (mappings merged, lists replaced, a null removes an inherited key)"}
+    overlay_defs = {f"{name}Overlay": _overlay(d) for name, d in defs.items()}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **_overlay(spec),
+        "title": "borgconf spec (version 1)",
+        "description": "A whole spec, or (with extends:) an overlay on a base spec: every key optional, a null removes an inherited key.",
+        "if": {"not": {"required": ["extends"]}},
+        "then": {"$ref": "#/$defs/Spec"},
+        "$defs": {**defs, **overlay_defs, "Spec": spec},
+    }

@@ -37,6 +37,7 @@ class Spec:
     warnings: list[Problem] = field(default_factory=list)
     var_paths: dict[tuple, set[str]] = field(default_factory=dict)
     positions: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
+    lint_accept: dict[str, str] = field(default_factory=dict)  # lint id -> reason (lint.accept)
 
     @property
     def target(self):

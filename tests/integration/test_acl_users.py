@@ -126,3 +126,25 @@ def test_rediscli_auth_supplies_the_password(redis_factory, tmp_path, capsys, mo
     monkeypatch.setenv("REDISCLI_AUTH", "from-rediscli-auth")
     rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
     assert rc == 2 and "from-rediscli-auth" not in out + err
+
+
+def test_a_disabled_user_stays_but_cannot_log_in(redis_server, tmp_path, capsys, monkeypatch):
+    """README: `enabled: false`: the user stays but cannot log in (ACL "off")."""
+    import pytest
+    import redis
+
+    monkeypatch.setenv("N8N_PW", "n8n-pw-one")
+    monkeypatch.setenv("V_PW", "viewer-pw-one")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, USERS)
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    assert redis_server.client(username="viewer", password="viewer-pw-one").set("k", "v")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, USERS.replace('commands: "+get +set +info"}', 'commands: "+get +set +info", enabled: false}'))
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2 and "user viewer: on " in out and "-> off " in out, out
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis_server.client(username="viewer", password="viewer-pw-one").set("k", "v")
+    assert redis_server.client().execute_command("ACL", "GETUSER", "viewer") is not None  # still there
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+    redis_server.restart()
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0

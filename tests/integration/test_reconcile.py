@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -188,6 +189,19 @@ def test_restart_class_changes_are_reported_never_applied(redis_server, tmp_path
     doc = json.loads(out)
     (change,) = doc["targets"][0]["changes"]
     assert change["parameter"] == "databases" and change["class"] == "restart"
+
+
+def test_apply_names_each_change_once(redis_server, tmp_path, capsys):
+    """The plan apply shows names each change; the outcome after it does not list them again."""
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  databases: 32\n  hz: 15\n  maxmemory: 300mb\n")
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, err
+    plan_part, outcome = out.split("\nPlan: ", 1)
+    for name in ("databases", "hz", "maxmemory"):
+        assert len(re.findall(rf"^  [~!] {name}: ", out, re.M)) == 1, out
+        assert name not in outcome, out
+    assert "applied 2 live change(s)" in out and "1 change(s) need a restart" in out, out
+    assert redis_server.client().config_get("hz")["hz"] == "15"
 
 
 def test_rejected_config_set_changes_nothing(redis_server, tmp_path, capsys):

@@ -57,7 +57,7 @@ def _id(p: Path) -> str:
 
 def test_the_known_specs_are_found():
     names = {_id(p) for p in SPECS}
-    assert {"specs/borgstack.yaml", "examples/demo.yaml", "examples/acl-users.yaml"} <= names, names
+    assert {"specs/borgstack.yaml", "specs/base.yaml", "specs/staging.yaml", "specs/prod.yaml", "examples/demo.yaml", "examples/acl-users.yaml"} <= names, names
     assert not any(n.startswith("examples/ci/") or n.endswith("docker-compose.yml") for n in names), names
 
 
@@ -78,22 +78,7 @@ def validator():
     return cls(schema)
 
 
-# Known defects of the generated schema (borgconf/models.py json_schema), not of
-# the specs: strict, so the mark must go when the schema is fixed.
-SCHEMA_DEFECTS = {
-    "examples/acl-users.yaml": "the schema's pattern for target.config_command (and every other pattern-checked "
-    "string: username, target name, render.host, services.*.user) refuses a ${VAR} placeholder, which borgconf "
-    "accepts and interpolates before validating; an editor shows this spec as invalid",
-}
-
-
-def _schema_params():
-    for p in SPECS:
-        reason = SCHEMA_DEFECTS.get(_id(p))
-        yield pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason else p
-
-
-@pytest.mark.parametrize("spec", list(_schema_params()), ids=_id)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_spec_is_valid_under_the_json_schema(spec, validator):
     errors = sorted(validator.iter_errors(_load(spec)), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{_id(spec)}: {'.'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
@@ -115,3 +100,65 @@ def test_spec_is_valid_for_borgconf(spec, capsys, monkeypatch):
     rc, out, err = run(capsys, "validate", spec)
     assert rc == 0, err
     assert f"{spec}: valid" in out
+
+
+PLACEHOLDER_FIELDS = [
+    ("target", "config_command"), ("target", "username"), ("target", "name"), ("target", "persist"), ("target", "timeout"),
+    ("render", "host"), ("render", "port"),
+]
+
+
+@pytest.mark.parametrize("section, key", PLACEHOLDER_FIELDS, ids=lambda v: v)
+def test_the_json_schema_takes_a_placeholder_where_borgconf_does(validator, section, key, tmp_path, capsys, monkeypatch):
+    """borgconf interpolates ${VAR}s before validating: the editor must not flag them."""
+    doc = {"version": 1, section: {key: "${X_VALUE}"}}
+    assert not list(validator.iter_errors(doc))
+    assert list(validator.iter_errors({"version": 1, section: {key: "not valid!"}}))  # still checked without one
+    # and borgconf agrees, with the variable set to a valid value
+    value = {"config_command": "CFG", "username": "app", "name": "a", "persist": "none", "timeout": "7", "host": "cache", "port": "7000"}[key]
+    monkeypatch.setenv("X_VALUE", value)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\n{section}:\n  {key}: ${{X_VALUE}}\n")
+    rc, out, err = run(capsys, "validate", spec)
+    assert rc == 0, err
+
+
+def test_the_json_schema_takes_a_placeholder_in_services_and_users(validator):
+    doc = {"version": 1, "users": {"app": {"enabled": "${ON}"}}, "services": {"n8n": {"db": "${DB}", "user": "${U}", "role": "${R}"}}}
+    assert not list(validator.iter_errors(doc))
+    assert list(validator.iter_errors({"version": 1, "services": {"n8n": {"db": "zero"}}}))
+
+
+def test_the_json_schema_takes_nulls_only_in_a_spec_that_extends_another(validator):
+    child = {"extends": "base.yaml", "server": {"hz": None}, "target": None, "render": {"host": None, "port": None},
+             "ignore": ["hz"], "services": {"n8n": {"role": "cache"}}, "targets": [{"name": "a", "url": "redis://a:6379"}]}
+    assert not list(validator.iter_errors(child))  # no version, no db: the base gives them
+    whole = {k: v for k, v in child.items() if k != "extends"}
+    assert list(validator.iter_errors({**whole, "version": 1}))  # a spec on its own: null is no host, db is required
+    assert list(validator.iter_errors({**child, "sever": {}}))  # an overlay is still checked
+    assert list(validator.iter_errors({**child, "render": {"host": "not a host!"}}))
+
+
+def test_the_worked_overlay_example(monkeypatch):
+    """specs/staging.yaml and specs/prod.yaml extend specs/base.yaml: what each takes and what it changes."""
+    from borgconf.spec import load_spec
+
+    env = {"REDIS_PASSWORD": "Example_value_1"}
+    base = load_spec(ROOT / "specs" / "base.yaml", env=env)
+    staging = load_spec(ROOT / "specs" / "staging.yaml", env=env)
+    prod = load_spec(ROOT / "specs" / "prod.yaml", env=env)
+    assert base.server["hz"].checked == 10 and base.ignore == set()
+    mm = {s: spec.server["maxmemory"].checked for s, spec in (("base", base), ("staging", staging), ("prod", prod))}
+    assert mm == {"base": 256 * 2**20, "staging": 128 * 2**20, "prod": 2 * 2**30}
+    # the services, commands and policy are shared
+    for spec in (staging, prod):
+        assert spec.services == base.services and spec.commands == base.commands
+        assert spec.server["maxmemory-policy"].checked == "noeviction"
+    # staging: one target, the base's settings under its own URL; a null took slowlog away
+    (t,) = staging.targets
+    assert (t.url, t.username, t.password, t.persist) == ("redis://redis.staging.internal:6379", "default", "Example_value_1", "rewrite")
+    assert "slowlog-log-slower-than" not in staging.server and "slowlog-log-slower-than" in base.server
+    # prod: two targets, each with the base target's password; hz handed to another actor
+    assert [(t.name, t.username, t.password, t.timeout) for t in prod.targets] == [
+        ("prod-a", "default", "Example_value_1", 5), ("prod-b", "default", "Example_value_1", 5)]
+    assert "hz" not in prod.server and prod.ignore == {"hz"}

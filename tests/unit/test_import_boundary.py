@@ -161,7 +161,7 @@ def test_plan_and_apply_import_no_jinja2_deepdiff_rich(redis_server, tmp_path):
     spec = _live_spec(tmp_path, redis_server.url)
     steps = [
         (["plan", str(spec), "--detailed-exitcode"], 2, "Plan: 2 to change live"),
-        (["apply", str(spec), "--auto-approve"], 0, "applied 2 change(s)"),
+        (["apply", str(spec), "--auto-approve"], 0, "applied 2 live change(s)"),
         (["plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
     ]
     for argv, want_rc, want_out in steps:

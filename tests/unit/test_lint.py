@@ -113,3 +113,89 @@ def test_offline_appendonly_off_keeps_the_default_save_points(tmp_path, capsys):
     (tmp_path / "s.yaml").write_text("version: 1\n" + body)
     rc, out, err = run(capsys, "validate", "--strict", tmp_path / "s.yaml")
     assert rc == 0, err
+
+
+# -- lint: {accept: {ID: reason}} ----------------------------------------------
+
+QUEUE_ON_LRU = GOOD.replace("noeviction", "allkeys-lru")
+ACCEPT = 'lint:\n  accept:\n    queue-evicting-policy: "cache-only Redis; queues use another instance"\n'
+
+
+def test_every_lint_id_is_registered():
+    """lint.accept checks ids against LINT_IDS: a finding made in lint.py with
+    an id missing there could never be accepted."""
+    import re
+    from pathlib import Path
+
+    import borgconf.lint as L
+
+    made = set(re.findall(r'Finding\(\s*"([a-z0-9-]+)"', Path(L.__file__).read_text()))
+    assert made == set(L.LINT_IDS), (made, set(L.LINT_IDS))
+
+
+def test_an_accepted_finding_is_shown_as_accepted_and_does_not_fail_strict(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU) + ACCEPT)
+    (f,) = lint(load_spec(p, env={}))
+    assert f.id == "queue-evicting-policy" and f.accepted == "cache-only Redis; queues use another instance"
+    rc, out, err = run(capsys, "validate", "--strict", p)
+    assert rc == 0, err
+    assert "warning" not in out + err
+    assert "accepted: [queue-evicting-policy]" in out and "cache-only Redis; queues use another instance" in out
+    # accepting one id leaves the others: a missing requirepass still fails --strict
+    p.write_text(p.read_text().replace("  requirepass: pw\n", ""))
+    rc, out, err = run(capsys, "validate", "--strict", p)
+    assert rc == 1 and "1 lint finding(s) and --strict" in err, err
+    assert "warning: [no-requirepass]" in out and "accepted: [queue-evicting-policy]" in out
+
+
+def test_without_accept_the_same_finding_fails_strict(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU))
+    rc, out, err = run(capsys, "validate", "--strict", p)
+    assert rc == 1 and "warning: [queue-evicting-policy]" in out
+
+
+@pytest.mark.parametrize("reason", ['""', '"   "', "null", "[]"])
+def test_accepting_needs_a_reason(tmp_path, capsys, reason):
+    p = tmp_path / "s.yaml"
+    p.write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU) + f"lint:\n  accept:\n    queue-evicting-policy: {reason}\n")
+    rc, out, err = run(capsys, "validate", p)
+    assert rc == 1, out
+    line = len(p.read_text().splitlines())
+    assert f"s.yaml:{line}:" in err and "lint.accept.queue-evicting-policy" in err, err
+
+
+def test_an_unknown_lint_id_is_an_error_with_a_suggestion(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU) + ACCEPT.replace("queue-evicting-policy", "queue-evicting-polcy"))
+    rc, out, err = run(capsys, "validate", p)
+    line = len(p.read_text().splitlines())
+    assert rc == 1
+    assert f"s.yaml:{line}:5: lint.accept.queue-evicting-polcy: unknown lint id 'queue-evicting-polcy'; did you mean 'queue-evicting-policy'?" in err, err
+    p.write_text(p.read_text().replace("queue-evicting-polcy", "everything"))
+    rc, out, err = run(capsys, "validate", p)
+    assert rc == 1 and "unknown lint id 'everything' (lint ids: queue-evicting-policy," in err, err
+
+
+def test_lint_accept_in_the_json_schema():
+    import jsonschema
+
+    from borgconf.spec.schema import json_schema
+
+    schema = json_schema()
+    v = jsonschema.validators.validator_for(schema)(schema)
+    ok = {"version": 1, "lint": {"accept": {"no-requirepass": "behind a private network"}}}
+    assert not list(v.iter_errors(ok))
+    assert list(v.iter_errors({"version": 1, "lint": {"accept": {"no-requirepas": "x"}}}))
+    assert list(v.iter_errors({"version": 1, "lint": {"accept": {"no-requirepass": " "}}}))
+    assert list(v.iter_errors({"version": 1, "lint": {"acept": {}}}))
+
+
+def test_lint_accept_is_inherited_and_a_child_null_takes_it_back(tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text("version: 1\n" + textwrap.dedent(QUEUE_ON_LRU) + ACCEPT)
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nserver:\n  maxmemory: 1mb\n")
+    (tmp_path / "strict.yaml").write_text("extends: base.yaml\nlint:\n  accept:\n    queue-evicting-policy: null\n")
+    assert run(capsys, "validate", "--strict", tmp_path / "child.yaml")[0] == 0
+    rc, out, err = run(capsys, "validate", "--strict", tmp_path / "strict.yaml")
+    assert rc == 1 and "warning: [queue-evicting-policy]" in out

@@ -33,7 +33,9 @@ def test_the_exported_schema_is_current_and_covers_the_catalog(capsys):
     committed = (Path(__file__).resolve().parents[2] / "specs" / "borgconf.schema.json").read_text()
     assert out == committed, "specs/borgconf.schema.json is stale: borgconf schema > specs/borgconf.schema.json"
     schema = json.loads(out)
-    server = schema["properties"]["server"]["properties"]
-    for p in P.catalog():
-        assert p.name in server and all(a in server for a in p.aliases)
-    assert {"version", "target", "targets", "server", "ignore", "commands", "services", "users", "render", "extends"} <= set(schema["properties"])
+    for root in (schema["$defs"]["Spec"], schema):  # a whole spec; an overlay (a spec with extends:)
+        node = root["properties"]["server"]
+        server = next(n for n in (node, *node.get("anyOf", [])) if "properties" in n)["properties"]
+        for p in P.catalog():
+            assert p.name in server and all(a in server for a in p.aliases)
+        assert {"version", "target", "targets", "server", "ignore", "commands", "services", "users", "render", "extends", "lint"} <= set(root["properties"])

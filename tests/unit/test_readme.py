@@ -5,14 +5,11 @@
 - every option named in a row of its Commands table is an option of that
   command, and every option the CLI has (walking click's command tree) is
   named in that command's row or in the "Everywhere:" line;
-- the options the README says work everywhere work on every command that
-  reads a spec, before and after the subcommand;
+- the options the README says work everywhere work on every command
+  (--env-file: every command that reads a spec), before and after the
+  subcommand, and do what they say there;
 - the spec in "The spec (version 1)" is valid for borgconf and for the JSON
   Schema; the shell completion lines are there.
-
-Cases the CLI does not satisfy yet (issue 14, item 1: global options after
-the subcommand, render --env-file) are strict xfails: they turn into failures
-the moment they pass, so the mark goes with the fix.
 """
 
 from __future__ import annotations
@@ -92,31 +89,142 @@ def test_every_cli_option_is_in_the_readme(cmd, option):
     assert option in OPTION.findall(where), f"README does not mention {option} of borgconf {cmd}"
 
 
+def _test_sources() -> str:
+    tests = ROOT / "tests"
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(tests.rglob("*.py")) if p.name != "cli_commands.py")
+
+
+@pytest.mark.parametrize("option", sorted({o for opts in cli_options().values() for o in opts}))
+def test_every_cli_option_is_used_by_a_test(option):
+    """The README names every option (above); each is also run by some test, as an
+    argument written out ("--target", --target=..., or in a command line)."""
+    assert re.search(r"""["'\s]""" + re.escape(option) + r"""["'=\s]""", _test_sources()), f"no test passes {option}"
+
+
 # -- "Everywhere: ... --no-color, -v / --verbose, --env-file FILE" ---------------
 
-NOT_YET = "issue 14 item 1: global options after the subcommand / render --env-file (cli.py, being reshaped)"
+SPEC_READERS = (*SPEC_COMMANDS, "status")
+GLOBAL_FLAGS = (["--no-color"], ["-v"], ["--verbose"], ["--version"])
 
 
 def _everywhere_cases():
-    for cmd in SPEC_COMMANDS:
-        for opts in (["--no-color"], ["-v"], ["--verbose"], ["--env-file", "vars.env"]):
-            before = [*opts, cmd, "spec.yaml"] if opts[0] != "--env-file" else None
-            after = [cmd, "spec.yaml", *opts]
-            for argv in filter(None, (before, after)):
-                known_gap = (argv[0] == cmd and opts[0] != "--env-file") or (cmd == "render" and opts[0] == "--env-file")
-                yield pytest.param(argv, marks=pytest.mark.xfail(strict=True, reason=NOT_YET)) if known_gap else argv
+    for cmd in SPEC_READERS:
+        for opts in (*GLOBAL_FLAGS, ["--env-file", "vars.env"], ["--env-file=vars.env"]):
+            yield [*opts, cmd, "spec.yaml"]
+            yield [cmd, "spec.yaml", *opts]
+    for cmd in (["schema"], ["import", "--url", "redis://127.0.0.1:6390"]):
+        for opts in GLOBAL_FLAGS:
+            yield [*opts, *cmd]
+            yield [*cmd, *opts]
 
 
 @pytest.mark.parametrize("argv", list(_everywhere_cases()), ids=lambda a: " ".join(a))
-def test_everywhere_options_work_on_every_spec_command(argv):
+def test_everywhere_options_parse_before_and_after_the_subcommand(argv):
     assert check_command(argv) is None, check_command(argv)
+
+
+def test_every_subcommand_takes_the_global_flags():
+    """Not only the commands above: a command added later gets them too."""
+    opts = cli_options()
+    for cmd, options in opts.items():
+        assert {"--no-color", "-v", "--verbose", "--version"} <= options, cmd
+        if cmd in ("", *SPEC_READERS):
+            assert "--env-file" in options, cmd
+
+
+@pytest.fixture
+def var_spec(tmp_path, monkeypatch):
+    """A spec whose maxmemory comes from ${MM}, and vars.env setting it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MM", raising=False)
+    (tmp_path / "spec.yaml").write_text("version: 1\nserver:\n  maxmemory: ${MM}\n  requirepass: Example_value_1\nrender: {redis_conf: redis.conf, env_file: .env}\n")
+    (tmp_path / "vars.env").write_text("MM=3mb\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("where", ["before", "after", "after="])
+@pytest.mark.parametrize("cmd", ["validate", "render"])
+def test_env_file_supplies_variables_before_or_after_the_subcommand(var_spec, capsys, cmd, where):
+    rc, out, err = run(capsys, cmd, "spec.yaml")
+    assert rc == 1 and "MM" in err, (out, err)  # the variable is really needed
+    argv = {"before": ["--env-file", "vars.env", cmd, "spec.yaml"], "after": [cmd, "spec.yaml", "--env-file", "vars.env"],
+            "after=": [cmd, "spec.yaml", "--env-file=vars.env"]}[where]
+    rc, out, err = run(capsys, *argv)
+    assert rc == 0, err
+    if cmd == "render":
+        assert "maxmemory 3mb" in (var_spec / "redis.conf").read_text()
+        assert "Example_value_1" not in out + err
+
+
+def test_env_file_after_the_subcommand_wins_over_the_one_before(var_spec, capsys):
+    (var_spec / "other.env").write_text("MM=5mb\n")
+    rc, out, err = run(capsys, "--env-file", "other.env", "render", "spec.yaml", "--env-file", "vars.env")
+    assert rc == 0, err
+    assert "maxmemory 3mb" in (var_spec / "redis.conf").read_text()
+
+
+@pytest.mark.parametrize("cmd", [["schema"], ["import", "--url", "redis://127.0.0.1:6390"]])
+def test_env_file_on_a_command_that_reads_no_spec_is_refused(var_spec, capsys, cmd):
+    rc, out, err = run(capsys, "--env-file", "vars.env", *cmd)
+    assert rc == 1 and "reads no spec" in err, err
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv", [["-v", "validate", "spec.yaml"], ["validate", "spec.yaml", "-v"], ["validate", "-v", "spec.yaml"],
+                                  ["validate", "spec.yaml", "--verbose"]])
+def test_verbose_gives_debug_logs_before_or_after_the_subcommand(var_spec, capsys, argv):
+    rc, out, err = run(capsys, "--env-file", "vars.env", *argv)
+    assert rc == 0, err
+    assert "DEBUG borgconf: spec spec.yaml: read" in err, err
+    rc, out, err = run(capsys, "--env-file", "vars.env", "validate", "spec.yaml")
+    assert rc == 0 and "DEBUG" not in err, err  # and not without it (in the same process)
+
+
+@pytest.mark.parametrize("argv", [["--no-color", "validate", "spec.yaml"], ["validate", "spec.yaml", "--no-color"]])
+def test_no_color_before_or_after_the_subcommand(var_spec, capsys, monkeypatch, argv):
+    """On a terminal, output is coloured unless --no-color (in either place) or NO_COLOR."""
+    import borgconf.views as views
+
+    seen: list[bool] = []
+    real = views.Out.__init__
+
+    def spy(self, stream=None, color=False):
+        seen.append(color)
+        real(self, stream, color)
+
+    monkeypatch.setattr(views.Out, "__init__", spy)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert run(capsys, "--env-file", "vars.env", "validate", "spec.yaml")[0] == 0
+    assert seen == [True]  # the spy sees colour when nothing turns it off
+    assert run(capsys, "--env-file", "vars.env", *argv)[0] == 0
+    assert seen == [True, False]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert run(capsys, "--env-file", "vars.env", "validate", "spec.yaml")[0] == 0
+    assert seen == [True, False, False]
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["plan", "--version"], ["validate", "spec.yaml", "--version"]])
+def test_version_before_or_after_the_subcommand(capsys, argv):
+    from borgconf import __version__
+
+    rc, out, err = run(capsys, *argv)
+    assert (rc, out) == (0, f"borgconf {__version__}\n"), err
 
 
 # -- the spec example and completion --------------------------------------------
 
 def _readme_spec() -> str:
-    (spec,) = [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M)]
+    (spec,) = [b for b in _blocks("yaml") if re.search(r"^version: 1$", b, re.M) and not re.search(r"^extends:", b, re.M)]
     return spec
+
+
+def test_the_readme_overlay_is_specs_prod(tmp_path, capsys, monkeypatch):
+    """The Overlays section shows specs/prod.yaml (comments aside), and it validates over specs/base.yaml."""
+    (block,) = [b for b in _blocks("yaml") if re.search(r"^extends: base.yaml", b, re.M)]
+    shown = YAML(typ="safe").load(block)
+    assert shown == YAML(typ="safe").load((ROOT / "specs" / "prod.yaml").read_text())
+    assert "# specs/prod.yaml" in block
 
 
 def test_the_readme_spec_is_valid(tmp_path, capsys, monkeypatch):

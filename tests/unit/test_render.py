@@ -682,3 +682,16 @@ def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tm
     write = persist_file_writer(spec)  # a plan file: apply_target passes the memory on the call
     write(total_memory=2 * 1024**3)
     assert "maxmemory 512mb" in conf.read_text()
+
+
+@pytest.mark.parametrize("server_port, render_port, want", [(None, None, 6379), (6380, None, 6380), (6380, 7000, 7000), (None, 7000, 7000)])
+def test_the_port_in_the_env_urls(tmp_path, capsys, server_port, render_port, want):
+    """README: render.port is the port in the .env URLs; default server.port, else 6379."""
+    server = "  requirepass: Example_value_1\n" + (f"  port: {server_port}\n" if server_port else "")
+    render = "render:\n  host: cache\n" + (f"  port: {render_port}\n" if render_port else "")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\nserver:\n{server}services:\n  app: {{db: 3}}\n{render}")
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    url = dotenv_values(tmp_path / ".env")["APP_REDIS_URL"]
+    assert urlsplit(url).port == want and urlsplit(url).hostname == "cache" and url.endswith("/3")
