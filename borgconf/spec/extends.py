@@ -179,7 +179,8 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
         chain = " -> ".join(p.name for p in (*seen, base_path))
         raise SpecError([Problem(*where, "extends", f"extends cycle: {chain}")])
     if not is_file:
-        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} not found")])
+        what = "is not a regular file" if base_path.exists() else "not found"
+        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} {what}")])
     base_shown = os.path.relpath(base_path) if not os.path.isabs(shown) else str(base_path)
     base = _load_chain(base_path, base_shown, (*seen, base_path), files, root)
     return _merge(base, doc)
