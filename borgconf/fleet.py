@@ -216,18 +216,15 @@ def _url_address(url: str) -> str:
 
 def is_plan_file(path: str) -> bool:
     """A saved plan (``*.json``, or JSON with a format_version), not a spec.
-    Only a regular file is opened here (a FIFO would block): anything else
-    named ``*.json`` goes to the plan reader, which refuses it."""
-    import stat
+    Nothing here can block: anything named ``*.json`` goes to the plan reader
+    (which refuses what is not a regular file), and only a regular file is read."""
+    from .files import read_regular
 
     if path.lower().endswith(".json"):
         return True
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return False
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip()
-    except OSError:
+        head = read_regular(path, 4096).lstrip()  # never blocks: a FIFO is no plan (and load_spec says why)
+    except (OSError, ValueError):
         return False
     return head.startswith(b"{") and b"format_version" in head
 

@@ -46,8 +46,12 @@ def desired_values(spec: Spec, live: LiveState, server: dict | None = None) -> d
                 P.check(sv.param, sv.raw, server=key)
             out[name] = P.desired(sv.param, sv.checked, live=current, total_memory=live.total_memory)
         except P.InvalidValue as e:
-            shown = "(sensitive)" if sv.param.sensitive else ""
-            raise BorgconfError(f"server.{sv.name_used}{shown}: {e}") from None
+            if sv.param.sensitive:
+                raise BorgconfError(f"server.{sv.name_used}: {live.server_label} refuses the value (not shown: sensitive)") from None
+            variables = sorted(spec.var_paths.get(("server", sv.name_used), ()))
+            if variables:  # a ${VAR}'s value is not the spec's to show
+                raise BorgconfError(f"server.{sv.name_used}: {live.server_label} refuses the value of ${{{variables[0]}}}") from None
+            raise BorgconfError(f"server.{sv.name_used}: {e}") from None
     return out
 
 

@@ -42,11 +42,17 @@ def known() -> frozenset[str]:
 
 
 def redact(text: str) -> str:
-    if not _secrets or not text:
+    return mask(text, _secrets)
+
+
+def mask(text: str, secrets) -> str:
+    """``text`` with every occurrence of each of ``secrets`` masked (the
+    registered ones, or a set of values a message must not quote)."""
+    if not secrets or not text:
         return text
     # longest first, so a secret that contains another is masked whole
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and secret in text:
             text = text.replace(secret, MASK)
     return text
 

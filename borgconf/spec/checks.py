@@ -12,7 +12,7 @@ from .. import params as P
 from ..errors import Problem
 from . import names as N
 from .schema import _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
-from .secrets import never_echoed
+from .secrets import Concealed
 from .types import ServerValue, Spec, file_digest
 from .yamlread import _problem
 
@@ -31,9 +31,18 @@ def empty_secret_message(name: str, variables: set[str] | None) -> str:
     )
 
 
-def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths) -> Any:
+_EXPECTED = {
+    "bool": "a boolean (yes/no, true/false)", "int": "an integer in range", "memory": "a memory size in range (e.g. 2gb, 512mb, 25%)",
+    "enum": "one of the parameter's choices", "enum-set": "a set of the parameter's choices",
+    "keyspace-events": "a set of keyspace event classes (e.g. KEA)", "save": "save points (\"<seconds> <changes>\" pairs)",
+}
 
+
+def validate(doc, shown: str, files: list[str], problems: list[Problem], var_paths, concealed: Concealed | None = None) -> Any:
+    """The Spec, or None with ``problems`` filled. No message quotes a value
+    ``concealed`` hides (a ${VAR}'s, a secret's, wherever it landed)."""
     data = doc.data
+    concealed = concealed if concealed is not None else Concealed(data, {}, var_paths)
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as e:
@@ -42,8 +51,10 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             at = (err.get("ctx") or {}).get("error")
             if isinstance(at, _At):
                 loc += at.sub
-            sensitive = never_echoed(loc)
+            sensitive = concealed.at(loc, err.get("input"))
             msg = _message(err, sensitive)
+            if sensitive and concealed.variables(loc) and err["type"] not in ("extra_forbidden", "missing"):
+                msg += f" (got {concealed.placeholder(loc)}, not shown)"
             if err["type"] == "extra_forbidden":
                 parent = loc[:-1]
                 options = _TOP_KEYS if not parent else list(_model_at(parent).model_fields) if _model_at(parent) else []
@@ -57,20 +68,23 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     catalog = P.catalog()
     raw_server = data.get("server") if isinstance(data, dict) else None
-    server = _server_values(doc, raw_server, ("server",), catalog, problems, var_paths)
+    server = _server_values(doc, raw_server, ("server",), catalog, problems, var_paths, concealed)
     target_server: dict[str, dict[str, ServerValue]] = {}
     if model is not None:
         listed = [(("targets", i), t) for i, t in enumerate(model.targets)] if model.targets is not None else [(("target",), model.target)] if model.target else []
         for path, t in listed:
             if t.server is not None:
                 raw = data[path[0]][path[1]]["server"] if len(path) == 2 else data["target"]["server"]
-                target_server[t.name] = _server_values(doc, raw, path + ("server",), catalog, problems, var_paths)
+                target_server[t.name] = _server_values(doc, raw, path + ("server",), catalog, problems, var_paths, concealed)
 
     ignore: set[str] = set()
     if model is not None:
         for i, name in enumerate(model.ignore):
             p = catalog.lookup(name)
             if p is None:
+                if concealed.at(("ignore", i), name):
+                    problems.append(_problem(doc, ("ignore", i), f"{concealed.placeholder(('ignore', i))} is not a parameter name"))
+                    continue
                 hint = catalog.suggest(name)
                 problems.append(_problem(doc, ("ignore", i), f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else "")))
             else:
@@ -116,7 +130,8 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             if svc.db >= databases:
                 problems.append(_problem(doc, path + ("db",), f"database {svc.db} does not exist: databases is {databases} (0..{databases - 1})"))
             if svc.user is not None and svc.user not in model.users and svc.user != "default":
-                problems.append(_problem(doc, path + ("user",), f"user {svc.user!r} is not defined under users:"))
+                shown_user = repr(svc.user) if not concealed.at(path + ("user",), svc.user) else concealed.placeholder(path + ("user",))
+                problems.append(_problem(doc, path + ("user",), f"user {shown_user} is not defined under users:"))
         for name in model.users:
             if not N.USER_NAME.fullmatch(name):
                 problems.append(_problem(doc, ("users", name), f"{name!r} is not an ACL user name", at_key=True))
@@ -138,7 +153,9 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         i = next(i for i, n in enumerate(names) if n in names[:i])
-        problems.append(_problem(doc, ("targets", i, "name"), f"target names must be unique: {names[i]!r} is also targets[{names.index(names[i])}]"))
+        loc = ("targets", i, "name")
+        shown_name = repr(names[i]) if not concealed.at(loc, names[i]) else concealed.placeholder(loc)
+        problems.append(_problem(doc, loc, f"target names must be unique: {shown_name} is also targets[{names.index(names[i])}]"))
         return None
     addresses = [_address_key(t) for t in targets]
     for i, a in enumerate(addresses):
@@ -172,7 +189,7 @@ def _address_key(t: Target) -> str:
     return t.address.lower()
 
 
-def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem], var_paths) -> dict[str, ServerValue]:
+def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem], var_paths, concealed) -> dict[str, ServerValue]:
     """Every parameter of a server: block (shared or a target's own) checked against the catalog."""
     server: dict[str, ServerValue] = {}
     if isinstance(raw_server, dict):
@@ -200,7 +217,12 @@ def _server_values(doc, raw_server, at: tuple, catalog, problems: list[Problem],
             try:
                 checked = P.check(p, value)
             except P.InvalidValue as e:
-                msg = str(e) if not p.sensitive else "invalid value (not shown: sensitive)"
+                if p.sensitive:
+                    msg = "invalid value (not shown: sensitive)"
+                elif concealed.at(path, value):  # a ${VAR}'s value or a secret, wherever it landed
+                    msg = concealed.message(str(e), path, value, _EXPECTED.get(p.type, f"a valid {p.name}"))
+                else:
+                    msg = str(e)
                 problems.append(_problem(doc, path, msg))
                 continue
             server[p.name] = ServerValue(p, checked, value, name)

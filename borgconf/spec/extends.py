@@ -29,12 +29,13 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
     """
     pos = dict(base.pos)
     key_pos = dict(base.key_pos)
+    written = dict(base.written)  # text as written of plain scalars (yamlread._Doc.written)
     removed: list[tuple] = []  # paths a child's null removed: their positions go too
 
     def drop(path: tuple, *, itself: bool) -> None:
         """Forget base positions below ``path`` (and at it, when ``itself``)."""
         n = len(path)
-        for table in (pos, key_pos):
+        for table in (pos, key_pos, written):
             for p in [p for p in table if p[:n] == path and (itself or len(p) > n)]:
                 del table[p]
 
@@ -82,12 +83,15 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
 
         _ignore_rules(data, o_data, pos, key_pos, drop)
 
+    for p in [p for p in written if p in over.pos]:  # replaced by the spec on top
+        del written[p]
     pos.update(over.pos)
     key_pos.update(over.key_pos)
+    written.update(over.written)
     for path in removed:
-        for table in (pos, key_pos):
+        for table in (pos, key_pos, written):
             table.pop(path, None)
-    return _Doc(data, pos, key_pos)
+    return _Doc(data, pos, key_pos, written)
 
 
 def _same_parameter_other_spelling(b_data: Any, o_data: Any, drop) -> Any:
@@ -197,7 +201,8 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], files: list[Path
         chain = " -> ".join(p.name for p in (*seen, base_path))
         raise SpecError([Problem(*where, "extends", f"extends cycle: {chain}")])
     if not is_file:
-        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} not found")])
+        what = "is not a regular file" if base_path.exists() else "not found"
+        raise SpecError([Problem(*where, "extends", f"base spec {_short(ext)} {what}")])
     base_shown = os.path.relpath(base_path) if not os.path.isabs(shown) else str(base_path)
     base = _load_chain(base_path, base_shown, (*seen, base_path), files, root)
     return _merge(base, doc)

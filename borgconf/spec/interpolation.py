@@ -88,12 +88,31 @@ def _interpolate_tree(
 def load_env_file(path: str | os.PathLike | None) -> dict[str, str]:
     if path is None:
         return {}
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError([Problem(str(path), 0, 0, "", "env file not found")])
+    import io
+
+    from ..files import NotRegularFile, read_regular
+
+    try:
+        raw = read_regular(Path(path), MAX_ENV_FILE_BYTES)  # never blocks: a FIFO or /dev/zero is refused
+    except FileNotFoundError:
+        raise SpecError([Problem(str(path), 0, 0, "", "env file not found")]) from None
+    except NotRegularFile as e:
+        raise SpecError([Problem(str(path), 0, 0, "", f"env file cannot be read: {e.strerror}")]) from None
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not a file name"
+        raise SpecError([Problem(str(path), 0, 0, "", f"env file cannot be read: {reason}")]) from None
+    if len(raw) > MAX_ENV_FILE_BYTES:
+        raise SpecError([Problem(str(path), 0, 0, "", f"env file is larger than {MAX_ENV_FILE_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError([Problem(str(path), 0, 0, "", f"env file is not UTF-8 text (byte {e.start})")]) from None
     from dotenv import dotenv_values
 
-    return {k: v for k, v in dotenv_values(p).items() if v is not None}
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+
+
+MAX_ENV_FILE_BYTES = 1024 * 1024
 
 
 def variables_in(data: Any) -> dict[tuple, dict[str, str | None]]:

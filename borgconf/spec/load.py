@@ -8,14 +8,18 @@ Nothing here touches the network.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
+
+from dataclasses import replace
 
 from .. import redact
 from ..errors import Problem, SpecError
 from .extends import _load_chain, fenced, resolve_allowed, spec_root
 from .interpolation import _interpolate_tree, load_env_file, variables_in
 from .names import has_line_break
+from .secrets import Concealed
 from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk
 
@@ -100,6 +104,45 @@ def _fence_paths(doc: _Doc, spec_file: Path, files: list[Path], allow: tuple[Pat
     return resolved
 
 
+def _as_written(doc: _Doc, problems: list[Problem], failed: set[tuple]) -> None:
+    """Text fields take a plain scalar's text as written: ``logfile: 1e3`` is the
+    file 1e3, not the number 1000.0 (YAML 1.2 reads 0123, 0x1F2E, 1e3, .inf,
+    0b101, true as numbers and booleans). A secret is never guessed at:
+    ``requirepass: 0123456`` is refused (quote it), as is any text field whose
+    text as written is not known."""
+    from .schema import is_text_field
+    from .secrets import secret_kind
+
+    reported: set[tuple] = set()
+    for path, text in sorted(doc.written.items(), key=lambda kv: [str(p) for p in kv[0]]):
+        parent = doc.data
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            value = parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        integer = path == ("version",) or path == ("render", "port") or (len(path) == 3 and path[0] == "services" and path[2] == "db")
+        if integer and text is not None and type(value) is int and not re.fullmatch(r"[-+]?[0-9]+", text):
+            problems.append(_problem(doc, path, f"write {_dotted(path)} as a plain decimal integer (YAML reads {text[:20]} as {value})"))
+            continue
+        if not is_text_field(path):
+            continue
+        if value is None:
+            continue  # an empty value (null, ~): what the field says of no value
+        if text is None or secret_kind(path):
+            # a secret is never guessed at: the password 0123456 or 1e3 is quoted, or it is refused
+            what = "a boolean" if isinstance(value, bool) else "a number"
+            shown = "" if secret_kind(path) else f" ({value!r})"
+            problem = _problem(doc, path, f"YAML reads this value as {what}{shown}, not as text: quote it")
+            failed.add(path)  # nothing more about it
+            if (problem.file, problem.line, problem.col) not in reported:  # an alias: one fault, one message
+                reported.add((problem.file, problem.line, problem.col))
+                problems.append(problem)
+            continue
+        parent[path[-1]] = text
+
+
 def _resolve(path: str | os.PathLike) -> Path:
     try:
         return Path(path).resolve()
@@ -173,15 +216,20 @@ def load_spec(
     problems: list[Problem] = []
     var_paths: dict[tuple, set[str]] = {}
     failed: set[tuple] = set()
+    _as_written(doc, problems, failed)
     _interpolate_tree(doc, environ, problems, var_paths, failed)
     interpolation_problems = len(problems)
+    # before any message is formed: the secrets are registered, and what no
+    # message may quote (a ${VAR}'s value, a secret repeated elsewhere) is known
+    concealed = Concealed(doc.data, environ, var_paths, failed)
 
     from .checks import validate
 
-    spec = validate(doc, shown, [str(f) for f in files], problems, var_paths)
+    spec = validate(doc, shown, [str(f) for f in files], problems, var_paths, concealed)
     _single_line(doc, problems)
     tls_paths = _fence_paths(doc, resolved, files, resolve_allowed(allow_paths), problems)
     if problems:
+        problems = [replace(p, message=concealed.mask(p.message)) for p in problems]
         # one fault, one message: nothing more about a value whose variable failed,
         # and one message per position and path
         noise = {_dotted(p) for p in failed}

@@ -3,6 +3,7 @@ error back to file:line:col. ``borgconf schema`` prints their JSON Schema."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -116,9 +117,23 @@ class Target(BaseModel):
         return f"{parts.hostname}:{6379 if parts.port is None else parts.port}"
 
 
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _whole_number(v: Any) -> Any:
+    """An integer as YAML or a ${VAR} gives it: true (read as 1) and 1.0 are not."""
+    if isinstance(v, bool):
+        raise ValueError("expected a whole number, not a boolean")
+    if isinstance(v, float) or (isinstance(v, str) and _FLOAT_TEXT.fullmatch(v.strip()) and not v.strip().lstrip("+-").isdigit()):
+        raise ValueError("expected a whole number, without a decimal point or exponent")
+    return v
+
+
 class Service(BaseModel):
     model_config = _PART
     db: int = Field(ge=0, le=1_000_000)
+
+    _db = field_validator("db", mode="before")(classmethod(lambda cls, v: _whole_number(v)))
     role: Literal["queue", "cache", "session"] | None = None
     user: str | None = Field(None, pattern=N.USER_NAME_PATTERN)
     env: dict[str, str] = Field(default_factory=_dict)
@@ -172,6 +187,8 @@ class Render(BaseModel):
     host: str = Field("redis", pattern=N.HOST_PATTERN)
     port: int | None = Field(None, ge=1, le=65535)
 
+    _port = field_validator("port", mode="before")(classmethod(lambda cls, v: _whole_number(v) if v is not None else v))
+
 
 class Lint(BaseModel):
     """lint.accept: lint findings accepted on purpose, each with the reason why."""
@@ -197,6 +214,13 @@ class SpecModel(BaseModel):
 
     model_config = _FORBID
     version: Literal[1]
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_the_integer_1(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int) or v != 1:
+            raise ValueError("expected version: 1 (the integer 1)")
+        return v
     target: Target | None = None
     targets: list[Target] | None = None
     server: dict[str, Any] = Field(default_factory=_dict)
@@ -215,6 +239,36 @@ class SpecModel(BaseModel):
 
 
 _TOP_KEYS = list(SpecModel.model_fields)
+
+# server parameter types whose values are text: a YAML number there is text as written
+_TEXT_PARAM_TYPES = {"string", "string-list", "save", "keyspace-events", "replicaof", "client-output-buffer-limit"}
+_TARGET_TEXT = {"name", "url", "username", "password", "config_command"}
+
+
+def is_text_field(path: tuple) -> bool:
+    """The spec's value at ``path`` is text (a password, a name, a path, a
+    pattern): YAML's reading of a plain scalar as a number or a boolean there
+    is not what was meant (requirepass: 0123456 is not 123456)."""
+    n = len(path)
+    head = path[0] if path else None
+    if head == "server" and n == 2:
+        p = P.catalog().lookup(str(path[1]))
+        return p is not None and (p.sensitive or p.type in _TEXT_PARAM_TYPES)
+    if head == "server" and n == 3:  # a list of a string-list parameter
+        p = P.catalog().lookup(str(path[1]))
+        return p is not None and p.type in ("string-list", "save")
+    if head in ("target", "targets"):
+        rest = path[1:] if head == "target" else path[2:]
+        return rest[:1] in ((k,) for k in _TARGET_TEXT) and len(rest) == 1 or (len(rest) == 2 and rest[0] == "tls" and rest[1] != "check_hostname")
+    if head == "services" and n >= 3:
+        return (n == 3 and path[2] == "user") or (n == 4 and path[2] == "env")
+    if head == "users" and n >= 3:
+        return (n == 3 and path[2] in ("password", "commands")) or (n == 4 and path[2] in ("keys", "channels"))
+    if head == "render" and n == 2:
+        return path[1] in ("redis_conf", "env_file", "host")
+    if head in ("commands", "ignore") and n == 2:
+        return True
+    return False
 
 
 _PATTERN_HELP = {

@@ -9,6 +9,8 @@ Render generates the missing ones, views and errors mask them, plans hold none.
 
 from __future__ import annotations
 
+import re
+
 from .. import params as P
 
 PASSWORD, COMMAND_NAME = "password", "command name"  # the two kinds of secret
@@ -36,10 +38,94 @@ def secret_kind(path: tuple) -> str | None:
     return None
 
 
+def is_secret_value(path: tuple, value) -> bool:
+    """``value``, written at ``path`` of the spec's YAML (before validation), is a
+    secret: a password, a renamed command's new name (not disabled/enabled), a
+    config_command other than CONFIG."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    kind = secret_kind(tuple(path))
+    if kind == COMMAND_NAME:
+        return value.strip().lower() not in ("disabled", "enabled", "config")
+    return kind is not None
+
+
 def never_echoed(loc: tuple) -> bool:
     """A validation message about ``loc`` must not quote its value: a secret lives
     there (or below it), or a URL that may carry credentials."""
     return any(secret_kind(tuple(loc[:i])) for i in range(1, len(loc) + 1)) or "url" in loc or "password" in loc
+
+
+# a variable whose name says it holds a secret: its value is masked everywhere,
+# whatever field it lands in
+_SECRET_VAR = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|AUTH|CRED", re.I)
+
+
+class Concealed:
+    """What no validation message may quote, known before validation starts.
+
+    Every value that came from a ``${VAR}`` (the environment is not the spec's
+    to show; a variable is often a password put in the wrong field) and every
+    value in a secret field, wherever else it is repeated. The secrets among
+    them (secret fields, variables used in a secret field or named like a
+    secret) are registered with the redactor at once, so that no later line,
+    log record or error quotes them either.
+    """
+
+    def __init__(self, data, env: dict[str, str], var_paths: dict[tuple, set[str]], failed: set[tuple] = frozenset()):
+        from .. import redact
+        from .yamlread import walk
+
+        self.var_paths = var_paths
+        secrets: set[str] = set()
+        for path, _, value in walk(data):
+            if path not in failed and is_secret_value(path, value):  # failed: a ${VAR} left as written
+                secrets.add(value)
+        self.values: set[str] = set(secrets)
+        for path, names in var_paths.items():
+            for name in names:
+                value = env.get(name)
+                if not value:
+                    continue
+                self.values.add(value)
+                if secret_kind(path) or _SECRET_VAR.search(name):
+                    secrets.add(value)
+        for secret in secrets:
+            redact.register(secret)
+
+    def variables(self, loc: tuple) -> set[str]:
+        """The ``${VAR}`` names whose values are in ``loc`` or below a parent of it."""
+        return set().union(*(self.var_paths.get(tuple(loc[:i]), set()) for i in range(1, len(loc) + 1)))
+
+    def at(self, loc: tuple, value=None) -> bool:
+        """A message about ``loc`` (holding ``value``) must not quote the value."""
+        if never_echoed(tuple(loc)) or self.variables(loc):
+            return True
+        return isinstance(value, str) and any(v in value for v in self.values)
+
+    def placeholder(self, loc: tuple) -> str:
+        names = sorted(self.variables(loc))
+        if names:
+            return f"the value of ${{{names[0]}}}"
+        return "a secret value"
+
+    def message(self, text: str, loc: tuple, value, generic: str) -> str:
+        """``text``, a message about ``value`` at ``loc``, without the value;
+        ``generic`` when the message would still show a part of it (the
+        characters a flag set refused, the number a range check refused)."""
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            shown = str(value)
+            text = text.replace(repr(shown), self.placeholder(loc))
+            quoted = re.findall(r"'([^']*)'", text)
+            numbers = re.findall(r"\d+", text.replace(self.placeholder(loc), ""))
+            if any(q and set(q) <= set(shown) for q in quoted) or any(n in shown for n in numbers):
+                text = f"{self.placeholder(loc)} is not {generic}"
+        return self.mask(text)
+
+    def mask(self, text: str) -> str:
+        from .. import redact
+
+        return redact.mask(text, {v for v in self.values if len(v) >= redact.MIN_LENGTH})
 
 
 def secret_values(spec) -> list[str]:
@@ -63,4 +149,4 @@ def is_secret_directive(name: str) -> bool:
     return p is not None and p.sensitive
 
 
-__all__ = ["PASSWORD", "COMMAND_NAME", "secret_kind", "never_echoed", "secret_values", "is_secret_directive"]
+__all__ = ["PASSWORD", "COMMAND_NAME", "secret_kind", "is_secret_value", "never_echoed", "Concealed", "secret_values", "is_secret_directive"]

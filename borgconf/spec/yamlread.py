@@ -12,7 +12,7 @@ import re
 import warnings
 from collections.abc import Hashable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,14 +39,20 @@ class _Doc:
     data: Any
     pos: dict[tuple, tuple[str, int, int]]  # path -> (file, line, col), 1-based
     key_pos: dict[tuple, tuple[str, int, int]]
+    # path -> the text as written of a plain scalar YAML read as another type than
+    # text (0123456, 0x1F, 1e3, .inf, true, null); None: not known (an alias)
+    written: dict[tuple, str | None] = field(default_factory=dict)
 
 
 def _read_yaml(path: Path, shown: str) -> _Doc:
+    from ..files import NotRegularFile, read_regular
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_SPEC_BYTES + 1)  # never more: a FIFO or /dev/zero must not hang us
+        raw = read_regular(path, MAX_SPEC_BYTES)  # never blocks, never more: a FIFO or /dev/zero must not hang us
     except FileNotFoundError:
         raise SpecError([Problem(shown, 0, 0, "", "file not found")]) from None
+    except NotRegularFile as e:
+        raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}; a spec is a YAML file")]) from None
     except OSError as e:
         raise SpecError([Problem(shown, 0, 0, "", f"cannot read: {e.strerror}")]) from None
     if len(raw) > MAX_SPEC_BYTES:
@@ -127,6 +133,8 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
 
     pos: dict[tuple, tuple[str, int, int]] = {}
     key_pos: dict[tuple, tuple[str, int, int]] = {}
+    written: dict[tuple, str | None] = {}
+    plain_text = getattr(getattr(yaml, "_parser", None), "__dict__", {}).get("_plain", {})
     budget = [MAX_NODES]
 
     def near(path: tuple) -> tuple[int, int]:
@@ -173,6 +181,9 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
                 out_list.append(plain(v, path + (i,)))
             return out_list
         # ruamel scalar subclasses (ScalarFloat, CommentedSeq...) -> plain Python
+        if isinstance(node, (bool, int, float)) or node is None:
+            at = pos.get(path)
+            written[path] = plain_text.get((at[1], at[2])) if at is not None else None
         if isinstance(node, bool) or node is None:
             return node
         if isinstance(node, int):
@@ -198,7 +209,7 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
     except RecursionError:
         raise SpecError([Problem(shown, 1, 1, "", "spec is nested too deeply")]) from None
     pos.setdefault((), (shown, 1, 1))
-    return _Doc(data, pos, key_pos)
+    return _Doc(data, pos, key_pos, written)
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
@@ -267,7 +278,9 @@ def _limited_parser():
                         raise _Limit(f"spec is nested more than {MAX_DEPTH} levels deep", event.start_mark)
                 elif stack:
                     stack[-1][1] += 1
-            elif isinstance(event, CollectionEndEvent) and stack:
+            if isinstance(event, ScalarEvent) and event.style is None:  # plain: its text as written
+                self.__dict__.setdefault("_plain", {})[(event.start_mark.line + 1, event.start_mark.column + 1)] = event.value
+            if isinstance(event, CollectionEndEvent) and stack:
                 stack.pop()
                 if stack:
                     stack[-1][1] += 1
