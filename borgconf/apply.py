@@ -122,6 +122,7 @@ class Evidence:
     fresh: LiveState
     previous: dict[str, str]  # parameter -> its live value now (canonical; raw for a secret)
     previous_users: dict[str, "U.UserState | None"]  # user change label -> the user now (None: absent)
+    denials: list[str] = field(default_factory=list)  # disabled commands ACL rules deny on this server
 
 
 @dataclass
@@ -130,14 +131,19 @@ class Undo:
 
     restore: dict[str, str] = field(default_factory=dict)  # parameter -> the value to put back
     users_set: list[Change] = field(default_factory=list)  # user changes made, in order
+    denied: list[tuple[str, str]] = field(default_factory=list)  # (user, its ACL LIST rules before) given -command
     rewritten: bool = False  # the config file already holds the new values
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param]) -> Evidence:
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), commands: dict[str, str] | None = None) -> Evidence:  # type: ignore[assignment]
     """Step 1: read again under the lock; refuse another server, or values that drifted since the plan."""
-    from .live import read_state
+    from .live import acl_commands, read_state
+    from .planner import allowed_text
 
-    fresh = read_state(s.client, s.target, users=[c.name for c in user_changes])
+    spec_commands = dict(commands or {})
+    for c in command_changes:
+        spec_commands.setdefault(c.name, "disabled")
+    fresh = read_state(s.client, s.target, spec_commands, users=[c.name for c in user_changes])
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -152,6 +158,10 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
         previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
         if not p.sensitive and previous[c.parameter] != c.before:
             drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
+    for c in command_changes:
+        now = fresh.allowed.get(c.name)
+        if now is None or allowed_text(now) != c.before:
+            drift.append(f"{c.parameter}: who may run {c.name} changed")
     previous_users = {c.parameter: fresh.users.get(c.name) for c in user_changes}
     for c in user_changes:
         had = previous_users[c.parameter]
@@ -159,7 +169,8 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
             drift.append(f"{c.parameter} changed")
     if drift:
         raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
-    return Evidence(fresh, previous, previous_users)
+    denials = [cmd for cmd in acl_commands(spec_commands, s.target) if fresh.commands.get(cmd) == "enabled"]
+    return Evidence(fresh, previous, previous_users, denials)
 
 
 def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, users, result: ApplyResult):
@@ -180,6 +191,8 @@ def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, us
     wanted_users: dict[str, U.UserState] = {}
     for c in user_changes:
         state = (users or {}).get(c.id)
+        if state is not None:
+            state = U.with_denials(state, ev.denials)
         if state is None or state.describe() != c.after:
             raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
         had = ev.previous_users[c.parameter]
@@ -222,7 +235,20 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
         undo.users_set.append(c)
 
 
-def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence) -> None:
+def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
+    """Step 3b: ``ACL SETUSER <user> -<command>`` for every user that may still run a
+    disabled command (the default user, the spec's, any other's)."""
+    for c in command_changes:
+        for user in ev.fresh.allowed.get(c.name, ()):
+            try:
+                s.call(f"deny {c.name} to user {user} (ACL SETUSER)", "ACL", "SETUSER", user, *U.deny_rules([c.name]))
+            except BorgconfError as exc:
+                roll_back(s, undo, ev, str(exc))
+            if user not in [u for u, _ in undo.denied]:
+                undo.denied.append((user, ev.fresh.acl.get(user, "")))
+
+
+def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence, command_changes: list[Change] = ()) -> None:  # type: ignore[assignment]
     """Step 4: read every value back; what the server did not keep rolls everything back."""
     wrong = []
     after = s.config_get(list(wanted)) if wanted else {}
@@ -244,6 +270,15 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
             wrong.append(f"{c.parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
         elif got_user.hashes != state.hashes:
             wrong.append(f"{c.parameter}: the password did not take")
+    if command_changes:
+        from .live import read_allowed
+
+        users_now = [str(u) for u in s.call("read back ACL users", "ACL", "USERS")]
+        infos = {c.name: ev.fresh.command_info.get(c.name) for c in command_changes}
+        still, _ = read_allowed(s.client, s.target, s.address, infos, users_now)
+        for cmd, who in still.items():
+            if who:
+                wrong.append(f"{cmd} is still allowed to {', '.join(who)} (a selector, or a rule borgconf cannot override, allows it)")
     if wrong:
         roll_back(s, undo, ev, f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
@@ -257,7 +292,7 @@ def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, un
         except BorgconfError as exc:
             roll_back(s, undo, ev, f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
         undo.rewritten = True
-        if wanted_users and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
+        if (wanted_users or undo.denied) and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
             try:
                 s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
             except BorgconfError as exc:
@@ -276,6 +311,10 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
     """Put back what ``undo`` recorded (users, then values, then the file) and raise
     ``exc_type`` saying why, and whether restoring worked."""
     try:
+        for user, line in reversed(undo.denied):
+            rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
+            if rules:
+                s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
         for c in reversed(undo.users_set):
             had = ev.previous_users[c.parameter]
             if had is None:
@@ -303,10 +342,12 @@ def apply_target(
     lock_timeout: float = 10.0,
     users: dict | None = None,
     lock_factory=None,
+    commands: dict[str, str] | None = None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
-    desired ``users.UserState``.
+    desired ``users.UserState``; ``commands`` are the spec's ``commands:`` (a disabled
+    command is denied to every user through ACL rules, the spec's users included).
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved)."""
@@ -321,25 +362,27 @@ def apply_target(
     s = _Session(client, target, tp)
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
-    if any(c.kind not in ("parameter", "user") for c in live):
-        raise PlanError("plan has a live change that is neither a parameter nor a user")
+    command_changes = [c for c in live if c.kind == "command"]
+    if any(c.kind not in ("parameter", "user", "command") for c in live):
+        raise PlanError("plan has a live change that is neither a parameter, a user nor a command")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     token = _acquire_lock(s, lock_timeout, lock_factory)
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, commands)
         _refuse(safety.findings(tp, ev.fresh), allow)
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
-        if not wanted and not wanted_users:
+        if not wanted and not wanted_users and not command_changes:
             return result
         check_persistable(s, persist, ev)
         undo = Undo()
         set_values(s, wanted, wanted_users, user_changes, ev, secrets, undo)
-        verify(s, wanted, wanted_users, user_changes, params, undo, ev)
+        deny_commands(s, command_changes, ev, undo)
+        verify(s, wanted, wanted_users, user_changes, params, undo, ev, command_changes)
         result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
-        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users]
+        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users or c in command_changes]
         return result
     finally:
         _release_lock(s, token)
 
 
-__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "verify", "persist_values", "roll_back", "Evidence", "Undo"]
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "deny_commands", "verify", "persist_values", "roll_back", "Evidence", "Undo"]

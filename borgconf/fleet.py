@@ -228,7 +228,7 @@ def apply_fleet(
             live = lives.get(tp.name)
             write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
         try:
-            out.results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=users))
+            out.results.append(apply_target(clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file, lock_timeout=lock_timeout, users=users, commands=spec.commands))
         except BorgconfError as exc:
             out.failures[tp.name] = exc
             if fail_fast:

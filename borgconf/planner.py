@@ -49,6 +49,67 @@ def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
     return out
 
 
+def denials(spec: Spec, target, live: LiveState) -> list[str]:
+    """The spec's disabled commands that ACL rules deny on this server (those it still knows)."""
+    from .live import acl_commands
+
+    return [cmd for cmd in acl_commands(spec.commands, target) if live.commands.get(cmd) == "enabled"]
+
+
+def allowed_text(users) -> str:
+    """A command change's ``before``: who may run the command (user names, never a secret)."""
+    return "allowed to " + ", ".join(users)
+
+
+DENIED_TEXT = "denied to every user"
+
+
+def _acl_denial(cmd: str, live: LiveState, tp: TargetPlan) -> list[Change]:
+    users = live.allowed[cmd]
+    rules = " ".join(f"ACL SETUSER {u} -{cmd.lower()}" for u in users)
+    for problem in live.acl_problems:
+        if problem not in tp.warnings:
+            tp.warnings.append(problem)
+    return [
+        Change(
+            ChangeId("command", cmd),
+            timing="live",
+            before=allowed_text(users),
+            after=DENIED_TEXT,
+            reason=f"{rules}; persisted with the users (CONFIG REWRITE, or ACL SAVE with an aclfile); "
+            f"render writes rename-command {cmd} \"\" for new installs",
+        )
+    ]
+
+
+def _placeholder(spec: Spec, cmd: str) -> str:
+    """How the plan names a command's new name (a secret): the ${VAR} it comes from,
+    or where it is in the spec."""
+    names = sorted(spec.var_paths.get(("commands", cmd), ()) or spec.var_paths.get(("commands", cmd.lower()), ()))
+    if names:
+        return "<the value of ${" + names[0] + "}>"
+    return f"<the new name under commands.{cmd} in {spec.path}>"
+
+
+def rename_reason(spec: Spec, cmd: str, want: str, have: str, live: LiveState, target) -> str:
+    """What a restart-class command change asks for: the exact redis.conf lines, the file, the restart."""
+    where = live.config_file or "the server's redis.conf"
+    if want == "enabled":
+        what = f"remove the rename-command {cmd} line from {where}"
+    else:
+        line = f'rename-command {cmd} ""' if want == "disabled" else f"rename-command {cmd} {_placeholder(spec, cmd)}"
+        what = f"put the line `{line}` in {where}" + (f" (replacing its rename-command {cmd} line)" if have != "enabled" else "")
+        if want == "disabled" and not _deniable(cmd, target):
+            what += f"; borgconf itself needs {cmd}, so no ACL rule denies it live"
+    return f"restart required: rename-command is read only at start-up: {what}, then restart the server (borgconf render writes it for new installs)"
+
+
+def _deniable(cmd: str, target) -> bool:
+    from .live import deniable
+
+    return deniable(cmd, target)
+
+
 def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
     tp = TargetPlan(
         name=target.name,
@@ -91,8 +152,15 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
                 secret_after=after if p.sensitive else None,
             )
         )
+    denied = denials(spec, target, live)
     for cmd, want in spec.commands.items():
         have = live.commands.get(cmd, "enabled")
+        if want == "disabled" and have == "enabled" and cmd in live.allowed:
+            if live.allowed[cmd]:
+                tp.changes.extend(_acl_denial(cmd, live, tp))
+            else:
+                tp.noops.append(noop(ChangeId("command", cmd), f"denied to every user by ACL rules; render writes rename-command {cmd} \"\" for new installs"))
+            continue
         if have == want:
             tp.noops.append(noop(ChangeId("command", cmd), "already disabled" if want == "disabled" else "already enabled" if want == "enabled" else "already renamed as the spec says"))
             continue
@@ -104,13 +172,13 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
                 before=None if secret else have,
                 after=None if secret else want,
                 sensitive=secret,
-                reason="restart required: rename-command is read only at start-up; it goes into redis.conf",
+                reason=rename_reason(spec, cmd, want, have, live, target),
             )
         )
     from . import users as U
 
     for name in U.managed(spec):
-        want = U.desired_state(spec.users[name])
+        want = U.with_denials(U.desired_state(spec.users[name]), denied)
         have = live.users.get(name)
         rules_ok, password_ok = U.in_sync(have, want)
         if rules_ok and password_ok:
@@ -149,4 +217,4 @@ def build_plan(spec: Spec, lives: dict[str, LiveState]) -> Plan:
     return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=targets)
 
 
-__all__ = ["build_plan", "build_target_plan", "desired_values", "live_value", "param_class"]
+__all__ = ["build_plan", "build_target_plan", "denials", "allowed_text", "DENIED_TEXT", "rename_reason", "desired_values", "live_value", "param_class"]
