@@ -5,7 +5,8 @@ Per target, under the apply lock, each step a function of its own:
    (and, with ``safety.findings``, data at stake);
 2. ``check_persistable``: ``rewrite`` needs a config file, before anything is set;
 3. ``set_values``: one ``CONFIG SET`` with every live change (atomic on Redis 7+),
-   then ``ACL SETUSER`` per user;
+   then ``ACL SETUSER`` per user; ``deny_commands``: ``ACL SETUSER <user> -x`` for
+   every user that may still run a disabled command;
 4. ``verify``: read back every value;
 5. ``persist_values``: CONFIG REWRITE (+ ACL SAVE with an aclfile) or the rendered file.
 A failure after step 3 goes to ``roll_back``, which puts back what ``Undo``
