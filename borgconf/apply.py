@@ -217,10 +217,16 @@ def check_persistable(s: _Session, persist: str, ev: Evidence) -> None:
         )
 
 
+def server_names(values: dict[str, str], live: LiveState) -> dict[str, str]:
+    """Values keyed by the names this server uses (Valkey: primaryauth for masterauth)."""
+    key = P.server_key(live.flavour, live.version)
+    return {P.name_for(name, key): value for name, value in values.items()}
+
+
 def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], ev: Evidence, secrets, undo: Undo) -> None:
     """Step 3: one atomic CONFIG SET, then one ACL SETUSER per user (a failed user rolls back)."""
     if wanted:
-        s.config_set(wanted, "apply CONFIG SET (nothing changed)")
+        s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)")
     undo.restore = {n: ev.previous[n] for n in wanted}
     for c in user_changes:
         state = wanted_users.get(c.parameter)
@@ -252,7 +258,7 @@ def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo
 def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence, command_changes: list[Change] = ()) -> None:  # type: ignore[assignment]
     """Step 4: read every value back; what the server did not keep rolls everything back."""
     wrong = []
-    after = s.config_get(list(wanted)) if wanted else {}
+    after = s.config_get(list(server_names(wanted, ev.fresh))) if wanted else {}
     for name, value in wanted.items():
         p = params[name]
         raw = next((after[n] for n in p.names() if n in after), None)
@@ -323,7 +329,7 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
             else:
                 s.call("restore ACL users", *U.restore_args(c.name, had))
         if undo.restore:
-            s.config_set(undo.restore, "restore the previous values")
+            s.config_set(server_names(undo.restore, ev.fresh), "restore the previous values")
         if undo.rewritten:  # the file already holds the new values: write the old ones back
             s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
     except BorgconfError as again:

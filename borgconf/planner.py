@@ -49,6 +49,17 @@ def desired_values(spec: Spec, live: LiveState) -> dict[str, str]:
     return out
 
 
+def server_name_note(p: P.Param, live: LiveState) -> str:
+    """Where the server has its own name for a parameter (Valkey: primaryauth for masterauth)."""
+    own = p.name_for(P.server_key(live.flavour, live.version))
+    if own == p.name:
+        return ""
+    return (
+        f"{live.server_label} calls it {own}: apply sets {own}, and its CONFIG REWRITE writes {own}, "
+        f"which Redis does not load (render writes {p.name}, which both load)"
+    )
+
+
 def denials(spec: Spec, target, live: LiveState) -> list[str]:
     """The spec's disabled commands that ACL rules deny on this server (those it still knows)."""
     from .live import acl_commands
@@ -134,13 +145,15 @@ def build_target_plan(spec: Spec, target, live: LiveState) -> TargetPlan:
         before = P.canonical_live(p, raw)
         after = wanted[name]
         if before == after:
-            tp.noops.append(noop(ChangeId("parameter", name), "already as the spec says" if p.sensitive else f"already {P.display(p, before) or '(empty)'}"))
+            said = "already as the spec says" if p.sensitive else f"already {P.display(p, before) or '(empty)'}"
+            tp.noops.append(noop(ChangeId("parameter", name), "; ".join(r for r in (said, server_name_note(p, live)) if r)))
             continue
         cls = param_class(p, live)
         reason = ""
         if cls == "restart":
             template = PROTECTED_REASON if p.cls == P.PROTECTED else RESTART_REASON
             reason = template.format(name=name)
+        reason = "; ".join(r for r in (reason, server_name_note(p, live)) if r)
         tp.changes.append(
             Change(
                 ChangeId("parameter", name),
@@ -217,4 +230,4 @@ def build_plan(spec: Spec, lives: dict[str, LiveState]) -> Plan:
     return Plan(spec_path=spec.path, spec_sha256=spec.sha256, targets=targets)
 
 
-__all__ = ["build_plan", "build_target_plan", "denials", "allowed_text", "DENIED_TEXT", "rename_reason", "desired_values", "live_value", "param_class"]
+__all__ = ["build_plan", "build_target_plan", "denials", "server_name_note", "allowed_text", "DENIED_TEXT", "rename_reason", "desired_values", "live_value", "param_class"]
