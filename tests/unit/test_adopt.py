@@ -47,7 +47,7 @@ def test_a_fresh_server_imports_as_only_what_its_capture_config_changed(tmp_path
     assert spec.targets[0].url == "redis://redis:6379" and spec.targets[0].persist == "rewrite"
 
 
-@pytest.mark.parametrize("flavour, version, key", [("redis", "7.0.15", "redis-7.0"), ("redis", "7.4.1", "redis-7.0"), ("redis", "8.0.2", "redis-8.2"), ("valkey", "9.0.0", "valkey-8")])
+@pytest.mark.parametrize("flavour, version, key", [("redis", "7.0.15", "redis-7.0"), ("redis", "7.4.1", "redis-7.0"), ("redis", "8.0.2", "redis-8.2"), ("valkey", "9.0.0", "valkey-9.1"), ("valkey", "8.0.1", "valkey-8"), ("valkey", "8.1.8", "valkey-8.1"), ("valkey", "7.2.5", "valkey-8")])
 def test_version_defaults_pick_the_nearest_captured_server(flavour, version, key):
     got, defaults = adopt.version_defaults(flavour, version)
     assert got == key and defaults["maxmemory"] == "0" and defaults["save"] == "3600 1 300 100 60 10000"

@@ -135,7 +135,7 @@ def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "borgconf", "validate", str(spec)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and ": valid (" in r.stdout, r.stderr
     imported = {m.group(1) for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", r.stderr, re.M)}
-    assert "borgconf.models" in imported and "ruamel.yaml" in imported  # the listing works at all
+    assert "borgconf.spec.schema" in imported and "ruamel.yaml" in imported  # the listing works at all
     assert _startup_hits(imported) == []
     assert "pydantic.plugin._loader" not in imported  # pydantic's own loader, which scans for plugins
     assert _hits(imported, OFFLINE_FORBIDDEN) == []
