@@ -5,7 +5,8 @@ Per target, under the apply lock, each step a function of its own:
    (and, with ``safety.findings``, data at stake);
 2. ``check_persistable``: ``rewrite`` needs a config file, before anything is set;
 3. ``set_values``: one ``CONFIG SET`` with every live change (atomic on Redis 7+),
-   then ``ACL SETUSER`` per user;
+   then ``ACL SETUSER`` per user; ``deny_commands``: ``ACL SETUSER <user> -x`` for
+   every user that may still run a disabled command;
 4. ``verify``: read back every value;
 5. ``persist_values``: CONFIG REWRITE (+ ACL SAVE with an aclfile) or the rendered file.
 A failure after step 3 goes to ``roll_back``, which puts back what ``Undo``
@@ -123,6 +124,7 @@ class Evidence:
     previous: dict[str, str]  # parameter -> its live value now (canonical; raw for a secret)
     previous_users: dict[str, "U.UserState | None"]  # user change label -> the user now (None: absent)
     fresh_plan: TargetPlan | None = None  # what the spec and the server give now (with replan)
+    denials: list[str] = field(default_factory=list)  # disabled commands ACL rules deny on this server
 
 
 @dataclass
@@ -131,19 +133,24 @@ class Undo:
 
     restore: dict[str, str] = field(default_factory=dict)  # parameter -> the value to put back
     users_set: list[Change] = field(default_factory=list)  # user changes made, in order
+    denied: list[tuple[str, str]] = field(default_factory=list)  # (user, its ACL LIST rules before) given -command
     rewritten: bool = False  # the config file already holds the new values
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
     """Step 1: read again under the lock; refuse another server, or values that drifted
     since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
     refuse unless the plan is exactly what the spec and the fresh server give."""
-    from .live import read_state
+    from .live import acl_commands, read_state
+    from .planner import allowed_text
 
     commands, read_users = read_spec or ({}, [])
+    spec_commands = dict(commands or {})
+    for c in command_changes:
+        spec_commands.setdefault(c.name, "disabled")
     names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
     # rules that name a category are compared by what they grant: that needs the command table
-    fresh = read_state(s.client, s.target, commands, users=names, command_table=bool(names))
+    fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names))
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -158,6 +165,10 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
         previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
         if not p.sensitive and previous[c.parameter] != c.before:
             drift.append(f"{c.parameter} is {previous[c.parameter]!r}, the plan expected {c.before!r}")
+    for c in command_changes:
+        now = fresh.allowed.get(c.name)
+        if now is None or allowed_text(now) != c.before:
+            drift.append(f"{c.parameter}: who may run {c.name} changed")
     previous_users = {c.parameter: fresh.users.get(c.name) for c in user_changes}
     for c in user_changes:
         had = previous_users[c.parameter]
@@ -165,13 +176,14 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
             drift.append(f"{c.parameter} changed")
     if drift:
         raise StalePlan(f"{s.address} changed since the plan was made: " + "; ".join(drift) + "; plan again")
+    denials = [cmd for cmd in acl_commands(spec_commands, s.target) if fresh.commands.get(cmd) == "enabled"]
     fresh_plan = None
     if replan is not None:
         from .contract import compare
 
         fresh_plan = replan(fresh)
         compare(tp, fresh_plan, address=s.address, saved_file=saved_file)
-    return Evidence(fresh, previous, previous_users, fresh_plan)
+    return Evidence(fresh, previous, previous_users, fresh_plan=fresh_plan, denials=denials)
 
 
 def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, users, result: ApplyResult):
@@ -192,6 +204,8 @@ def wanted_values(param_changes, user_changes, params, ev: Evidence, secrets, us
     wanted_users: dict[str, U.UserState] = {}
     for c in user_changes:
         state = (users or {}).get(c.id)
+        if state is not None:
+            state = U.with_denials(state, ev.denials)
         if state is None or state.describe() != c.after:
             raise StalePlan(f"{c.parameter} in the spec is not what the plan says; plan again")
         had = ev.previous_users[c.parameter]
@@ -215,10 +229,16 @@ def check_persistable(s: _Session, persist: str, ev: Evidence) -> None:
         )
 
 
+def server_names(values: dict[str, str], live: LiveState) -> dict[str, str]:
+    """Values keyed by the names this server uses (Valkey: primaryauth for masterauth)."""
+    key = P.server_key(live.flavour, live.version)
+    return {P.name_for(name, key): value for name, value in values.items()}
+
+
 def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], ev: Evidence, secrets, undo: Undo) -> None:
     """Step 3: one atomic CONFIG SET, then one ACL SETUSER per user (a failed user rolls back)."""
     if wanted:
-        s.config_set(wanted, "apply CONFIG SET (nothing changed)")
+        s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)")
     undo.restore = {n: ev.previous[n] for n in wanted}
     for c in user_changes:
         state = wanted_users.get(c.parameter)
@@ -234,10 +254,23 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
         undo.users_set.append(c)
 
 
-def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence) -> None:
+def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
+    """Step 3b: ``ACL SETUSER <user> -<command>`` for every user that may still run a
+    disabled command (the default user, the spec's, any other's)."""
+    for c in command_changes:
+        for user in ev.fresh.allowed.get(c.name, ()):
+            try:
+                s.call(f"deny {c.name} to user {user} (ACL SETUSER)", "ACL", "SETUSER", user, *U.deny_rules([c.name]))
+            except BorgconfError as exc:
+                roll_back(s, undo, ev, str(exc))
+            if user not in [u for u, _ in undo.denied]:
+                undo.denied.append((user, ev.fresh.acl.get(user, "")))
+
+
+def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence, command_changes: list[Change] = ()) -> None:  # type: ignore[assignment]
     """Step 4: read every value back; what the server did not keep rolls everything back."""
     wrong = []
-    after = s.config_get(list(wanted)) if wanted else {}
+    after = s.config_get(list(server_names(wanted, ev.fresh))) if wanted else {}
     for name, value in wanted.items():
         p = params[name]
         raw = next((after[n] for n in p.names() if n in after), None)
@@ -256,6 +289,15 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
             wrong.append(f"{c.parameter}: Redis describes the rules as {shown!r}; write them that way in the spec")
         elif got_user.hashes != state.hashes:
             wrong.append(f"{c.parameter}: the password did not take")
+    if command_changes:
+        from .live import read_allowed
+
+        users_now = [str(u) for u in s.call("read back ACL users", "ACL", "USERS")]
+        infos = {c.name: ev.fresh.command_info.get(c.name) for c in command_changes}
+        still, _ = read_allowed(s.client, s.target, s.address, infos, users_now)
+        for cmd, who in still.items():
+            if who:
+                wrong.append(f"{cmd} is still allowed to {', '.join(who)} (a selector, or a rule borgconf cannot override, allows it)")
     if wrong:
         roll_back(s, undo, ev, f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
@@ -269,7 +311,7 @@ def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, un
         except BorgconfError as exc:
             roll_back(s, undo, ev, f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
         undo.rewritten = True
-        if wanted_users and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
+        if (wanted_users or undo.denied) and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
             try:
                 s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
             except BorgconfError as exc:
@@ -288,6 +330,10 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
     """Put back what ``undo`` recorded (users, then values, then the file) and raise
     ``exc_type`` saying why, and whether restoring worked."""
     try:
+        for user, line in reversed(undo.denied):
+            rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
+            if rules:
+                s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
         for c in reversed(undo.users_set):
             had = ev.previous_users[c.parameter]
             if had is None:
@@ -295,7 +341,7 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
             else:
                 s.call("restore ACL users", *U.restore_args(c.name, had))
         if undo.restore:
-            s.config_set(undo.restore, "restore the previous values")
+            s.config_set(server_names(undo.restore, ev.fresh), "restore the previous values")
         if undo.rewritten:  # the file already holds the new values: write the old ones back
             s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
     except BorgconfError as again:
@@ -318,10 +364,12 @@ def apply_target(
     replan: Callable | None = None,
     read_spec: tuple | None = None,
     saved_file: bool = False,
+    commands: dict[str, str] | None = None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
-    desired ``users.UserState``.
+    desired ``users.UserState``; ``commands`` are the spec's ``commands:`` (a disabled
+    command is denied to every user through ACL rules, the spec's users included).
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved)."""
@@ -336,27 +384,29 @@ def apply_target(
     s = _Session(client, target, tp)
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
-    if any(c.kind not in ("parameter", "user") for c in live):
-        raise PlanError("plan has a live change that is neither a parameter nor a user")
+    command_changes = [c for c in live if c.kind == "command"]
+    if any(c.kind not in ("parameter", "user", "command") for c in live):
+        raise PlanError("plan has a live change that is neither a parameter, a user nor a command")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     token = _acquire_lock(s, lock_timeout, lock_factory)
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params, replan=replan, read_spec=read_spec, saved_file=saved_file)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec or (commands or {}, []), saved_file=saved_file)
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
-        if not wanted and not wanted_users:
+        if not wanted and not wanted_users and not command_changes:
             return result
         check_persistable(s, persist, ev)
         undo = Undo()
         set_values(s, wanted, wanted_users, user_changes, ev, secrets, undo)
-        verify(s, wanted, wanted_users, user_changes, params, undo, ev)
+        deny_commands(s, command_changes, ev, undo)
+        verify(s, wanted, wanted_users, user_changes, params, undo, ev, command_changes)
         result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
-        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users]
+        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users or c in command_changes]
         return result
     finally:
         _release_lock(s, token)
 
 
-__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "verify", "persist_values", "roll_back", "Evidence", "Undo"]
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "deny_commands", "verify", "persist_values", "roll_back", "Evidence", "Undo"]

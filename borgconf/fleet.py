@@ -420,7 +420,7 @@ def apply_fleet(
 
         return apply_target(
             clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
-            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file,
+            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands,
         )
 
     if rolling:

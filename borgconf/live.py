@@ -35,6 +35,10 @@ class LiveState:
     role: str = "primary"  # "primary" | "replica" (INFO replication)
     primary: str | None = None  # host:port of its primary (a replica)
     command_table: Any = None  # users.CommandTable (COMMAND), read when users are compared; None otherwise
+    acl: dict[str, str] = field(default_factory=dict)  # every user on the server -> its ACL LIST rules
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # disabled COMMAND -> users ACL DRYRUN lets run it
+    acl_problems: list[str] = field(default_factory=list)  # ACL DRYRUN answers that say neither yes nor no
+    command_info: dict[str, Any] = field(default_factory=dict)  # COMMAND INFO of the spec's commands still known
 
     @property
     def server_label(self) -> str:
@@ -130,7 +134,7 @@ def translate(exc: Exception, target, address: str, doing: str) -> BorgconfError
             "while rotating a password, give the old one as target.previous_password)"
         )
     if "NOPERM" in text or isinstance(exc, rx.NoPermissionError):
-        return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info, and +acl|getuser +acl|list +acl|setuser when the spec has users)")
+        return AuthError(f"user {user!r} is not allowed to {doing} at {address}: {text} (grant it with ACL SETUSER, e.g. +config|get +config|set +config|rewrite +info, and +acl|getuser +acl|list +acl|setuser when the spec has users, +acl|dryrun +acl|list +acl|setuser when it disables commands)")
     if isinstance(exc, rx.TimeoutError):
         return ConnectionFailed(f"no answer from {address} within {target.timeout:g}s while trying to {doing}")
     if isinstance(exc, rx.ConnectionError):
@@ -226,6 +230,52 @@ def _use_password(client, password: str | None) -> None:
     pool.reset()  # drop the connection objects that hold the old password
 
 
+# What borgconf itself sends: denying one of these through ACL would lock borgconf
+# out of the server it manages, so disabling them stays rename-command (restart).
+BORGCONF_NEEDS = frozenset({"CONFIG", "ACL", "INFO", "COMMAND", "CLIENT", "AUTH", "HELLO", "PING", "QUIT", "RESET", "SELECT"})
+
+
+def deniable(cmd: str, target=None) -> bool:
+    """Whether ``commands: {cmd: disabled}`` is converged live through ACL rules."""
+    own = {target.config_command.upper()} if target is not None else set()
+    return cmd.upper() not in BORGCONF_NEEDS | own
+
+
+def acl_commands(spec_commands: dict[str, str], target=None) -> list[str]:
+    """The spec's disabled commands that ACL rules deny live."""
+    return [cmd for cmd, want in spec_commands.items() if want == "disabled" and deniable(cmd, target)]
+
+
+def dryrun_probes(cmd: str, info: Any) -> list[list[str]]:
+    """Argument lists ``ACL DRYRUN <user> ...`` checks a command with: the command
+    (padded to its arity), or each of its subcommands (``CONFIG GET x``)."""
+
+    def probe(words: list[str], arity: Any) -> list[str]:
+        try:
+            n = abs(int(arity))
+        except (TypeError, ValueError):
+            n = len(words)
+        return words + ["x"] * max(0, n - len(words))
+
+    subs = info[9] if isinstance(info, (list, tuple)) and len(info) > 9 and info[9] else []
+    if subs:
+        return [probe([w.upper() for w in str(sub[0]).split("|")], sub[1]) for sub in subs]
+    arity = info[1] if isinstance(info, (list, tuple)) and len(info) > 1 else 1
+    return [probe([cmd], arity)]
+
+
+def parse_dryrun(reply: Any) -> bool | None:
+    """True: the user may run the command; False: ACL denies it; None: an answer that says neither."""
+    text = str(reply)
+    if isinstance(reply, Exception):
+        return None
+    if text == "OK" or "permissions to access" in text:  # a key or channel refused: the command itself is allowed
+        return True
+    if "permissions to run" in text:
+        return False
+    return None
+
+
 def first_call(client, address: str, fn):
     """Run the first command(s) of a connection.
 
@@ -270,6 +320,8 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     user_names = list(users or [])
     wanted = commands or {}
     ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
+    denials = acl_commands(wanted, target)
+    list_users = bool(user_names or denials)
     import redis.exceptions as rx
 
     def once():
@@ -278,7 +330,7 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
         pipe.execute_command("INFO", "server", "memory", "keyspace", "replication")
         for name in user_names:
             pipe.execute_command("ACL", "GETUSER", name)
-        if user_names:
+        if list_users:
             pipe.execute_command("ACL", "LIST")
         if ask:
             pipe.execute_command("COMMAND", "INFO", *ask)
@@ -307,9 +359,9 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     from .users import parse_acl_list, parse_getuser
 
     n = len(user_names)
-    acl_lines = parse_acl_list(replies[2 + n]) if n else {}
+    acl_lines = parse_acl_list(replies[2 + n]) if list_users else {}
     user_state = {name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(user_names, replies[2 : 2 + n])}
-    rest = replies[2 + n + (1 if n else 0) :]
+    rest = replies[2 + n + (1 if list_users else 0) :]
     cmd_state = parse_command_info(ask, rest[0], wanted, parse_command_list(list(wanted), rest[1:])) if ask else {}
     auth = str(getattr(client, "borgconf_auth", "") or "")
     table = None
@@ -320,7 +372,40 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
             table = parse_command_table(client.execute_command("COMMAND"))
         except rx.RedisError:
             table = None
-    return LiveState(address=address, config=config, commands=cmd_state, users=user_state, auth=auth, command_table=table, **facts)
+    state = LiveState(address=address, config=config, commands=cmd_state, users=user_state, auth=auth, command_table=table, acl=acl_lines, **facts)
+    live_cmds = [c for c in denials if cmd_state.get(c) == "enabled"]
+    infos = dict(zip(ask, rest[0] or [])) if ask else {}
+    state.command_info = {c: infos[c] for c in wanted if infos.get(c) is not None}
+    if live_cmds:
+        state.allowed, state.acl_problems = read_allowed(client, target, address, {c: infos.get(c) for c in live_cmds}, list(acl_lines))
+    return state
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users: list[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Which users may run each command (``ACL DRYRUN``, one round trip): the server's
+    own answer, selectors, categories and subcommands included. A container command
+    counts as allowed when any of its subcommands is."""
+    import redis.exceptions as rx
+
+    asks = [(cmd, user, probe) for cmd, info in infos.items() for user in acl_users for probe in dryrun_probes(cmd, info)]
+    try:
+        pipe = client.pipeline(transaction=False)
+        for _, user, probe in asks:
+            pipe.execute_command("ACL", "DRYRUN", user, *probe)
+        replies = pipe.execute(raise_on_error=False) if asks else []
+    except rx.RedisError as exc:
+        raise translate(exc, target, address, "check who may run the disabled commands (ACL DRYRUN)") from None
+    allowed: dict[str, list[str]] = {cmd: [] for cmd in infos}
+    problems: list[str] = []
+    for (cmd, user, probe), reply in zip(asks, replies):
+        if isinstance(reply, rx.NoPermissionError) or (isinstance(reply, Exception) and "NOPERM" in str(reply)):
+            raise translate(reply, target, address, "check who may run the disabled commands (ACL DRYRUN)")
+        verdict = parse_dryrun(reply)
+        if verdict is None:
+            problems.append(f"ACL DRYRUN {user} {' '.join(probe)}: {reply}")
+        elif verdict and user not in allowed[cmd]:
+            allowed[cmd].append(user)
+    return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
+
+
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -55,6 +55,78 @@ def desired_values(spec: Spec, live: LiveState, server: dict | None = None) -> d
     return out
 
 
+def server_name_note(p: P.Param, live: LiveState) -> str:
+    """Where the server has its own name for a parameter (Valkey: primaryauth for masterauth)."""
+    own = p.name_for(P.server_key(live.flavour, live.version))
+    if own == p.name:
+        return ""
+    return (
+        f"{live.server_label} calls it {own}: apply sets {own}, and its CONFIG REWRITE writes {own}, "
+        f"which Redis does not load (render writes {p.name}, which both load)"
+    )
+
+
+def denials(spec: Spec, target, live: LiveState) -> list[str]:
+    """The spec's disabled commands that ACL rules deny on this server (those it still knows)."""
+    from .live import acl_commands
+
+    return [cmd for cmd in acl_commands(spec.commands, target) if live.commands.get(cmd) == "enabled"]
+
+
+def allowed_text(users) -> str:
+    """A command change's ``before``: who may run the command (user names, never a secret)."""
+    return "allowed to " + ", ".join(users)
+
+
+DENIED_TEXT = "denied to every user"
+
+
+def _acl_denial(cmd: str, live: LiveState, tp: TargetPlan) -> list[Change]:
+    users = live.allowed[cmd]
+    rules = " ".join(f"ACL SETUSER {u} -{cmd.lower()}" for u in users)
+    for problem in live.acl_problems:
+        if problem not in tp.warnings:
+            tp.warnings.append(problem)
+    return [
+        Change(
+            ChangeId("command", cmd),
+            timing="live",
+            before=allowed_text(users),
+            after=DENIED_TEXT,
+            reason=f"{rules}; persisted with the users (CONFIG REWRITE, or ACL SAVE with an aclfile); "
+            f"render writes rename-command {cmd} \"\" for new installs",
+        )
+    ]
+
+
+def _placeholder(spec: Spec, cmd: str) -> str:
+    """How the plan names a command's new name (a secret): the ${VAR} it comes from,
+    or where it is in the spec."""
+    names = sorted(spec.var_paths.get(("commands", cmd), ()) or spec.var_paths.get(("commands", cmd.lower()), ()))
+    if names:
+        return "<the value of ${" + names[0] + "}>"
+    return f"<the new name under commands.{cmd} in {spec.path}>"
+
+
+def rename_reason(spec: Spec, cmd: str, want: str, have: str, live: LiveState, target) -> str:
+    """What a restart-class command change asks for: the exact redis.conf lines, the file, the restart."""
+    where = live.config_file or "the server's redis.conf"
+    if want == "enabled":
+        what = f"remove the rename-command {cmd} line from {where}"
+    else:
+        line = f'rename-command {cmd} ""' if want == "disabled" else f"rename-command {cmd} {_placeholder(spec, cmd)}"
+        what = f"put the line `{line}` in {where}" + (f" (replacing its rename-command {cmd} line)" if have != "enabled" else "")
+        if want == "disabled" and not _deniable(cmd, target):
+            what += f"; borgconf itself needs {cmd}, so no ACL rule denies it live"
+    return f"restart required: rename-command is read only at start-up: {what}, then restart the server (borgconf render writes it for new installs)"
+
+
+def _deniable(cmd: str, target) -> bool:
+    from .live import deniable
+
+    return deniable(cmd, target)
+
+
 def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetPlan:
     """One server's plan. ``node`` (fleet.NodeInfo) places it in a fleet: its
     role, who manages it, and the spec target whose discover: found it (whose
@@ -110,13 +182,15 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
         before = P.canonical_live(p, raw)
         after = wanted[name]
         if before == after:
-            tp.noops.append(noop(ChangeId("parameter", name), "already as the spec says" if p.sensitive else f"already {P.display(p, before) or '(empty)'}"))
+            said = "already as the spec says" if p.sensitive else f"already {P.display(p, before) or '(empty)'}"
+            tp.noops.append(noop(ChangeId("parameter", name), "; ".join(r for r in (said, server_name_note(p, live)) if r)))
             continue
         cls = param_class(p, live)
         reason = ""
         if cls == "restart":
             template = PROTECTED_REASON if p.cls == P.PROTECTED else RESTART_REASON
             reason = template.format(name=name)
+        reason = "; ".join(r for r in (reason, server_name_note(p, live)) if r)
         change = Change(
             ChangeId("parameter", name),
             timing=cls,
@@ -132,8 +206,15 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
                 change.requires.append(ALLOW_NO_AUTH)
                 change.warnings.append("turns authentication off: anyone who reaches the port can read, write and reconfigure Redis; apply needs --allow-no-auth")
         tp.changes.append(change)
+    denied = denials(spec, target, live)
     for cmd, want in spec.commands.items():
         have = live.commands.get(cmd, "enabled")
+        if want == "disabled" and have == "enabled" and cmd in live.allowed:
+            if live.allowed[cmd]:
+                tp.changes.extend(_acl_denial(cmd, live, tp))
+            else:
+                tp.noops.append(noop(ChangeId("command", cmd), f"denied to every user by ACL rules; render writes rename-command {cmd} \"\" for new installs"))
+            continue
         if have == want:
             tp.noops.append(noop(ChangeId("command", cmd), "already disabled" if want == "disabled" else "already enabled" if want == "enabled" else "already renamed as the spec says"))
             continue
@@ -145,13 +226,13 @@ def build_target_plan(spec: Spec, target, live: LiveState, node=None) -> TargetP
                 before=None if secret else have,
                 after=None if secret else want,
                 sensitive=secret,
-                reason="restart required: rename-command is read only at start-up; it goes into redis.conf",
+                reason=rename_reason(spec, cmd, want, have, live, target),
             )
         )
     from . import users as U
 
     for name in U.managed(spec):
-        want = U.desired_state(spec.users[name])
+        want = U.with_denials(U.desired_state(spec.users[name]), denied)
         have = live.users.get(name)
         rules_ok, password_ok = U.in_sync(have, want, live.command_table)
         if rules_ok and password_ok:
@@ -308,4 +389,4 @@ def group_problems(spec: Spec, plans: list[TargetPlan], lives: dict[str, LiveSta
     return out
 
 
-__all__ = ["build_plan", "build_target_plan", "groups_of", "group_problems", "desired_values", "live_value", "param_class"]
+__all__ = ["build_plan", "build_target_plan", "groups_of", "group_problems", "denials", "server_name_note", "allowed_text", "DENIED_TEXT", "rename_reason", "desired_values", "live_value", "param_class"]

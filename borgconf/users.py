@@ -28,6 +28,7 @@ class UserState:
     selectors: tuple[str, ...] = ()
     extra_flags: tuple[str, ...] = ()  # e.g. skip-sanitize-payload: access the spec does not give
     acl_line: str = ""  # the server's own ACL LIST rules (hashes, not passwords): replayed on rollback
+    denied: tuple[str, ...] = ()  # "-flushall" rules the spec's disabled commands add (checked by ACL DRYRUN)
 
     def describe(self) -> str:
         """The rules without any password: safe to print and to save in a plan."""
@@ -44,17 +45,23 @@ class UserState:
         """Same flags, keys and channels, and the same command rules: spelled the
         same (as a multiset), or, given the server's command table, granting
         the same commands (Redis 7.0 describes ``+@read +@write -@dangerous`` as
-        about 40 categories and commands; both spellings grant the same)."""
+        about 40 categories and commands; both spellings grant the same).
+        The denials of disabled commands are left out of the comparison (Redis
+        7.0 drops a ``-flushall`` that denies nothing more): whether the command
+        is denied is what ``ACL DRYRUN`` answers, in the command's own change."""
         if (self.enabled, self.keys, self.channels, self.nopass, self.selectors, self.extra_flags) != (
             other.enabled, other.keys, other.channels, other.nopass, other.selectors, other.extra_flags
         ):
             return False
-        if Counter(self.commands) == Counter(other.commands):
+        denied = set(self.denied) | set(other.denied)
+        mine = tuple(c for c in self.commands if c not in denied)
+        theirs = tuple(c for c in other.commands if c not in denied)
+        if Counter(mine) == Counter(theirs):
             return True
         if table is None:
             return False
-        mine, theirs = granted(self.commands, table), granted(other.commands, table)
-        return mine is not None and mine == theirs
+        a, b = granted(mine, table), granted(theirs, table)
+        return a is not None and a == b
 
 
 # ---------------------------------------------------------------- what command rules grant
@@ -170,6 +177,30 @@ def granted(rules: tuple[str, ...], table: CommandTable) -> tuple[bool, frozense
 def managed(spec) -> list[str]:
     """The spec's users borgconf manages ("default" belongs to requirepass)."""
     return [name for name in spec.users if name != "default"]
+
+
+def deny_rules(commands) -> tuple[str, ...]:
+    """The ACL rules that deny commands: ``-flushall`` (a whole command, every subcommand)."""
+    return tuple("-" + c.lower() for c in commands)
+
+
+def with_denials(state: UserState, commands) -> UserState:
+    """A desired user that also denies the spec's disabled commands, after its own rules
+    (the last rule about a command wins)."""
+    denied = deny_rules(commands)
+    if not denied:
+        return state
+    import dataclasses
+
+    rules = tuple(c for c in state.commands if c not in denied) + denied
+    return dataclasses.replace(state, commands=rules, denied=denied)
+
+
+def command_rules(acl_line: str) -> list[str]:
+    """The command rules of an ``ACL LIST`` line's root selector, in order (Redis starts
+    them with ``+@all`` or ``-@all``, so replaying them sets exactly those rules)."""
+    words = [w for w in split_acl_rules(acl_line) if not w.startswith("(")]
+    return [w for w in words if w[:1] in "+-" or w in ("allcommands", "nocommands")]
 
 
 def password_hash(password: str) -> str:

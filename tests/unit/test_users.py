@@ -127,3 +127,21 @@ def test_same_rules_uses_the_table_only_when_spellings_differ():
     c = UserState(True, ("~*",), (), ("+get",), frozenset())
     assert not a.same_rules(b) and a.same_rules(b, t) and not a.same_rules(c, t)
     assert not UserState(True, ("~app:*",), (), b.commands, frozenset()).same_rules(b, t)  # keys still compared
+
+
+def test_denials_follow_the_users_rules_and_are_left_to_acl_dryrun():
+    want = U.with_denials(U.desired_state(spec_user(commands="-@all +get")), ["FLUSHALL"])
+    assert want.commands == ("+get", "-flushall") and want.denied == ("-flushall",)
+    assert U.setuser_args("u", want, None)[-2:] == ["+get", "-flushall"]  # the denial comes last: it wins
+    # Redis 7.0 describes "-@all +get -flushall" as "-@all +get": still the same rules
+    live = U.parse_getuser(["flags", ["on"], "passwords", [], "commands", "-@all +get", "keys", "~bull:*", "channels", "", "selectors", []])
+    assert live.same_rules(want) and want.same_rules(live)
+    other = U.parse_getuser(["flags", ["on"], "passwords", [], "commands", "-@all +get +set", "keys", "~bull:*", "channels", "", "selectors", []])
+    assert not other.same_rules(want)
+    allowed = U.with_denials(U.desired_state(spec_user(commands="+@all +flushall")), ["FLUSHALL"])
+    assert allowed.commands == ("+@all", "+flushall", "-flushall")
+
+
+def test_command_rules_of_an_acl_line():
+    line = "on sanitize-payload #abc ~* &* +@all -flushall (+get ~x)"
+    assert U.command_rules(line) == ["+@all", "-flushall"]
