@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator, model_validator
@@ -217,30 +216,19 @@ class PlanDocument(BaseModel):
 
 
 def _read_bytes(path: str) -> bytes:
+    """The file, read without blocking (files.read_regular: a FIFO or a device is
+    refused, not opened for reading), at most MAX_BYTES."""
+    from .files import NotRegularFile, read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        raw = read_regular(path, MAX_BYTES)
+    except NotRegularFile:
+        raise PlanError(f"{path} is not a regular file, so not a borgconf plan file") from None
     except OSError as e:
         raise PlanError(f"cannot read the plan file {path}: {e.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PlanError(f"{path} is not a regular file, so not a borgconf plan file")
-        if st.st_size > MAX_BYTES:
-            raise PlanError(f"{path} is {st.st_size} bytes: a borgconf plan file is at most {MAX_BYTES} bytes")
-        chunks, total = [], 0
-        while total <= MAX_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > MAX_BYTES:  # it grew while being read
-            raise PlanError(f"{path} is larger than {MAX_BYTES} bytes: not a borgconf plan file")
-        return b"".join(chunks)
-    except OSError as e:
-        raise PlanError(f"cannot read the plan file {path}: {e.strerror}") from None
-    finally:
-        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise PlanError(f"{path} is {os.path.getsize(path)} bytes: a borgconf plan file is at most {MAX_BYTES} bytes")
+    return raw
 
 
 class _Bad(Exception):
