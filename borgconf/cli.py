@@ -338,7 +338,9 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         for u in p.unread:
             _err(f"target {u.name}: not applied: it could not be read when the plan was made ({u.error}); plan again when it answers")
         if failed and fail_fast:
-            raise BorgconfError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
+            from .errors import PlanError
+
+            raise PlanError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
         clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file, allow_paths)
