@@ -29,6 +29,14 @@ file an integrity artifact: a key this borgconf does not know is a key whose
 meaning it cannot check, so it refuses the file (plan again with this
 version). README "Saved plans" says so.
 
+Format 1.1 (what this borgconf writes; 1.0 files are read as before) adds
+``lint`` (each finding with ``severity``, ``file``, ``line``, ``column``,
+``accepted``: informational, apply lints again itself) and targets that could
+not be read or planned: such a target has an ``error`` (text, no control
+character but newline and tab), no changes, may lack ``server``, and is counted
+in ``summary.unreadable``. It is never applied: ``apply`` applies the other
+targets and reports it as not applied (``--fail-fast`` refuses the file).
+
 ``fleet.load_saved_plan`` calls :func:`read_plan_document` first, then checks
 the document against the spec offline (``contract.check_offline``), and apply
 re-plans under the lock and compares (``contract.compare``).

@@ -81,6 +81,23 @@ def test_plan_json_lists_every_target_and_the_lint_findings(redis_factory, tmp_p
     rc, out, err = run(capsys, "plan", "--format", "json", spec)
     accepted = {f["id"]: f for f in _one_document(out)["lint"]}["no-persistence"]
     assert accepted["severity"] == "accepted" and accepted["accepted"] == "a cache, rebuilt on restart"
+    # an authentication failure: listed with its error, no password in any output
+    locked = redis_factory(password="Vr5-jK8qN2xT7wBz")
+    monkeypatch.setenv("WRONG_PW", "Hs4-pY9mC3dL6eRa")
+    auth = tmp_path / "auth.yaml"
+    auth.write_text(f"""version: 1
+targets:
+  - {{name: a, url: "{ok.url}"}}
+  - {{name: locked, url: "{locked.url}", password: "${{WRONG_PW}}"}}
+server:
+  hz: 12
+""")
+    rc, out, err = run(capsys, "plan", "--format", "json", auth)
+    doc = _one_document(out)
+    assert rc == 1 and [t["name"] for t in doc["targets"]] == ["a", "locked"] and "error" not in doc["targets"][0]
+    assert "wrong password" in doc["targets"][1]["error"] and doc["targets"][1]["changes"] == [], doc["targets"][1]["error"]
+    for text in (out, err):
+        assert "Vr5-jK8qN2xT7wBz" not in text and "Hs4-pY9mC3dL6eRa" not in text
     # one unreadable target alone: still a document, listing it with its error
     solo = tmp_path / "solo.yaml"
     solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{_dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
