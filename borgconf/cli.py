@@ -175,8 +175,8 @@ def _progress(fmt: str = "human", total: int | None = None, doing: str = "read")
 def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False, progress=None, keep_going: bool = False):
     """Live state of every target (fleet.read_targets), discovered nodes included.
     A target that cannot be read is reported and left out; with one target, or
-    --fail-fast, its error is the command's error (``keep_going``, for a JSON
-    plan that lists it with its error: only with --fail-fast)."""
+    --fail-fast, its error is the command's error (with ``keep_going`` only
+    --fail-fast raises: a JSON plan lists every target, this one with its error)."""
     from .fleet import read_targets
 
     read = read_targets(spec, targets, url=url, parallel=parallel, fail_fast=fail_fast, progress=progress)
