@@ -340,21 +340,25 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         if failed and fail_fast:
             from .errors import PlanError
 
+            if report is not None:
+                report.planned(s, p, [], saved_file=True)
             raise PlanError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
         clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file, allow_paths)
         targets = _targets(s, target_name, url)
-        read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress())
+        json_doc = report is not None  # the result document lists every target, one not read with its error
+        read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(), keep_going=json_doc)
         lives, clients = read.states, read.clients
         targets = [t for t in read.targets if t.name in lives]
-        p, failed = _build_plan(s, read, url=url)
+        p, failed = _build_plan(s, read, url=url, keep_going=json_doc)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
     findings = _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     if report is not None:
         report.planned(s, p, findings, saved_file=saved_file)
-    render_plan(p, out)
+    if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read
+        render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
     if not any(tp.live_changes for tp in p.targets):

@@ -122,6 +122,7 @@ def test_a_saved_plan_with_an_unreadable_target_applies_only_the_others(redis_fa
     rc, out, err = run(capsys, "apply", "--auto-approve", "--fail-fast", "--format", "json", plan)
     doc = _one_document(out)
     assert rc == 1 and doc["outcome"] == "refused" and "could not be read" in doc["error"] and "nothing changed" in doc["error"]
+    assert [(t["name"], t["status"]) for t in doc["targets"]] == [("a", "not_applied"), ("dead", "unreadable")]
     assert client.config_get("hz")["hz"] == "10"
     # --target a: only the readable target, exit 0
     rc, out, err = run(capsys, "apply", "--auto-approve", "--target", "a", "--format", "json", plan)
@@ -252,4 +253,13 @@ server:
     doc = _one_document(out2)
     assert rc == 3 and doc["outcome"] == "partial" and [t["name"] for t in doc["targets"]] == ["a", "dead"]
     assert doc["targets"][1]["status"] == "unreadable" and "Connection refused" in doc["targets"][1]["error"]
-    _no_secret(out, err, out2, err2)
+    # no target could be read: still listed, each with its error; exit 1
+    solo = tmp_path / "solo.yaml"
+    solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{_dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
+    rc, out3, err3 = run(capsys, "apply", "--auto-approve", "--format", "json", solo)
+    doc = _one_document(out3)
+    assert rc == 1 and doc["outcome"] == "failed" and [t["status"] for t in doc["targets"]] == ["unreadable"]
+    assert "Connection refused" in doc["targets"][0]["error"] and "in sync" not in err3
+    rc, out4, err4 = run(capsys, "apply", "--auto-approve", solo)  # the text output is as before: one error
+    assert rc == 1 and out4 == "" and "Connection refused" in err4
+    _no_secret(out, err, out2, err2, out3, err3)
