@@ -17,8 +17,9 @@ MASK = "***"
 _secrets: set[str] = set()
 
 
-# Masking a very short secret inside ordinary words would itself reveal it
-# ("removes the ***sswords"); such a secret is still never formatted anywhere.
+# A very short secret masked even as a whole word ("a", "on") would itself
+# reveal it; such a secret is still never formatted anywhere, and lint
+# weak-secret refuses any secret of the spec shorter than 8 characters.
 MIN_LENGTH = 4
 
 
