@@ -113,6 +113,7 @@ def test_the_message_names_the_place_and_the_variable_never_the_secret(tmp_path)
     spec = spec_from(tmp_path, "server:\n  requirepass: ${REDIS_PASSWORD}\nusers:\n  app: {password: changeme}\n", {"REDIS_PASSWORD": "letmein"})
     first, second = weak_secrets(spec)
     assert first.id == second.id == "weak-secret" and first.severity == "error"
+    assert [f for f in lint(spec) if f.id == "weak-secret"] == [first, second]  # lint lists them, as errors
     assert first.where.endswith("s.yaml:3:16") and first.message.startswith("server.requirepass: the value of ${REDIS_PASSWORD} is a weak secret")
     assert second.where.endswith("s.yaml:5:19") and second.message.startswith("users.app.password: the value is a weak secret")
     for f in (first, second):
