@@ -135,6 +135,9 @@ def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = (
     from .spec import load_spec
 
     spec = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
+    from .lint import refuse_errors
+
+    refuse_errors(spec)  # weak-secret: before anything connects
     log.debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
     return spec
 
@@ -153,6 +156,11 @@ def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, findings=No
     from .lint import lint
 
     findings = lint(spec, lives or {}) if findings is None else findings
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:  # refused whatever --strict says (a spec read without _load: a saved plan's, render's)
+        from .lint import refuse_errors
+
+        refuse_errors(spec)
     if show:
         for f in findings:
             if f.accepted:

@@ -168,7 +168,7 @@ def lint_json(findings, *, strict: bool = False) -> list[dict]:
         file, line, column = _split_where(f.where)
         out.append({
             "id": f.id,
-            "severity": "accepted" if f.accepted else "error" if strict else "warning",
+            "severity": "accepted" if f.accepted else "error" if strict or f.severity == "error" else "warning",
             "message": redact(f.message),
             "where": f.where,
             "file": file,
