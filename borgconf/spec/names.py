@@ -17,7 +17,6 @@ COMMAND_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 COMMAND_NEW_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"  # what rename-command may rename to
 SENTINEL_MASTER_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
 HOST_PATTERN = r"^[A-Za-z0-9_.:\[\]-]{1,253}$"
-ACL_COMMAND_RULE_PATTERN = r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands"
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # ${VAR}
 SERVICE_NAME = re.compile(SERVICE_NAME_PATTERN)
@@ -25,7 +24,6 @@ ENV_NAME = re.compile(ENV_NAME_PATTERN)
 USER_NAME = re.compile(USER_NAME_PATTERN)
 COMMAND_NAME = re.compile(COMMAND_NAME_PATTERN)
 COMMAND_NEW_NAME = re.compile(COMMAND_NEW_NAME_PATTERN)
-ACL_COMMAND_RULE = re.compile(ACL_COMMAND_RULE_PATTERN)
 
 # Spec values are single-line text: none of these anywhere. "\n" and "\r" end a
 # line for every reader (Redis splits its config on "\n"; python-dotenv on
@@ -51,6 +49,6 @@ def comment_text(text: str) -> str:
 
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
-    "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
-    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break", "comment_text",
+    "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
+    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "LINE_BREAKS", "has_line_break", "comment_text",
 ]
