@@ -173,31 +173,6 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
     )
 
 
-# what an operator may write for "disabled" / "enabled": refused, never taken as a new name
-_ON_OFF_WORDS = {
-    "disable": "disabled", "off": "disabled", "no": "disabled", "none": "disabled", "false": "disabled", "deny": "disabled",
-    "denied": "disabled", "remove": "disabled", "removed": "disabled", "delete": "disabled", "deleted": "disabled",
-    "block": "disabled", "blocked": "disabled", "null": "disabled", "nil": "disabled", "disallow": "disabled", "disallowed": "disabled",
-    "enable": "enabled", "on": "enabled", "yes": "enabled", "true": "enabled", "allow": "enabled", "allowed": "enabled", "keep": "enabled",
-}
-
-
-def _near_on_off(value: str) -> str | None:
-    """"disabled" or "enabled" when ``value`` is not exactly one of them (any case)
-    but close to one: a typo, a synonym, surrounding spaces."""
-    word = value.strip().lower()
-    if value.lower() in ("disabled", "enabled"):
-        return None
-    if word in ("disabled", "enabled"):
-        return word
-    if word in _ON_OFF_WORDS:
-        return _ON_OFF_WORDS[word]
-    import difflib
-
-    close = difflib.get_close_matches(word, ["disabled", "enabled"], n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
 def _commands(doc, spec_commands: dict, problems: list[Problem]) -> dict[str, str]:
     """commands: checked as Redis reads rename-command at start-up: the command
     exists (on some supported server) and is not a module command (modules load
@@ -228,7 +203,7 @@ def _commands(doc, spec_commands: dict, problems: list[Problem]) -> dict[str, st
             problems.append(_problem(doc, path, f"{upper} is a module command{table.only_some(cmd)}: Redis reads rename-command before it loads modules "
                 "and refuses to start (\"No such command in rename-command\"); deny it in users' commands: rules instead", at_key=True))
             continue
-        near = _near_on_off(action)
+        near = N.near_on_off(action)
         if near is not None:
             problems.append(_problem(doc, path, f"this value is not {near} but close to it, so it would rename {upper} to it: "
                 f"write {near} (exactly), or a new name that does not look like {near}"))
