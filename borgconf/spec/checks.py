@@ -178,10 +178,12 @@ def _commands(doc, spec_commands: dict, problems: list[Problem]) -> dict[str, st
     exists (on some supported server) and is not a module command (modules load
     after the config file), each command once, new names unique and no existing
     command's name. A new name is a secret: no message quotes it."""
+    out: dict[str, str] = {}
+    if not spec_commands:
+        return out
     from .acl import command_table
 
     table = command_table()
-    out: dict[str, str] = {}
     spelled: dict[str, str] = {}  # upper-case command -> as written
     new_names: dict[str, str] = {}  # lower-case new name -> the command renamed to it
     for cmd, action in spec_commands.items():
