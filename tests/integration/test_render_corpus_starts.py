@@ -67,6 +67,7 @@ EXTRA_SPECS = {
           ops: {password: "${OPS_PW}", keys: ["*"], channels: ["*"], commands: "-@all +@connection +info +client|list +client|setname +acl|whoami +keys"}
           jobs: {password: "${JOBS_PW}", keys: ["%RW~bull:*"], commands: "nocommands +@list +@stream +@hash -hgetall +@pubsub -publish"}
           probe: {password: "${PROBE_PW}", keys: [], commands: "+ping +GET"}
+          legacy: {password: "${LEGACY_PW}", keys: ["%r~a:*", "%w~a:*", "%R~b:*"], commands: "-@all +get +select|0 +config -config|set"}
         services:
           app: {db: 0, user: rw}
         """,
