@@ -6,7 +6,8 @@ the servers' own.
   ACL categories of ACL CAT.
 * spec/acl.py's rule grammar agrees with ``ACL SETUSER`` of each server, rule
   sequence by rule sequence: accepted where the server accepts, refused where
-  it refuses (besides the two refusals that are borgconf's own, each listed).
+  it refuses (besides the two refusals that are borgconf's own, each listed),
+  for a fixed list of rules and for generated sequences (hypothesis).
 * Each rename-command refusal of validate is a start-up refusal of the server
   (the line the earlier borgconf rendered), and the accepted forms start.
 """
@@ -116,3 +117,50 @@ def test_what_validate_accepts_starts(redis_factory):
         "user app on nopass %R~x ~app:* &news +@all -flushall +config|get +select|0",
     ])
     assert server.running
+
+
+def test_generated_rule_sequences_agree_with_acl_setuser(redis_server, server_key):
+    """Rule sequences built from the grammar's pieces (prefixes, permission letters,
+    names that exist and that do not, categories and near misses, |, selectors):
+    borgconf refuses exactly what the server's ACL SETUSER refuses, except its two
+    own refusals (%R without ~pattern, a pattern before *)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    table = command_table()
+    everywhere = sorted(n for n, have in table.known.items() if len(have) == len(table.servers))
+    names = st.one_of(st.sampled_from(everywhere), st.sampled_from(["notacmd", "flushal", "config|gett", "select|0", "get|x", "", "|"]))
+    category = st.one_of(st.sampled_from([*table.categories, "all"]), st.sampled_from(["al", "READ", "dangerus", ""]))
+    pattern = st.text(alphabet="ab*:?{}%~&|>", max_size=5)
+    perms = st.text(alphabet="RWrwX~", max_size=4)
+    rule = st.one_of(
+        st.builds(lambda p: "~" + p, pattern),
+        st.builds(lambda f, p: "%" + f + p, perms, pattern),
+        st.builds(lambda p: "&" + p, pattern),
+        st.builds(lambda s, n: s + n, st.sampled_from("+-"), names),
+        st.builds(lambda s, c: s + "@" + c, st.sampled_from("+-"), category),
+        st.sampled_from(["allkeys", "resetkeys", "allchannels", "resetchannels", "allcommands", "nocommands", "on", "off",
+                         "nopass", "reset", "clearselectors", "#" + HASH, "#" + HASH[:10], "bogus", "~*", "&*"]),
+    )
+    selector = st.builds(lambda rs: "(" + " ".join(rs) + ")", st.lists(rule, min_size=1, max_size=3))
+    client = redis_server.client()
+    ours = ("has no ~pattern", "allows every")
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    @given(rules=st.lists(st.one_of(rule, rule, rule, selector), min_size=1, max_size=3))
+    def prop(rules):
+        try:
+            check_user_rules(["reset", *rules])
+            checker = None
+        except RuleError as e:
+            checker = str(e)
+        try:
+            client.execute_command("ACL", "SETUSER", "grammar-prop", "reset", *rules)
+            server = None
+        except redis.ResponseError as e:
+            server = str(e)
+        if checker is not None and server is None and any(o in checker for o in ours):
+            return
+        assert (checker is None) == (server is None), f"{rules}: borgconf {checker!r}; {server_key}: {server!r}"
+
+    prop()
