@@ -113,7 +113,7 @@ def test_what_validate_refuses_the_server_refuses_to_start_with(redis_factory, c
 
 def test_what_validate_accepts_starts(redis_factory):
     server = redis_factory([
-        'rename-command FLUSHALL ""', "rename-command KEYS Hm5Xc2Vb8Nq4Jz", "rename-command DEBUG Disabled_debug",
+        'rename-command FLUSHALL ""', "rename-command KEYS Hm5Xc2Vb8Nq4Jz", "rename-command DEBUG Dq3Vn7Xk1Rb5Hs",
         "user app on nopass %R~x ~app:* &news +@all -flushall +config|get +select|0",
     ])
     assert server.running
