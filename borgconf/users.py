@@ -223,8 +223,22 @@ def normalize_commands(rules: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tokens))  # a repeated rule says nothing new
 
 
+def canonical_key_rules(rules) -> set[str]:
+    """Key rules as Redis describes them back: one rule per pattern with its
+    permissions merged (``%R~x`` and ``%W~x`` are ``~x``), ``%RW~x`` / ``%wr~x``
+    as ``~x``, ``%r~x`` as ``%R~x`` (ACLSetSelector; rules validate accepted)."""
+    perms: dict[str, set] = {}
+    for rule in rules:
+        if rule.startswith("%") and "~" in rule:
+            flags, _, pattern = rule[1:].partition("~")
+            perms.setdefault(pattern, set()).update(flags.upper())
+        else:
+            perms.setdefault(rule[1:], set()).update("RW")
+    return {("~" + p) if f >= {"R", "W"} else f"%{''.join(sorted(f))}~{p}" for p, f in perms.items()}
+
+
 def desired_state(user) -> UserState:
-    keys = tuple(sorted({key_rule(k) for k in user.keys}))
+    keys = tuple(sorted(canonical_key_rules(key_rule(k) for k in user.keys)))
     if "~*" in keys:
         keys = ("~*",)
     return UserState(

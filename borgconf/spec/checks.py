@@ -100,19 +100,9 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     commands: dict[str, str] = {}
     if model is not None:
-        for cmd, action in model.commands.items():
-            path = ("commands", cmd)
-            if not N.COMMAND_NAME.fullmatch(cmd):
-                problems.append(_problem(doc, path, f"{cmd!r} is not a command name", at_key=True))
-                continue
-            act = action.strip()
-            if act.lower() in ("disabled", "enabled"):
-                commands[cmd.upper()] = act.lower()
-            elif N.COMMAND_NEW_NAME.fullmatch(act):
-                commands[cmd.upper()] = act
-            else:
-                problems.append(_problem(doc, path, "expected disabled, enabled, or a new name (letters, digits, _ and -)"))
-
+        commands = _commands(doc, model.commands, problems)
+        for name, user in model.users.items():
+            _user_rules(doc, name, user, problems, concealed)
     services = model.services if model is not None else {}
     if model is not None:
         seen_db: dict[int, str] = {}
@@ -183,6 +173,109 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         lint_accept=dict(model.lint.accept),
         target_server=target_server,
     )
+
+
+def _commands(doc, spec_commands: dict, problems: list[Problem]) -> dict[str, str]:
+    """commands: checked as Redis reads rename-command at start-up: the command
+    exists (on some supported server) and is not a module command (modules load
+    after the config file), each command once, new names unique and no existing
+    command's name. A new name is a secret: no message quotes it."""
+    out: dict[str, str] = {}
+    if not spec_commands:
+        return out
+    from .acl import command_table
+
+    table = command_table()
+    spelled: dict[str, str] = {}  # upper-case command -> as written
+    new_names: dict[str, str] = {}  # lower-case new name -> the command renamed to it
+    for cmd, action in spec_commands.items():
+        path = ("commands", cmd)
+        if not N.COMMAND_NAME.fullmatch(cmd):
+            problems.append(_problem(doc, path, f"{cmd!r} is not a command name", at_key=True))
+            continue
+        upper = cmd.upper()
+        if upper in spelled:
+            problems.append(_problem(doc, path, f"{upper} is given twice (as {spelled[upper]!r} and {cmd!r}): one entry per command (names are case-insensitive)", at_key=True))
+            continue
+        spelled[upper] = cmd
+        if not table.is_command(cmd):
+            hint = table.suggest(cmd)
+            problems.append(_problem(doc, path, f"unknown command {cmd!r}: no supported server ({', '.join(table.servers)}) has it, "
+                "and Redis refuses to start (\"No such command in rename-command\")" + (f"; did you mean {hint.upper()!r}?" if hint else ""), at_key=True))
+            continue
+        if cmd.lower() in table.module:
+            problems.append(_problem(doc, path, f"{upper} is a module command{table.only_some(cmd)}: Redis reads rename-command before it loads modules "
+                "and refuses to start (\"No such command in rename-command\"); deny it in users' commands: rules instead", at_key=True))
+            continue
+        near = N.near_on_off(action)
+        if near is not None:
+            problems.append(_problem(doc, path, f"this value is not {near} but close to it, so it would rename {upper} to it: "
+                f"write {near} (exactly), or a new name that does not look like {near}"))
+            continue
+        act = action
+        if act.lower() in ("disabled", "enabled"):
+            out[upper] = act.lower()
+            continue
+        if act == "":
+            problems.append(_problem(doc, path, "an empty new name: write disabled (borgconf renders rename-command with \"\" for it)"))
+            continue
+        if not N.COMMAND_NEW_NAME.fullmatch(act):
+            problems.append(_problem(doc, path, "expected disabled, enabled, or a new name (letters, digits, _ and -)"))
+            continue
+        if act.lower() == cmd.lower():
+            problems.append(_problem(doc, path, f"the new name is {upper}'s own name: write enabled to keep it"))
+            continue
+        if table.is_command(act):
+            problems.append(_problem(doc, path, f"the new name of {upper} is an existing command's name{table.only_some(act)}: Redis refuses to start "
+                "(\"Target command name already exists\"); choose a name no command has"))
+            continue
+        if act.lower() in new_names:
+            problems.append(_problem(doc, path, f"{new_names[act.lower()]} is already renamed to this name: two commands cannot share one "
+                "(Redis refuses to start: \"Target command name already exists\"; names are case-insensitive)"))
+            continue
+        new_names[act.lower()] = upper
+        out[upper] = act
+    return out
+
+
+def _user_rules(doc, name: str, user, problems: list[Problem], concealed) -> None:
+    """A user's keys, channels and command rules through Redis's own rule grammar
+    (spec/acl.py), in the order its rendered ``user`` line gives them: keys, then
+    resetchannels and channels, then commands. One problem per user (the first:
+    Redis stops at it too)."""
+    from ..users import channel_rule, key_rule
+    from .acl import RuleError, Selector, check_selector_rule, rule_kind
+
+    sel = Selector()
+    base = ("users", name)
+    words = [(base + ("keys", i), key, key_rule(key)) for i, key in enumerate(user.keys)]
+    words += [(base + ("channels", i), ch, channel_rule(ch)) for i, ch in enumerate(user.channels)]
+    words += [(base + ("commands",), user.commands, tok) for tok in user.commands.split()]
+    for path, written, rule in words:
+        try:
+            if path[2] == "commands" and rule_kind(rule) != "command":
+                raise RuleError(_not_a_command_rule(rule))
+            check_selector_rule(rule, sel)
+        except RuleError as e:
+            msg = str(e)
+            if concealed.at(path, written):  # a ${VAR}'s value or a secret there: never quoted
+                msg = f"{concealed.placeholder(path)} is not a valid ACL {path[2][:-1] if path[2] != 'commands' else 'command'} rule"
+            problems.append(_problem(doc, path, msg))
+            return
+
+
+def _not_a_command_rule(rule: str) -> str:
+    from .acl import rule_kind
+
+    kind = "selector" if rule.startswith("(") or rule.endswith(")") else rule_kind(rule)
+    where = {
+        "key": "key rules go in keys: (allkeys: keys: ['*'])",
+        "channel": "channel rules go in channels: (allchannels: channels: ['*'])",
+        "password": "passwords go in password:",
+        "selector": "selectors are not part of a spec's users",
+    }.get(kind, "on/off is enabled:; passwords go in password:, keys in keys:")
+    shown = "" if kind == "password" else f"{rule[:1]!r}...: "
+    return f"{shown}commands takes +command, -command, +command|subcommand, +@category, -@category, allcommands or nocommands ({where})"
 
 
 def _address_key(t: Target) -> str:

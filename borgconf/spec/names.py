@@ -17,7 +17,6 @@ COMMAND_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 COMMAND_NEW_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"  # what rename-command may rename to
 SENTINEL_MASTER_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
 HOST_PATTERN = r"^[A-Za-z0-9_.:\[\]-]{1,253}$"
-ACL_COMMAND_RULE_PATTERN = r"(?i)[+-]@?[a-z0-9_|.-]+|allcommands|nocommands"
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # ${VAR}
 SERVICE_NAME = re.compile(SERVICE_NAME_PATTERN)
@@ -25,7 +24,6 @@ ENV_NAME = re.compile(ENV_NAME_PATTERN)
 USER_NAME = re.compile(USER_NAME_PATTERN)
 COMMAND_NAME = re.compile(COMMAND_NAME_PATTERN)
 COMMAND_NEW_NAME = re.compile(COMMAND_NEW_NAME_PATTERN)
-ACL_COMMAND_RULE = re.compile(ACL_COMMAND_RULE_PATTERN)
 
 # Spec values are single-line text: none of these anywhere. "\n" and "\r" end a
 # line for every reader (Redis splits its config on "\n"; python-dotenv on
@@ -49,8 +47,34 @@ def comment_text(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+# what an operator may write for "disabled" / "enabled": refused, never taken as a new name
+ON_OFF_WORDS = {
+    "disable": "disabled", "off": "disabled", "no": "disabled", "none": "disabled", "false": "disabled", "deny": "disabled",
+    "denied": "disabled", "remove": "disabled", "removed": "disabled", "delete": "disabled", "deleted": "disabled",
+    "block": "disabled", "blocked": "disabled", "null": "disabled", "nil": "disabled", "disallow": "disabled", "disallowed": "disabled",
+    "enable": "enabled", "on": "enabled", "yes": "enabled", "true": "enabled", "allow": "enabled", "allowed": "enabled", "keep": "enabled",
+}
+
+
+def near_on_off(value: str) -> str | None:
+    """"disabled" or "enabled" when ``value`` is not exactly one of them (any case)
+    but close to one: a typo, a synonym, surrounding spaces. Such a value under
+    commands: is refused, never a new name (so it is no secret either)."""
+    word = value.strip().lower()
+    if value.lower() in ("disabled", "enabled"):
+        return None
+    if word in ("disabled", "enabled"):
+        return word
+    if word in ON_OFF_WORDS:
+        return ON_OFF_WORDS[word]
+    import difflib
+
+    close = difflib.get_close_matches(word, ["disabled", "enabled"], n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
-    "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
-    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break", "comment_text",
+    "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
+    "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "LINE_BREAKS", "has_line_break", "comment_text", "ON_OFF_WORDS", "near_on_off",
 ]

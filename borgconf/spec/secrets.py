@@ -46,7 +46,10 @@ def is_secret_value(path: tuple, value) -> bool:
         return False
     kind = secret_kind(tuple(path))
     if kind == COMMAND_NAME:
-        return value.strip().lower() not in ("disabled", "enabled", "config")
+        from .names import near_on_off
+
+        # a value close to disabled/enabled is refused (a typo), never a new name
+        return value.strip().lower() not in ("disabled", "enabled", "config") and near_on_off(value) is None
     return kind is not None
 
 

@@ -77,12 +77,16 @@ def test_users_apply_when_new_users_get_all_channels(redis_server, tmp_path, cap
     assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
 
 
-def test_rollback_restores_users_exactly_as_they_were(redis_server, tmp_path, capsys):
+def test_rollback_restores_users_exactly_as_they_were(redis_server, server_key, tmp_path, capsys):
+    from borgconf.spec.acl import command_table
+
     client = redis_server.client()
     client.execute_command("ACL", "SETUSER", "a", "reset", "on", ">pw-a-Kq2mZ7x", "~app:*", "+@all", "-config", "+config|get", "(~secret:* +get)")
     before = [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")]
-    # b's channels make its ACL SETUSER fail after a was already changed
-    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  a: {password: "pw-a-Kq2mZ7x", keys: ["other:*"]}\n  b: {password: "pw-b-Kq2mZ7x", channels: ["*", "x"]}\n')
+    # b's rule names a command only other servers have (validate accepts it): its ACL SETUSER
+    # fails after a was already changed
+    other = next(n for n, have in command_table().known.items() if "|" not in n and server_key not in have)
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, f'users:\n  a: {{password: "pw-a-Kq2mZ7x", keys: ["other:*"]}}\n  b: {{password: "pw-b-Kq2mZ7x", commands: "+@all +{other}"}}\n')
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)
     assert rc == 1 and "restored" in err
     assert [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")] == before

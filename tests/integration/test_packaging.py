@@ -36,6 +36,7 @@ def _has_hatchling() -> bool:
 def test_wheel_carries_catalog_and_templates(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "borgconf/data/params.json" in names
+    assert "borgconf/data/commands.json" in names  # validate checks commands: and ACL rules against it
     assert "borgconf/cli.py" in names
     templates = [n for n in names if n.startswith("borgconf/templates/") and n.endswith(".j2")]
     assert {"borgconf/templates/redis.conf.j2", "borgconf/templates/env.j2"} <= set(templates)

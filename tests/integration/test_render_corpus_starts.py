@@ -48,6 +48,29 @@ EXTRA_SPECS = {
         services:
           app: {db: 0, user: app}
         """,
+    # issue 10: renames and ACL rules of every form validate accepts (checked offline by spec/acl.py)
+    "renames_and_acl_rules": """\
+        version: 1
+        target:
+          password: ${REDIS_PASSWORD}
+        server:
+          requirepass: ${REDIS_PASSWORD}
+        commands:
+          FLUSHALL: disabled
+          flushdb: Disabled
+          KEYS: ${KEYS_NEW_NAME}
+          DEBUG: ${DEBUG_NEW_NAME}
+          SHUTDOWN: enabled
+          MONITOR: disabled
+        users:
+          rw: {password: "${RW_PW}", keys: ["%R~cache:*", "%W~jobs:*", "%RW~app:*", "~{tenant}:*"], channels: ["news.*", "alerts"], commands: "+@read +@write -@dangerous +config|get -flushall"}
+          ops: {password: "${OPS_PW}", keys: ["*"], channels: ["*"], commands: "-@all +@connection +info +client|list +client|setname +acl|whoami +keys"}
+          jobs: {password: "${JOBS_PW}", keys: ["%RW~bull:*"], commands: "nocommands +@list +@stream +@hash -hgetall +@pubsub -publish"}
+          probe: {password: "${PROBE_PW}", keys: [], commands: "+ping +GET"}
+          legacy: {password: "${LEGACY_PW}", keys: ["%r~a:*", "%w~a:*", "%R~b:*"], commands: "-@all +get +select|0 +config -config|set"}
+        services:
+          app: {db: 0, user: rw}
+        """,
     "quoting": """\
         version: 1
         target:
@@ -64,7 +87,7 @@ EXTRA_SPECS = {
 
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch):
-    for name in ("REDIS_PASSWORD", "CFG", "BORGCONF_URL", "BORGCONF_PASSWORD", "REDISCLI_AUTH", "REDIS_CONFIG_COMMAND"):
+    for name in ("REDIS_PASSWORD", "CFG", "KEYS_NEW_NAME", "DEBUG_NEW_NAME", "BORGCONF_URL", "BORGCONF_PASSWORD", "REDISCLI_AUTH", "REDIS_CONFIG_COMMAND"):
         monkeypatch.delenv(name, raising=False)
     redact.clear()
     yield
