@@ -33,12 +33,18 @@ def default_password(spec) -> str | None:
 
 
 def service_port(spec) -> int:
-    if spec.render.port:
-        return int(spec.render.port)
-    sv = spec.server.get("port")
-    if sv is not None and isinstance(sv.checked, int) and sv.checked:
-        return sv.checked
-    return 6379
+    """The port of the .env URLs: render.port, else the port in the spec's target
+    URL, else server.port, else 6379 (spec.types.render_address)."""
+    return _address(spec).port
+
+
+def _address(spec):
+    from ..spec.types import AddressConflict
+
+    try:
+        return spec.render_address()
+    except AddressConflict as exc:  # validate refuses it first; a Spec built another way
+        raise RenderError(str(exc)) from None
 
 
 def service_url(scheme: str, host: str, port: int, db: int, username: str | None, password: str | None) -> str:
@@ -58,7 +64,8 @@ def service_context(spec, name: str, svc) -> dict[str, Any]:
     else:
         password = default_password(spec)
     scheme = urlsplit(spec.target.url).scheme or "redis"
-    host, port = spec.render.host, service_port(spec)
+    address = _address(spec)
+    host, port = address.host, address.port
     return {
         "name": name,
         "role": service_role(name, svc) or "",

@@ -162,6 +162,19 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         if a in addresses[:i]:
             j = addresses.index(a)
             problems.append(_problem(doc, ("targets", i, "url"), f"targets {targets[j].name!r} and {targets[i].name!r} are the same server ({targets[i].address}): two targets must not have the same address"))
+    # what render would refuse, validate refuses first: a percentage of no known memory
+    if model.render.redis_conf is not None and model.render.total_memory is None:
+        from .types import percent_needs_memory, percent_values
+
+        for sv in percent_values(server):
+            problems.append(_problem(doc, ("server", sv.name_used), percent_needs_memory(sv)))
+    if services:
+        from .types import AddressConflict, render_address
+
+        try:
+            render_address(model.render, targets, server, listed=model.targets is not None)
+        except AddressConflict as e:
+            problems.append(_problem(doc, e.path, str(e)))
     if problems:
         return None
     return Spec(
@@ -180,6 +193,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         positions=doc.pos,
         lint_accept=dict(model.lint.accept),
         target_server=target_server,
+        listed_targets=model.targets is not None,
     )
 
 
