@@ -43,8 +43,11 @@ def _address(spec):
 
     try:
         return spec.render_address()
-    except AddressConflict as exc:  # validate refuses it first; a Spec built another way
-        raise RenderError(str(exc)) from None
+    except AddressConflict as exc:  # validate refuses it first when the spec names render.env_file
+        file, line, col = spec.where(exc.path)
+        at = f"{file}:{line}:{col}: " if line else ""
+        dotted = ".".join(p if isinstance(p, str) else f"[{p}]" for p in exc.path).replace(".[", "[")
+        raise RenderError(f"{at}{dotted}: {exc}") from None
 
 
 def service_url(scheme: str, host: str, port: int, db: int, username: str | None, password: str | None) -> str:
@@ -55,7 +58,7 @@ def service_url(scheme: str, host: str, port: int, db: int, username: str | None
     return f"{scheme}://{auth + '@' if auth else ''}{host}:{port}/{db}"
 
 
-def service_context(spec, name: str, svc) -> dict[str, Any]:
+def service_context(spec, name: str, svc, address=None) -> dict[str, Any]:
     from ..lint import service_role
 
     username = svc.user or None
@@ -64,7 +67,7 @@ def service_context(spec, name: str, svc) -> dict[str, Any]:
     else:
         password = default_password(spec)
     scheme = urlsplit(spec.target.url).scheme or "redis"
-    address = _address(spec)
+    address = address or _address(spec)
     host, port = address.host, address.port
     return {
         "name": name,
@@ -142,6 +145,45 @@ def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[s
                 db_vars[name].append((var, svc.db))
         out.append(block)
     return out, values, db_vars
+
+
+def env_problems(spec) -> list[tuple[tuple, str]]:
+    """What rendering the .env would refuse, found by ``validate`` first (issue 11):
+    each ``env:`` snippet rendered dry in the sandbox with the values render gives it
+    (an unknown variable in any branch, a syntax error, a runtime error), and two
+    services giving one .env variable different values (their ``<NAME>_REDIS_URL``
+    included). Returns (spec path, message) pairs; jinja2 is imported only when
+    a service has snippets."""
+    out: list[tuple[tuple, str]] = []
+    sandbox = _sandbox() if any(svc.env for svc in spec.services.values()) else None
+    seen: dict[str, tuple[str, tuple, str]] = {}  # variable -> (service, path, value)
+    from ..spec.types import AddressConflict, RenderAddress
+
+    try:
+        address = spec.render_address()
+    except AddressConflict:  # refused where the spec renders a .env (spec.checks) and by render itself;
+        address = RenderAddress("redis", 6379)  # the snippets are still checked, against a stand-in
+    for name, svc in spec.services.items():
+        ctx = service_context(spec, name, svc, address)
+        variables = [(f"{env_prefix(name)}_REDIS_URL", ("services", name), ctx["url"])]
+        for var, snippet in svc.env.items():
+            path = ("services", name, "env", var)
+            try:
+                variables.append((var, path, render_snippet(sandbox, "", snippet, ctx)))
+            except RenderError as exc:
+                out.append((path, str(exc)))
+        for var, path, value in variables:
+            if var not in seen:
+                seen[var] = (name, path, value)
+                continue
+            other, other_path, other_value = seen[var]
+            if other_value != value:
+                line = spec.where(other_path)[1]
+                at = f" (line {line})" if line else ""
+                who = f"service {other!r}" if len(other_path) > 2 else f"borgconf for service {other!r} (its URL variable)"
+                out.append((path, f"{var} is also set by {who}{at} to another value: the .env holds one {var}; "
+                                  "set it in one service only (or give both the same value)"))
+    return out
 
 
 def _db_of(var: str, text: str) -> int | None:

@@ -168,7 +168,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
         for sv in percent_values(server):
             problems.append(_problem(doc, ("server", sv.name_used), percent_needs_memory(sv)))
-    if services:
+    if services and model.render.env_file is not None:  # render refuses it too, whatever the spec says
         from .types import AddressConflict, render_address
 
         try:
@@ -177,7 +177,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
             problems.append(_problem(doc, e.path, str(e)))
     if problems:
         return None
-    return Spec(
+    spec = Spec(
         path=shown,
         files=files,
         sha256=file_digest(files),
@@ -195,6 +195,16 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         target_server=target_server,
         listed_targets=model.targets is not None,
     )
+    if services:
+        # what render would refuse in the .env (a snippet's unknown variable, two
+        # services giving one variable different values), before any command runs
+        from ..render.services import env_problems
+
+        for path, message in env_problems(spec):
+            problems.append(_problem(doc, path, message))
+        if problems:
+            return None
+    return spec
 
 
 def _address_key(t: Target) -> str:

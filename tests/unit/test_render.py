@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 from borgconf import params as P
 from borgconf import redact
 from borgconf.cli import main
-from borgconf.errors import RenderError
+from borgconf.errors import RenderError, SpecError
 from borgconf.live import RENAMED_ELSEWHERE, parse_command_info, parse_command_list
 from borgconf.render import (
     conf_quote,
@@ -266,10 +266,10 @@ def test_env_snippets_render_in_a_sandbox_with_strict_undefined(tmp_path):
     render_files(str(spec), environ={})
     assert env_of(tmp_path / ".env")["X"] == "redis://:pw@redis:6379/4|redis|6379|4|pw|"
     spec.write_text(base + repr("{{ nope }}") + "\n")
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: UndefinedError"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: UndefinedError"):
         render_files(str(spec), environ={})
     spec.write_text(base + repr("{{ url.__class__.__mro__ }}") + "\n")
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: SecurityError"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: SecurityError"):
         render_files(str(spec), environ={})
 
 
@@ -278,8 +278,10 @@ def test_two_services_setting_one_variable_differently_is_an_error(tmp_path):
         tmp_path,
         "version: 1\nservices:\n  a: {db: 1, env: {REDIS_DB: '{{ db }}'}}\n  b: {db: 2, env: {REDIS_DB: '{{ db }}'}}\n",
     )
-    with pytest.raises(RenderError, match="REDIS_DB is set by service a and by service b"):
+    # validate (load_spec) refuses it before render writes anything, naming both services
+    with pytest.raises(SpecError, match=r"services\.b\.env\.REDIS_DB: REDIS_DB is also set by service 'a' \(line 3\) to another value"):
         render_files(str(spec), environ={})
+    assert not (tmp_path / ".env").exists()
 
 
 def test_a_value_env_files_cannot_hold_is_refused_by_name(tmp_path):
@@ -566,7 +568,7 @@ def snippet_spec(tmp_path: Path, snippet: str) -> Path:
 )
 def test_a_snippet_that_fails_at_runtime_is_a_render_error_naming_service_and_variable(tmp_path, capsys, snippet, error):
     spec = snippet_spec(tmp_path, snippet)
-    with pytest.raises(RenderError) as exc:
+    with pytest.raises(SpecError) as exc:
         render_files(str(spec), environ={})
     message = str(exc.value)
     assert re.search(r"spec\.yaml:\d+:\d+: services\.app\.env\.X: ", message), message
@@ -582,7 +584,7 @@ def test_a_snippet_that_fails_at_runtime_is_a_render_error_naming_service_and_va
 @pytest.mark.parametrize("name", ["range", "lipsum", "dict", "cycler", "joiner", "namespace"])
 def test_the_snippet_sandbox_has_no_globals(tmp_path, name):
     spec = snippet_spec(tmp_path, "{{ %s }}" % name)
-    with pytest.raises(RenderError, match=rf"UndefinedError: '{name}' is undefined"):
+    with pytest.raises(SpecError, match=rf"UndefinedError: '{name}' is undefined"):
         render_files(str(spec), environ={})
 
 
@@ -614,7 +616,7 @@ def test_expensive_snippets_are_refused_quickly(tmp_path, snippet):
 
     spec = snippet_spec(tmp_path, snippet)
     start = time.monotonic()
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: (SecurityError|UndefinedError)"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: (SecurityError|UndefinedError)"):
         render_files(str(spec), environ={})
     assert time.monotonic() - start < 2
 
@@ -667,8 +669,9 @@ def test_read_text_of_an_unusable_name_is_a_render_error(tmp_path):
 def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tmp_path, monkeypatch):
     import borgconf.render.conf as R
 
-    monkeypatch.setattr(R, "local_total_memory", lambda: 1000 * 1024**3)  # never this machine's
-    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf}\n")
+    assert not hasattr(R, "local_total_memory")  # no way to this machine's memory (issue 11, point 4)
+    # render.total_memory (1gb here) is for render; apply's writer takes the live server's
+    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf, total_memory: 1gb}\n")
     spec = load_spec(spec_path, env={})
     conf = tmp_path / "redis.conf"
 
@@ -683,6 +686,21 @@ def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tm
     write = persist_file_writer(spec)  # a plan file: apply_target passes the memory on the call
     write(total_memory=2 * 1024**3)
     assert "maxmemory 512mb" in conf.read_text()
+    write(None)  # the server did not report its memory: the spec's render.total_memory
+    assert "maxmemory 256mb" in conf.read_text()
+
+
+def test_persist_file_writer_never_resolves_a_percentage_against_this_machine(tmp_path):
+    """Without the server's memory and without render.total_memory, a percentage
+    is refused (apply rolls back), not resolved against the machine borgconf runs on."""
+    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\n")  # no render.redis_conf: validate lets it through
+    spec = load_spec(spec_path, env={})
+    write = persist_file_writer(spec)  # nothing known yet: the file waits for the server's memory
+    with pytest.raises(RenderError, match=r"spec\.yaml:2:\d+: server\.maxmemory: 25% is a share .* set render\.total_memory"):
+        write(None)
+    assert not (tmp_path / "redis.conf").exists()
+    write(4 * 1024**3)
+    assert "maxmemory 1gb" in (tmp_path / "redis.conf").read_text()
 
 
 @pytest.mark.parametrize("server_port, render_port, want", [(None, None, 6379), (6380, None, 6380), (6380, 7000, 7000), (None, 7000, 7000)])
