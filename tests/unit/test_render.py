@@ -703,14 +703,123 @@ def test_persist_file_writer_never_resolves_a_percentage_against_this_machine(tm
     assert "maxmemory 1gb" in (tmp_path / "redis.conf").read_text()
 
 
-@pytest.mark.parametrize("server_port, render_port, want", [(None, None, 6379), (6380, None, 6380), (6380, 7000, 7000), (None, 7000, 7000)])
-def test_the_port_in_the_env_urls(tmp_path, capsys, server_port, render_port, want):
-    """README: render.port is the port in the .env URLs; default server.port, else 6379."""
+@pytest.mark.parametrize(
+    "target_url, server_port, render_port, want",
+    [
+        (None, None, None, 6379),
+        (None, 6380, None, 6380),
+        (None, 6380, 7000, 7000),
+        (None, None, 7000, 7000),
+        # issue 11: the port written in the spec's target URL comes before server.port
+        ("redis://10.1.2.3:6390", None, None, 6390),
+        ("redis://10.1.2.3:6390", 6380, None, 6390),
+        ("redis://10.1.2.3:6390", 6380, 7000, 7000),
+        ("redis://10.1.2.3", 6380, None, 6380),  # a URL without a port gives none
+    ],
+)
+def test_the_port_in_the_env_urls(tmp_path, capsys, target_url, server_port, render_port, want):
+    """README: render.port, else the port in the spec's target URL, else server.port, else 6379."""
+    target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
     server = "  requirepass: Example_value_1\n" + (f"  port: {server_port}\n" if server_port else "")
     render = "render:\n  host: cache\n" + (f"  port: {render_port}\n" if render_port else "")
     spec = tmp_path / "s.yaml"
-    spec.write_text(f"version: 1\nserver:\n{server}services:\n  app: {{db: 3}}\n{render}")
+    spec.write_text(f"version: 1\n{target}server:\n{server}services:\n  app: {{db: 3, env: {{P: '{{{{ port }}}}'}}}}\n{render}")
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    env = dotenv_values(tmp_path / ".env")
+    url = env["APP_REDIS_URL"]
+    assert urlsplit(url).port == want and urlsplit(url).hostname == "cache" and url.endswith("/3")
+    assert env["P"] == str(want)  # the snippet's {{ port }} is the same port
+
+
+@pytest.mark.parametrize(
+    "target_url, render_host, want",
+    [
+        (None, None, "redis"),
+        ("redis://10.1.2.3:6390", None, "10.1.2.3"),
+        ("redis://Cache.Example:6390", "redis", "redis"),  # render.host wins
+        ("redis://[::1]:6390", None, "[::1]"),  # an IPv6 address, bracketed in the URL
+    ],
+)
+def test_the_host_in_the_env_urls(tmp_path, capsys, target_url, render_host, want):
+    """README: render.host, else the host of the spec's target URL, else redis."""
+    target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
+    render = f"render: {{host: '{render_host}'}}\n" if render_host else ""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\n{target}server: {{requirepass: Example_value_1}}\nservices:\n  app: {{db: 3}}\n{render}")
     capsys.readouterr()
     assert main(["render", str(spec)]) == 0, capsys.readouterr()
     url = dotenv_values(tmp_path / ".env")["APP_REDIS_URL"]
-    assert urlsplit(url).port == want and urlsplit(url).hostname == "cache" and url.endswith("/3")
+    assert url.split("@", 1)[1].rsplit(":", 1)[0] == want, url
+
+
+def test_the_url_borgconf_connects_to_does_not_move_the_env_urls(tmp_path, capsys, monkeypatch):
+    """--url / BORGCONF_URL say where borgconf connects; the .env says where the
+    applications do: render takes the spec's target URL, not BORGCONF_URL."""
+    monkeypatch.setenv("BORGCONF_URL", "redis://127.0.0.1:1")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\ntarget: {url: 'redis://redis.internal:6390'}\nserver: {requirepass: Example_value_1}\nservices:\n  app: {db: 3}\n")
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / ".env")["APP_REDIS_URL"].endswith("@redis.internal:6390/3")
+
+
+TWO_TARGETS = """version: 1
+targets:
+  - {name: a, url: "redis://h.internal:7001"}
+  - {name: b, url: "redis://h.internal:%s"}
+server: {requirepass: Example_value_1}
+services:
+  app: {db: 3}
+"""
+
+
+def test_targets_that_disagree_on_the_port_need_render_port(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(TWO_TARGETS % "7002")
+    capsys.readouterr()
+    # validate: the spec does not say it renders a .env, so it plans fine; render refuses to pick one
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr()
+    assert main(["render", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "s.yaml:4:" in err and "targets[1].url: targets 'a' and 'b' have different ports (7001 and 7002)" in err and "give render.port" in err
+    assert not (tmp_path / ".env").exists()
+    # naming render.env_file, validate refuses it first
+    spec.write_text(TWO_TARGETS % "7002" + "render: {env_file: app.env}\n")
+    assert main(["validate", str(spec)]) == 1
+    assert "give render.port" in capsys.readouterr().err
+    # render.port settles it; the same port on both needs nothing
+    spec.write_text(TWO_TARGETS % "7002" + "render: {env_file: app.env, port: 7100}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / "app.env")["APP_REDIS_URL"].endswith("@h.internal:7100/3")
+    spec.write_text((TWO_TARGETS % "7001").replace("redis://h.internal:7001", "redis://H.Internal:7001", 1).replace("h.internal:7001", "h2.internal:7001") + "render: {env_file: app.env, host: redis.internal}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / "app.env")["APP_REDIS_URL"].endswith("@redis.internal:7001/3")
+
+
+def test_render_address_rule():
+    """spec.types.render_address, case by case (README: render.host / render.port)."""
+    from borgconf.spec.schema import Render, Target
+    from borgconf.spec.types import AddressConflict, render_address
+
+    def t(**kw):
+        return Target.model_validate(kw)
+
+    plain = Render()
+    assert (render_address(plain, [Target()], {}).host, render_address(plain, [Target()], {}).port) == ("redis", 6379)  # the default target is no URL given
+    got = render_address(plain, [t(url="redis://db.internal:6390")], {})
+    assert (got.host, got.port) == ("db.internal", 6390)
+    got = render_address(Render(host="app-redis", port=1234), [t(url="redis://db.internal:6390")], {})
+    assert (got.host, got.port) == ("app-redis", 1234)
+    # a Sentinel's URL is not where applications connect
+    got = render_address(plain, [t(url="redis://sentinel.internal:26379", discover="sentinel", sentinel_master="m")], {})
+    assert (got.host, got.port) == ("redis", 6379)
+    # one URL writing its port: another without one means 6379
+    with pytest.raises(AddressConflict, match=r"different ports \(7001 and 6379\)") as exc:
+        render_address(plain, [t(name="a", url="redis://h:7001"), t(name="b", url="redis://h")], {}, listed=True)
+    assert exc.value.path == ("targets", 1, "url")
+    # hosts compare case-insensitively
+    got = render_address(plain, [t(name="a", url="redis://H.internal:7001"), t(name="b", url="redis://h.INTERNAL:7001")], {}, listed=True)
+    assert (got.host, got.port) == ("h.internal", 7001)  # as urlsplit gives it
+    with pytest.raises(AddressConflict, match="give render.host"):
+        render_address(Render(port=1), [t(name="a", url="redis://h1:7001"), t(name="b", url="redis://h2:7001")], {}, listed=True)
