@@ -10,14 +10,13 @@ from typing import Any
 from urllib.parse import quote as _pct, urlsplit
 
 from ..errors import RenderError
+from ..spec.names import env_prefix
 from . import envfile
 from .sandbox import _sandbox, render_snippet
 
 # ---------------------------------------------------------------- services and URLs
 
 
-def env_prefix(service: str) -> str:
-    return re.sub(r"[^A-Z0-9_]", "_", service.upper())
 
 
 def default_password(spec) -> str | None:
@@ -180,9 +179,16 @@ def env_problems(spec) -> list[tuple[tuple, str]]:
             if other_value != value:
                 line = spec.where(other_path)[1]
                 at = f" (line {line})" if line else ""
-                who = f"service {other!r}" if len(other_path) > 2 else f"borgconf for service {other!r} (its URL variable)"
-                out.append((path, f"{var} is also set by {who}{at} to another value: the .env holds one {var}; "
-                                  "set it in one service only (or give both the same value)"))
+                mine, theirs = len(path) > 2, len(other_path) > 2  # a snippet (env:), else the service's URL variable
+                if mine and theirs:
+                    why = f"{var} is also set by service {other!r}{at} to another value: the .env holds one {var}; set it in one service only (or give both the same value)"
+                elif mine:
+                    why = f"{var} is the URL variable of service {other!r}{at}, with another value: choose another name"
+                elif theirs:
+                    why = f"{var}, this service's URL variable, is also set by service {other!r}{at} to another value: choose another name there"
+                else:
+                    why = f"{var} is also the URL variable of service {other!r}{at}: the two names give one .env variable; rename one service"
+                out.append((path, why))
     return out
 
 

@@ -195,9 +195,10 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         target_server=target_server,
         listed_targets=model.targets is not None,
     )
-    if services:
-        # what render would refuse in the .env (a snippet's unknown variable, two
-        # services giving one variable different values), before any command runs
+    # what render would refuse in the .env (a snippet's unknown variable, two
+    # services giving one variable different values), before any command runs;
+    # only a spec with snippets, or two services of one .env prefix, pays for it
+    if any(svc.env for svc in services.values()) or len({N.env_prefix(n) for n in services}) < len(services):
         from ..render.services import env_problems
 
         for path, message in env_problems(spec):

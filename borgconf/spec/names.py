@@ -49,8 +49,14 @@ def comment_text(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def env_prefix(service: str) -> str:
+    """The .env prefix of a service's variables: ``my-app`` -> ``MY_APP`` (``MY_APP_REDIS_URL``)."""
+    return re.sub(r"[^A-Z0-9_]", "_", service.upper())
+
+
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
     "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "ACL_COMMAND_RULE_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
     "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "ACL_COMMAND_RULE", "LINE_BREAKS", "has_line_break", "comment_text",
+    "env_prefix",
 ]
