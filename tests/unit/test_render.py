@@ -823,3 +823,32 @@ def test_render_address_rule():
     assert (got.host, got.port) == ("h.internal", 7001)  # as urlsplit gives it
     with pytest.raises(AddressConflict, match="give render.host"):
         render_address(Render(port=1), [t(name="a", url="redis://h1:7001"), t(name="b", url="redis://h2:7001")], {}, listed=True)
+
+
+# ---------------------------------------------------------------- maxmemory: 25% at render (issue 11, point 4)
+
+
+def test_a_percentage_renders_against_render_total_memory_and_never_this_machine(tmp_path, capsys):
+    """A spec without render.redis_conf validates (plan and apply resolve 25%
+    against the server), but render, --out-dir included, refuses the percentage
+    until render.total_memory says the memory of the machine it renders for."""
+    spec = tmp_path / "s.yaml"
+    body = "version: 1\nserver:\n  requirepass: Rk4vNq8zWm3xTp\n  maxmemory: 25%\n  maxmemory-clients: 10%\n"
+    spec.write_text(body)
+    capsys.readouterr()
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr()
+    for args in (["render", str(spec)], ["render", str(spec), "--out-dir", str(tmp_path / "out")]):
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "s.yaml:4:14: server.maxmemory: 25% is a share of the memory of the machine the rendered redis.conf is for" in err, err
+        assert "set render.total_memory" in err and "Traceback" not in err
+    assert not (tmp_path / "redis.conf").exists() and not (tmp_path / "out").exists()
+
+    spec.write_text(body + "render: {total_memory: 8gb}\n")
+    assert main(["render", str(spec), "--out-dir", str(tmp_path / "out")]) == 0, capsys.readouterr()
+    conf = (tmp_path / "out" / "redis.conf").read_text()
+    assert "\nmaxmemory 2gb\n" in conf  # a quarter of 8gb
+    assert "\nmaxmemory-clients 10%\n" in conf  # Redis keeps this percentage itself: no memory needed
+    spec.write_text(body.replace("  maxmemory: 25%\n", "") + "render: {redis_conf: r.conf}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()  # maxmemory-clients alone needs none
+    assert "\nmaxmemory-clients 10%\n" in (tmp_path / "r.conf").read_text()
