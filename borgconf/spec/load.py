@@ -24,6 +24,9 @@ from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _single_line(doc: _Doc, problems: list[Problem]) -> None:
     """Values are plain scalars: a newline or NUL anywhere (a file name, a TLS
     path, a key) is refused, where no more specific check already spoke."""
@@ -41,6 +44,11 @@ def _single_line(doc: _Doc, problems: list[Problem]) -> None:
             bad_keys.append(path)
         elif isinstance(value, str) and has_line_break(value) and not near(_dotted(path)):
             problems.append(_problem(doc, path, "a newline or NUL is not allowed in a value (values are single-line text)"))
+        elif any(isinstance(t, str) and _SURROGATE.search(t) for t in (key, value)) and not near(_dotted(path)):
+            # "\ud83d\ude00" (JSON's spelling of one emoji) reads in YAML as two lone
+            # surrogates: no file can hold them, so render would fail writing it
+            problems.append(_problem(doc, path, "a \\uD800-\\uDFFF escape (a UTF-16 surrogate) is not a character: write the "
+                                                "character itself, or its \\U00XXXXXX escape", at_key=isinstance(key, str) and bool(_SURROGATE.search(key))))
 
 
 _TLS_FILES = ("ca_certs", "certfile", "keyfile")

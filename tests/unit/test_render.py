@@ -720,7 +720,7 @@ def test_persist_file_writer_never_resolves_a_percentage_against_this_machine(tm
 def test_the_port_in_the_env_urls(tmp_path, capsys, target_url, server_port, render_port, want):
     """README: render.port, else the port in the spec's target URL, else server.port, else 6379."""
     target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
-    server = "  requirepass: Example_value_1\n" + (f"  port: {server_port}\n" if server_port else "")
+    server = "  requirepass: Jw5rTq9mXz2kLp\n" + (f"  port: {server_port}\n" if server_port else "")
     render = "render:\n  host: cache\n" + (f"  port: {render_port}\n" if render_port else "")
     spec = tmp_path / "s.yaml"
     spec.write_text(f"version: 1\n{target}server:\n{server}services:\n  app: {{db: 3, env: {{P: '{{{{ port }}}}'}}}}\n{render}")
@@ -746,7 +746,7 @@ def test_the_host_in_the_env_urls(tmp_path, capsys, target_url, render_host, wan
     target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
     render = f"render: {{host: '{render_host}'}}\n" if render_host else ""
     spec = tmp_path / "s.yaml"
-    spec.write_text(f"version: 1\n{target}server: {{requirepass: Example_value_1}}\nservices:\n  app: {{db: 3}}\n{render}")
+    spec.write_text(f"version: 1\n{target}server: {{requirepass: Jw5rTq9mXz2kLp}}\nservices:\n  app: {{db: 3}}\n{render}")
     capsys.readouterr()
     assert main(["render", str(spec)]) == 0, capsys.readouterr()
     url = dotenv_values(tmp_path / ".env")["APP_REDIS_URL"]
@@ -758,7 +758,7 @@ def test_the_url_borgconf_connects_to_does_not_move_the_env_urls(tmp_path, capsy
     applications do: render takes the spec's target URL, not BORGCONF_URL."""
     monkeypatch.setenv("BORGCONF_URL", "redis://127.0.0.1:1")
     spec = tmp_path / "s.yaml"
-    spec.write_text("version: 1\ntarget: {url: 'redis://redis.internal:6390'}\nserver: {requirepass: Example_value_1}\nservices:\n  app: {db: 3}\n")
+    spec.write_text("version: 1\ntarget: {url: 'redis://redis.internal:6390'}\nserver: {requirepass: Jw5rTq9mXz2kLp}\nservices:\n  app: {db: 3}\n")
     capsys.readouterr()
     assert main(["render", str(spec)]) == 0, capsys.readouterr()
     assert dotenv_values(tmp_path / ".env")["APP_REDIS_URL"].endswith("@redis.internal:6390/3")
@@ -768,7 +768,7 @@ TWO_TARGETS = """version: 1
 targets:
   - {name: a, url: "redis://h.internal:7001"}
   - {name: b, url: "redis://h.internal:%s"}
-server: {requirepass: Example_value_1}
+server: {requirepass: Jw5rTq9mXz2kLp}
 services:
   app: {db: 3}
 """
