@@ -610,12 +610,12 @@ def desired(p: Param, checked: Any, *, live: str | None = None, total_memory: in
     t = p.type
     if t == "memory":
         if isinstance(checked, tuple):
+            if p.percent == "native":  # the server keeps the percentage: no memory needed
+                return f"{checked[1]}%" if checked[1] else "0"  # Redis reports 0% as 0
             if not total_memory:
                 raise InvalidValue(
                     f"{checked[1]}% needs the server's total memory, which it did not report (INFO memory total_system_memory)"
                 )
-            if p.percent == "native":
-                return f"{checked[1]}%" if checked[1] else "0"  # Redis reports 0% as 0
             return str(total_memory * checked[1] // 100)
         return str(checked)
     if t == "int":

@@ -100,8 +100,10 @@ for attempt in 1 2 3 4 5; do
     [ "$attempt" -lt 5 ] || { echo "giving up" >&2; exit 1; }
 done
 
-export BORGCONF_URL="redis://127.0.0.1:$PORT"
-echo "==> redis-server $("$REDIS_SERVER" --version | sed -E 's/.*v=([0-9.]+).*/\1/') on $BORGCONF_URL (pid $REDIS_PID, config $WORK/redis.conf)"
+# the spec's target URL names this port (examples/demo.yaml: ${DEMO_REDIS_PORT}), so
+# plan and apply reach this server and the rendered .env connects to it too
+export DEMO_REDIS_PORT="$PORT"
+echo "==> redis-server $("$REDIS_SERVER" --version | sed -E 's/.*v=([0-9.]+).*/\1/') on redis://127.0.0.1:$PORT (pid $REDIS_PID, config $WORK/redis.conf)"
 
 run() {
     echo
@@ -148,3 +150,24 @@ mask() {
 echo
 echo "==> $WORK/out/.env (secrets masked):"
 mask <"$WORK/out/.env"
+
+# the rendered URLs reach this server: PING with the password, each on its database
+echo
+echo "==> connecting with the rendered .env:"
+"$BORGCONF_PY" - "$WORK/out/.env" <<'PY'
+import sys
+from urllib.parse import urlsplit
+
+import redis
+from dotenv import dotenv_values
+
+for name, url in dotenv_values(sys.argv[1]).items():
+    if not name.endswith("_REDIS_URL"):
+        continue
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, decode_responses=True)
+    want = int(urlsplit(url).path.strip("/") or 0)
+    assert client.ping()  # the server has requirepass: the URL's password works
+    db = int(client.client_info()["db"])  # the server's word for the connection's database
+    assert db == want, (name, db, want)
+    print(f"{name}: PING ok on database {db}")
+PY

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from . import envfile
 from .check import env_changes, mask_conf_line, masked_unified_diff
-from .conf import conf_holds_secret, conf_quote, directive_lines, local_total_memory, redis_conf_context, render_redis_conf
+from .conf import conf_holds_secret, conf_quote, directive_lines, redis_conf_context, render_redis_conf
 from .output import RenderedFile, RenderResult, output_paths, persist_file_writer, render_files
 from .output import _read_text  # noqa: F401  (tests read files the way render does)
 from .secrets import Secrets, generate_secret, resolve_secrets, secret_variables
@@ -41,7 +41,7 @@ from .templates import DEFAULT_ENV_FILE, DEFAULT_REDIS_CONF, GENERATED_PASSWORD_
 __all__ = [
     "render_files", "render_redis_conf", "persist_file_writer", "templates_dir", "conf_quote", "service_url",
     "RenderResult", "RenderedFile", "directive_lines", "mask_conf_line", "masked_unified_diff", "env_changes",
-    "conf_holds_secret", "local_total_memory", "redis_conf_context", "output_paths", "Secrets", "generate_secret",
+    "conf_holds_secret", "redis_conf_context", "output_paths", "Secrets", "generate_secret",
     "resolve_secrets", "secret_variables", "default_password", "env_blocks", "env_prefix", "service_port",
     "envfile", "DEFAULT_ENV_FILE", "DEFAULT_REDIS_CONF", "GENERATED_PASSWORD_BYTES", "TEMPLATES",
 ]

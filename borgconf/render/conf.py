@@ -3,7 +3,6 @@ lines, ACL users; quoting for redis.conf's own argument syntax."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from .. import params as P
 from ..errors import RenderError
 from .confquote import conf_quote
 from .templates import _render_template
+from ..spec.types import percent_needs_memory, percent_values
 
 # ---------------------------------------------------------------- redis.conf
 
@@ -50,14 +50,6 @@ def _section_of(name: str) -> str:
         if name in names or name.startswith(prefixes):
             return title
     return "Other"
-
-
-def local_total_memory() -> int:
-    """This machine's memory in bytes (what Redis reports as total_system_memory)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 def _memory_text(p: P.Param, canonical: str) -> str:
@@ -101,7 +93,16 @@ def _user_directive(name: str, user) -> Directive:
 
 
 def redis_conf_context(spec, *, total_memory: int | None = None) -> dict[str, Any]:
-    memory = total_memory if total_memory is not None else local_total_memory()
+    """``total_memory`` (bytes) resolves ``maxmemory: 25%``: the live server's when
+    apply persists (persist: file), else the spec's ``render.total_memory``; with
+    neither, a percentage is refused (never this machine's memory)."""
+    memory = total_memory or spec.render.total_memory
+    if not memory:
+        needs = percent_values(spec.server)
+        if needs:
+            file, line, col = spec.where(("server", needs[0].name_used))
+            at = f"{file}:{line}:{col}: " if line else ""
+            raise RenderError(f"{at}server.{needs[0].name_used}: {percent_needs_memory(needs[0])}")
     by_title: dict[str, Section] = {}
     for name, sv in spec.server.items():
         try:

@@ -247,21 +247,27 @@ def persist_file_writer(spec, *, total_memory: int | None = None):
     A ``maxmemory: 25%`` must resolve against the live server's total memory
     (``LiveState.total_memory``, INFO's total_system_memory), not the memory of
     the machine borgconf runs on, or the persisted file differs from the live
-    value. The memory given to the call wins, then the one given here; only
-    when neither is known is the local machine's used (as ``render`` does).
+    value. The memory given to the call wins, then the one given here, then the
+    spec's ``render.total_memory``; with none of them a percentage is refused
+    (RenderError), never resolved against the local machine.
 
     The file is rendered now, before apply changes anything, so a template or
     value problem stops the apply early; the callable writes it, rendering it
     again only for another total memory than the one rendered here.
     """
     from ..files import write_atomic
+    from ..spec.types import percent_values
 
     path, _ = output_paths(spec)
     mode = 0o600 if conf_holds_secret(spec) else 0o644
-    rendered = {total_memory: render_redis_conf(spec, total_memory=total_memory)}
+    rendered: dict[int | None, str] = {}
+    if total_memory or spec.render.total_memory or not percent_values(spec.server):
+        rendered[total_memory] = render_redis_conf(spec, total_memory=total_memory)
+    else:  # the memory comes with the call (read under the lock): check the rest now
+        render_redis_conf(spec, total_memory=1 << 30)
 
     def write(total_memory: int | None = None) -> None:
-        memory = total_memory if total_memory is not None else next(iter(rendered))
+        memory = total_memory if total_memory is not None else next(iter(rendered), None)
         if memory not in rendered:
             rendered[memory] = render_redis_conf(spec, total_memory=memory)
         write_atomic(path, rendered[memory], mode=mode)

@@ -143,6 +143,14 @@ def _scrub(text: str, ctx: dict[str, Any]) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def unknown_variables(ast) -> list[str]:
+    """The names a parsed snippet reads that no snippet is given, sorted (jinja2.meta):
+    every branch counts, not only the one a dry render takes."""
+    from jinja2 import meta
+
+    return sorted(meta.find_undeclared_variables(ast) - set(_SNIPPET_CONTEXT))
+
+
 def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> str:
     """One ``services.<name>.env.<VAR>`` value. Any failure is a RenderError that
     names where the snippet is (``where``), never a secret value."""
@@ -150,18 +158,28 @@ def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> st
     from jinja2 import nodes
 
     available = f"(available: {', '.join(_SNIPPET_CONTEXT)})"
+    prefix = f"{where}: " if where else ""
     try:
         ast = sandbox.parse(snippet)
+        unknown = unknown_variables(ast)
+        if unknown:
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], _SNIPPET_CONTEXT, n=1, cutoff=0.6)
+            hint = f"; did you mean {{{{ {close[0]} }}}}?" if close else ""
+            raise RenderError(f"{prefix}UndefinedError: {unknown[0]!r} is undefined: not a snippet variable{hint} {available}")
         for stmt in ast.find_all(nodes.Stmt):
             if type(stmt).__name__ not in _SNIPPET_STATEMENTS:
                 tag = _STATEMENT_TAGS.get(type(stmt).__name__, type(stmt).__name__.lower())
                 raise _limit_error(f"{{% {tag} %}} is not available in a snippet: use {{{{ ... }}}} expressions, filters and {{% if %}}")
         text = str(sandbox.from_string(ast).render({k: ctx[k] for k in _SNIPPET_CONTEXT}))
         return _check_result(text)
+    except RenderError:
+        raise
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{where}: {type(exc).__name__}: {_scrub(str(exc), ctx)} {available}") from None
+        raise RenderError(f"{prefix}{type(exc).__name__}: {_scrub(str(exc), ctx)} {available}") from None
     except RecursionError:
-        raise RenderError(f"{where}: the snippet is nested too deeply") from None
+        raise RenderError(f"{prefix}the snippet is nested too deeply") from None
     except Exception as exc:  # noqa: BLE001 -- 1/0, db + "x", wordwrap(0), truncate(-1), ...: the snippet's error, not borgconf's
         message = _scrub(str(exc), ctx)
-        raise RenderError(f"{where}: {type(exc).__name__}{': ' + message if message else ''} {available}") from None
+        raise RenderError(f"{prefix}{type(exc).__name__}{': ' + message if message else ''} {available}") from None

@@ -10,14 +10,13 @@ from typing import Any
 from urllib.parse import quote as _pct, urlsplit
 
 from ..errors import RenderError
+from ..spec.names import env_prefix
 from . import envfile
 from .sandbox import _sandbox, render_snippet
 
 # ---------------------------------------------------------------- services and URLs
 
 
-def env_prefix(service: str) -> str:
-    return re.sub(r"[^A-Z0-9_]", "_", service.upper())
 
 
 def default_password(spec) -> str | None:
@@ -33,12 +32,21 @@ def default_password(spec) -> str | None:
 
 
 def service_port(spec) -> int:
-    if spec.render.port:
-        return int(spec.render.port)
-    sv = spec.server.get("port")
-    if sv is not None and isinstance(sv.checked, int) and sv.checked:
-        return sv.checked
-    return 6379
+    """The port of the .env URLs: render.port, else the port in the spec's target
+    URL, else server.port, else 6379 (spec.types.render_address)."""
+    return _address(spec).port
+
+
+def _address(spec):
+    from ..spec.types import AddressConflict
+
+    try:
+        return spec.render_address()
+    except AddressConflict as exc:  # validate refuses it first when the spec names render.env_file
+        file, line, col = spec.where(exc.path)
+        at = f"{file}:{line}:{col}: " if line else ""
+        dotted = ".".join(p if isinstance(p, str) else f"[{p}]" for p in exc.path).replace(".[", "[")
+        raise RenderError(f"{at}{dotted}: {exc}") from None
 
 
 def service_url(scheme: str, host: str, port: int, db: int, username: str | None, password: str | None) -> str:
@@ -49,7 +57,7 @@ def service_url(scheme: str, host: str, port: int, db: int, username: str | None
     return f"{scheme}://{auth + '@' if auth else ''}{host}:{port}/{db}"
 
 
-def service_context(spec, name: str, svc) -> dict[str, Any]:
+def service_context(spec, name: str, svc, address=None) -> dict[str, Any]:
     from ..lint import service_role
 
     username = svc.user or None
@@ -58,7 +66,8 @@ def service_context(spec, name: str, svc) -> dict[str, Any]:
     else:
         password = default_password(spec)
     scheme = urlsplit(spec.target.url).scheme or "redis"
-    host, port = spec.render.host, service_port(spec)
+    address = address or _address(spec)
+    host, port = address.host, address.port
     return {
         "name": name,
         "role": service_role(name, svc) or "",
@@ -135,6 +144,52 @@ def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[s
                 db_vars[name].append((var, svc.db))
         out.append(block)
     return out, values, db_vars
+
+
+def env_problems(spec) -> list[tuple[tuple, str]]:
+    """What rendering the .env would refuse, found by ``validate`` first (issue 11):
+    each ``env:`` snippet rendered dry in the sandbox with the values render gives it
+    (an unknown variable in any branch, a syntax error, a runtime error), and two
+    services giving one .env variable different values (their ``<NAME>_REDIS_URL``
+    included). Returns (spec path, message) pairs; jinja2 is imported only when
+    a service has snippets."""
+    out: list[tuple[tuple, str]] = []
+    sandbox = _sandbox() if any(svc.env for svc in spec.services.values()) else None
+    seen: dict[str, tuple[str, tuple, str]] = {}  # variable -> (service, path, value)
+    from ..spec.types import AddressConflict, RenderAddress
+
+    try:
+        address = spec.render_address()
+    except AddressConflict:  # refused where the spec renders a .env (spec.checks) and by render itself;
+        address = RenderAddress("redis", 6379)  # the snippets are still checked, against a stand-in
+    for name, svc in spec.services.items():
+        ctx = service_context(spec, name, svc, address)
+        variables = [(f"{env_prefix(name)}_REDIS_URL", ("services", name), ctx["url"])]
+        for var, snippet in svc.env.items():
+            path = ("services", name, "env", var)
+            try:
+                variables.append((var, path, render_snippet(sandbox, "", snippet, ctx)))
+            except RenderError as exc:
+                out.append((path, str(exc)))
+        for var, path, value in variables:
+            if var not in seen:
+                seen[var] = (name, path, value)
+                continue
+            other, other_path, other_value = seen[var]
+            if other_value != value:
+                line = spec.where(other_path)[1]
+                at = f" (line {line})" if line else ""
+                mine, theirs = len(path) > 2, len(other_path) > 2  # a snippet (env:), else the service's URL variable
+                if mine and theirs:
+                    why = f"{var} is also set by service {other!r}{at} to another value: the .env holds one {var}; set it in one service only (or give both the same value)"
+                elif mine:
+                    why = f"{var} is the URL variable of service {other!r}{at}, with another value: choose another name"
+                elif theirs:
+                    why = f"{var}, this service's URL variable, is also set by service {other!r}{at} to another value: choose another name there"
+                else:
+                    why = f"{var} is also the URL variable of service {other!r}{at}: the two names give one .env variable; rename one service"
+                out.append((path, why))
+    return out
 
 
 def _db_of(var: str, text: str) -> int | None:

@@ -154,9 +154,22 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         if a in addresses[:i]:
             j = addresses.index(a)
             problems.append(_problem(doc, ("targets", i, "url"), f"targets {targets[j].name!r} and {targets[i].name!r} are the same server ({targets[i].address}): two targets must not have the same address"))
+    # what render would refuse, validate refuses first: a percentage of no known memory
+    if model.render.redis_conf is not None and model.render.total_memory is None:
+        from .types import percent_needs_memory, percent_values
+
+        for sv in percent_values(server):
+            problems.append(_problem(doc, ("server", sv.name_used), percent_needs_memory(sv)))
+    if services and model.render.env_file is not None:  # render refuses it too, whatever the spec says
+        from .types import AddressConflict, render_address
+
+        try:
+            render_address(model.render, targets, server, listed=model.targets is not None)
+        except AddressConflict as e:
+            problems.append(_problem(doc, e.path, str(e)))
     if problems:
         return None
-    return Spec(
+    spec = Spec(
         path=shown,
         files=files,
         sha256=file_digest(files),
@@ -172,7 +185,19 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
         positions=doc.pos,
         lint_accept=dict(model.lint.accept),
         target_server=target_server,
+        listed_targets=model.targets is not None,
     )
+    # what render would refuse in the .env (a snippet's unknown variable, two
+    # services giving one variable different values), before any command runs;
+    # only a spec with snippets, or two services of one .env prefix, pays for it
+    if any(svc.env for svc in services.values()) or len({N.env_prefix(n) for n in services}) < len(services):
+        from ..render.services import env_problems
+
+        for path, message in env_problems(spec):
+            problems.append(_problem(doc, path, message))
+        if problems:
+            return None
+    return spec
 
 
 def _commands(doc, spec_commands: dict, problems: list[Problem]) -> dict[str, str]:

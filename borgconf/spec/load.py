@@ -24,6 +24,9 @@ from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _single_line(doc: _Doc, problems: list[Problem]) -> None:
     """Values are plain scalars: a newline or NUL anywhere (a file name, a TLS
     path, a key) is refused, where no more specific check already spoke."""
@@ -41,6 +44,11 @@ def _single_line(doc: _Doc, problems: list[Problem]) -> None:
             bad_keys.append(path)
         elif isinstance(value, str) and has_line_break(value) and not near(_dotted(path)):
             problems.append(_problem(doc, path, "a newline or NUL is not allowed in a value (values are single-line text)"))
+        elif any(isinstance(t, str) and _SURROGATE.search(t) for t in (key, value)) and not near(_dotted(path)):
+            # "\ud83d\ude00" (JSON's spelling of one emoji) reads in YAML as two lone
+            # surrogates: no file can hold them, so render would fail writing it
+            problems.append(_problem(doc, path, "a \\uD800-\\uDFFF escape (a UTF-16 surrogate) is not a character: write the "
+                                                "character itself, or its \\U00XXXXXX escape", at_key=isinstance(key, str) and bool(_SURROGATE.search(key))))
 
 
 _TLS_FILES = ("ca_certs", "certfile", "keyfile")
@@ -72,6 +80,25 @@ def spec_path_of(spec_file: Path, value: str) -> Path:
     return (spec_file.parent / value).resolve()
 
 
+def _tls_file(doc: _Doc, path: tuple, value: str, p: Path, problems: list[Problem]) -> None:
+    """A TLS file borgconf opens to connect exists and is a regular file (stat
+    only: nothing is opened here). Named now rather than as an unnamed
+    "No such file or directory" when plan connects."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        relative = "" if Path(value).is_absolute() else f" ({value} is relative to the spec's directory)"
+        problems.append(_problem(doc, path, f"no such file: {p}{relative}"))
+        return
+    except OSError as e:
+        problems.append(_problem(doc, path, f"cannot read {p}: {e.strerror or e}"))
+        return
+    if not stat.S_ISREG(mode):
+        problems.append(_problem(doc, path, f"{p} is not a regular file"))
+
+
 def _fence_paths(doc: _Doc, spec_file: Path, files: list[Path], allow: tuple[Path, ...], problems: list[Problem]) -> dict[tuple, Path]:
     """Each path of :func:`_spec_paths` inside the spec's repository or directory
     (or a ``--allow-path`` directory), no two outputs on one file, and no output
@@ -92,6 +119,11 @@ def _fence_paths(doc: _Doc, spec_file: Path, files: list[Path], allow: tuple[Pat
             problems.append(_problem(doc, path, f"must be inside {root} (the spec's repository or directory), after following symlinks{widen}"))
             continue
         resolved[path] = p
+    if not problems:  # one fault, one message: a missing file is looked for once the rest is right
+        written = dict(_spec_paths(doc.data))
+        for path, p in resolved.items():
+            if path[0] != "render":
+                _tls_file(doc, path, written[path], p, problems)
     outputs = {k: v for k, v in resolved.items() if k[0] == "render"}
     spec_files = {f: i for i, f in enumerate(files)}
     for path, p in outputs.items():

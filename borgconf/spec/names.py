@@ -73,8 +73,14 @@ def near_on_off(value: str) -> str | None:
     return close[0] if close else None
 
 
+def env_prefix(service: str) -> str:
+    """The .env prefix of a service's variables: ``my-app`` -> ``MY_APP`` (``MY_APP_REDIS_URL``)."""
+    return re.sub(r"[^A-Z0-9_]", "_", service.upper())
+
+
 __all__ = [
     "TARGET_NAME_PATTERN", "SERVICE_NAME_PATTERN", "ENV_NAME_PATTERN", "USER_NAME_PATTERN", "COMMAND_NAME_PATTERN",
     "COMMAND_NEW_NAME_PATTERN", "SENTINEL_MASTER_PATTERN", "HOST_PATTERN", "VAR_NAME", "SERVICE_NAME", "ENV_NAME",
     "USER_NAME", "COMMAND_NAME", "COMMAND_NEW_NAME", "LINE_BREAKS", "has_line_break", "comment_text", "ON_OFF_WORDS", "near_on_off",
+    "env_prefix",
 ]

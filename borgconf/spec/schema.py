@@ -182,10 +182,40 @@ class Render(BaseModel):
     model_config = _PART
     redis_conf: str | None = None
     env_file: str | None = None
-    host: str = Field("redis", pattern=N.HOST_PATTERN)
-    port: int | None = Field(None, ge=1, le=65535)
+    # where applications reach Redis (the .env URLs and snippets); unset: the
+    # target's host and port (spec.render_address), else redis and server.port / 6379
+    host: str | None = Field(
+        None, pattern=N.HOST_PATTERN,
+        description="the host in the .env URLs; default: the host of the spec's target URL, else redis",
+    )
+    port: int | None = Field(
+        None, ge=1, le=65535,
+        description="the port in the .env URLs; default: the port of the spec's target URL, else server.port, else 6379",
+    )
+    # the memory of the machine the rendered redis.conf is for: what `maxmemory: 25%` is 25% of
+    total_memory: int | str | None = Field(
+        None,
+        description="the total memory of the machine the rendered redis.conf is for (e.g. 8gb): resolves maxmemory: 25% when rendering; never the machine borgconf runs on",
+    )
 
     _port = field_validator("port", mode="before")(classmethod(lambda cls, v: _whole_number(v) if v is not None else v))
+
+    _total = field_validator("total_memory", mode="before")(classmethod(lambda cls, v: _whole_number(v) if not isinstance(v, str) else v))
+
+    @field_validator("total_memory")
+    @classmethod
+    def _total_memory(cls, v: int | str | None) -> int | None:
+        if v is None:
+            return v
+        if isinstance(v, str) and v.strip().endswith("%"):
+            raise ValueError("expected the memory size of the machine (e.g. 8gb), not a percentage")
+        try:
+            n = P.parse_memory(v.strip() if isinstance(v, str) else v)
+        except P.InvalidValue as e:
+            raise ValueError(str(e).replace(", 25%", "")) from None
+        if n <= 0:
+            raise ValueError("expected a memory size above 0 (e.g. 8gb)")
+        return n
 
 
 class Lint(BaseModel):

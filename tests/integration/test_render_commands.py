@@ -169,23 +169,31 @@ def test_persist_file_writes_the_rendered_redis_conf_instead_of_rewrite(redis_fa
 
 
 def test_persist_file_resolves_a_percentage_against_the_servers_memory(redis_factory, tmp_path, capsys, monkeypatch):
-    """`maxmemory: 25%` is 25% of the server's total_system_memory: the file
-    persisted by apply must say what the server now runs with, whatever the
-    memory of the machine borgconf runs on."""
-    import borgconf.render.conf as R
+    """`maxmemory: 25%` is 25% of a server's memory, never of the machine
+    borgconf runs on (issue 11, point 4): render takes render.total_memory (and
+    without it refuses, validate first); the file persisted by apply says what
+    the server now runs with: 25% of the server's own total_system_memory."""
     from borgconf import params as P
 
-    monkeypatch.setattr(R, "local_total_memory", lambda: 4 * 1024**3)  # borgconf runs elsewhere than the server
     spec = tmp_path / "spec.yaml"
     spec.write_text(PERSIST_FILE.replace("maxmemory: 100mb", "maxmemory: 25%"))
+    for command in ("validate", "render"):
+        with monkeypatch.context() as m:
+            if command == "validate":  # render generates it
+                m.setenv("REDIS_PASSWORD", "Nb5tRx8kQm2wZy")
+            rc, out, err = run(capsys, command, spec)
+        assert rc == 1 and "spec.yaml:7:14: server.maxmemory: 25% is a share of the memory" in err and "set render.total_memory" in err, (command, err)
+    assert not (tmp_path / "conf").exists()
+
+    spec.write_text(spec.read_text() + "  total_memory: 4gb\n")
     rc, out, err = run(capsys, "render", spec)
     assert rc == 0, err
     conf = tmp_path / "conf" / "redis.conf"
-    assert "maxmemory 1gb" in conf.read_text()  # render resolves against the local machine (product.md section 2)
+    assert "\nmaxmemory 1gb\n" in conf.read_text()  # a quarter of render.total_memory
     password = dotenv_values(tmp_path / ".env")["REDIS_PASSWORD"]
     server = redis_factory(config_file=conf, password=password)
     total = int(server.client().info("memory")["total_system_memory"])
-    assert total != 4 * 1024**3
+    assert total != 4 * 1024**3  # so the server's memory and render.total_memory tell apart
 
     rc, out, err = run(capsys, "apply", "--auto-approve", spec, "--env-file", tmp_path / ".env", "--url", server.url)
     assert rc == 0, out + err

@@ -115,7 +115,12 @@ AWKWARD = {
 def test_awkward_values_round_trip(name, redis_factory, tmp_path, capsys):
     server_block = textwrap.indent(textwrap.dedent(AWKWARD[name]).strip(), "  ")
     spec = tmp_path / "spec.yaml"
-    spec.write_text(f"version: 1\ntarget:\n  password: ${{REDIS_PASSWORD}}\nserver:\n{server_block}\n")
+    # the rendered redis.conf is for this machine (the test's server runs here): a
+    # percentage resolves against its memory, given as render.total_memory (issue 11)
+    import os
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    spec.write_text(f"version: 1\ntarget:\n  password: ${{REDIS_PASSWORD}}\nserver:\n{server_block}\nrender:\n  total_memory: {memory}\n")
     rc, output, server, env = render_start_plan(capsys, redis_factory, spec, tmp_path / "out")
     assert rc == 0, output
     assert "No changes" in output

@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 from borgconf import params as P
 from borgconf import redact
 from borgconf.cli import main
-from borgconf.errors import RenderError
+from borgconf.errors import RenderError, SpecError
 from borgconf.live import RENAMED_ELSEWHERE, parse_command_info, parse_command_list
 from borgconf.render import (
     conf_quote,
@@ -266,10 +266,10 @@ def test_env_snippets_render_in_a_sandbox_with_strict_undefined(tmp_path):
     render_files(str(spec), environ={})
     assert env_of(tmp_path / ".env")["X"] == "redis://:Pw9xKq2mZr4t@redis:6379/4|redis|6379|4|Pw9xKq2mZr4t|"
     spec.write_text(base + repr("{{ nope }}") + "\n")
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: UndefinedError"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: UndefinedError"):
         render_files(str(spec), environ={})
     spec.write_text(base + repr("{{ url.__class__.__mro__ }}") + "\n")
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: SecurityError"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: SecurityError"):
         render_files(str(spec), environ={})
 
 
@@ -278,8 +278,10 @@ def test_two_services_setting_one_variable_differently_is_an_error(tmp_path):
         tmp_path,
         "version: 1\nservices:\n  a: {db: 1, env: {REDIS_DB: '{{ db }}'}}\n  b: {db: 2, env: {REDIS_DB: '{{ db }}'}}\n",
     )
-    with pytest.raises(RenderError, match="REDIS_DB is set by service a and by service b"):
+    # validate (load_spec) refuses it before render writes anything, naming both services
+    with pytest.raises(SpecError, match=r"services\.b\.env\.REDIS_DB: REDIS_DB is also set by service 'a' \(line 3\) to another value"):
         render_files(str(spec), environ={})
+    assert not (tmp_path / ".env").exists()
 
 
 def test_a_value_env_files_cannot_hold_is_refused_by_name(tmp_path):
@@ -566,7 +568,7 @@ def snippet_spec(tmp_path: Path, snippet: str) -> Path:
 )
 def test_a_snippet_that_fails_at_runtime_is_a_render_error_naming_service_and_variable(tmp_path, capsys, snippet, error):
     spec = snippet_spec(tmp_path, snippet)
-    with pytest.raises(RenderError) as exc:
+    with pytest.raises(SpecError) as exc:
         render_files(str(spec), environ={})
     message = str(exc.value)
     assert re.search(r"spec\.yaml:\d+:\d+: services\.app\.env\.X: ", message), message
@@ -582,7 +584,7 @@ def test_a_snippet_that_fails_at_runtime_is_a_render_error_naming_service_and_va
 @pytest.mark.parametrize("name", ["range", "lipsum", "dict", "cycler", "joiner", "namespace"])
 def test_the_snippet_sandbox_has_no_globals(tmp_path, name):
     spec = snippet_spec(tmp_path, "{{ %s }}" % name)
-    with pytest.raises(RenderError, match=rf"UndefinedError: '{name}' is undefined"):
+    with pytest.raises(SpecError, match=rf"UndefinedError: '{name}' is undefined"):
         render_files(str(spec), environ={})
 
 
@@ -614,7 +616,7 @@ def test_expensive_snippets_are_refused_quickly(tmp_path, snippet):
 
     spec = snippet_spec(tmp_path, snippet)
     start = time.monotonic()
-    with pytest.raises(RenderError, match=r"services\.app\.env\.X: (SecurityError|UndefinedError)"):
+    with pytest.raises(SpecError, match=r"services\.app\.env\.X: (SecurityError|UndefinedError)"):
         render_files(str(spec), environ={})
     assert time.monotonic() - start < 2
 
@@ -667,8 +669,9 @@ def test_read_text_of_an_unusable_name_is_a_render_error(tmp_path):
 def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tmp_path, monkeypatch):
     import borgconf.render.conf as R
 
-    monkeypatch.setattr(R, "local_total_memory", lambda: 1000 * 1024**3)  # never this machine's
-    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf}\n")
+    assert not hasattr(R, "local_total_memory")  # no way to this machine's memory (issue 11, point 4)
+    # render.total_memory (1gb here) is for render; apply's writer takes the live server's
+    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\nrender: {redis_conf: redis.conf, total_memory: 1gb}\n")
     spec = load_spec(spec_path, env={})
     conf = tmp_path / "redis.conf"
 
@@ -683,16 +686,169 @@ def test_persist_file_writer_resolves_a_percentage_against_the_servers_memory(tm
     write = persist_file_writer(spec)  # a plan file: apply_target passes the memory on the call
     write(total_memory=2 * 1024**3)
     assert "maxmemory 512mb" in conf.read_text()
+    write(None)  # the server did not report its memory: the spec's render.total_memory
+    assert "maxmemory 256mb" in conf.read_text()
 
 
-@pytest.mark.parametrize("server_port, render_port, want", [(None, None, 6379), (6380, None, 6380), (6380, 7000, 7000), (None, 7000, 7000)])
-def test_the_port_in_the_env_urls(tmp_path, capsys, server_port, render_port, want):
-    """README: render.port is the port in the .env URLs; default server.port, else 6379."""
-    server = "  requirepass: Example_value_1\n" + (f"  port: {server_port}\n" if server_port else "")
+def test_persist_file_writer_never_resolves_a_percentage_against_this_machine(tmp_path):
+    """Without the server's memory and without render.total_memory, a percentage
+    is refused (apply rolls back), not resolved against the machine borgconf runs on."""
+    spec_path = spec_file(tmp_path, "version: 1\nserver: {maxmemory: 25%}\n")  # no render.redis_conf: validate lets it through
+    spec = load_spec(spec_path, env={})
+    write = persist_file_writer(spec)  # nothing known yet: the file waits for the server's memory
+    with pytest.raises(RenderError, match=r"spec\.yaml:2:\d+: server\.maxmemory: 25% is a share .* set render\.total_memory"):
+        write(None)
+    assert not (tmp_path / "redis.conf").exists()
+    write(4 * 1024**3)
+    assert "maxmemory 1gb" in (tmp_path / "redis.conf").read_text()
+
+
+@pytest.mark.parametrize(
+    "target_url, server_port, render_port, want",
+    [
+        (None, None, None, 6379),
+        (None, 6380, None, 6380),
+        (None, 6380, 7000, 7000),
+        (None, None, 7000, 7000),
+        # issue 11: the port written in the spec's target URL comes before server.port
+        ("redis://10.1.2.3:6390", None, None, 6390),
+        ("redis://10.1.2.3:6390", 6380, None, 6390),
+        ("redis://10.1.2.3:6390", 6380, 7000, 7000),
+        ("redis://10.1.2.3", 6380, None, 6380),  # a URL without a port gives none
+    ],
+)
+def test_the_port_in_the_env_urls(tmp_path, capsys, target_url, server_port, render_port, want):
+    """README: render.port, else the port in the spec's target URL, else server.port, else 6379."""
+    target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
+    server = "  requirepass: Jw5rTq9mXz2kLp\n" + (f"  port: {server_port}\n" if server_port else "")
     render = "render:\n  host: cache\n" + (f"  port: {render_port}\n" if render_port else "")
     spec = tmp_path / "s.yaml"
-    spec.write_text(f"version: 1\nserver:\n{server}services:\n  app: {{db: 3}}\n{render}")
+    spec.write_text(f"version: 1\n{target}server:\n{server}services:\n  app: {{db: 3, env: {{P: '{{{{ port }}}}'}}}}\n{render}")
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    env = dotenv_values(tmp_path / ".env")
+    url = env["APP_REDIS_URL"]
+    assert urlsplit(url).port == want and urlsplit(url).hostname == "cache" and url.endswith("/3")
+    assert env["P"] == str(want)  # the snippet's {{ port }} is the same port
+
+
+@pytest.mark.parametrize(
+    "target_url, render_host, want",
+    [
+        (None, None, "redis"),
+        ("redis://10.1.2.3:6390", None, "10.1.2.3"),
+        ("redis://Cache.Example:6390", "redis", "redis"),  # render.host wins
+        ("redis://[::1]:6390", None, "[::1]"),  # an IPv6 address, bracketed in the URL
+    ],
+)
+def test_the_host_in_the_env_urls(tmp_path, capsys, target_url, render_host, want):
+    """README: render.host, else the host of the spec's target URL, else redis."""
+    target = f"target: {{url: '{target_url}'}}\n" if target_url else ""
+    render = f"render: {{host: '{render_host}'}}\n" if render_host else ""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\n{target}server: {{requirepass: Jw5rTq9mXz2kLp}}\nservices:\n  app: {{db: 3}}\n{render}")
     capsys.readouterr()
     assert main(["render", str(spec)]) == 0, capsys.readouterr()
     url = dotenv_values(tmp_path / ".env")["APP_REDIS_URL"]
-    assert urlsplit(url).port == want and urlsplit(url).hostname == "cache" and url.endswith("/3")
+    assert url.split("@", 1)[1].rsplit(":", 1)[0] == want, url
+
+
+def test_the_url_borgconf_connects_to_does_not_move_the_env_urls(tmp_path, capsys, monkeypatch):
+    """--url / BORGCONF_URL say where borgconf connects; the .env says where the
+    applications do: render takes the spec's target URL, not BORGCONF_URL."""
+    monkeypatch.setenv("BORGCONF_URL", "redis://127.0.0.1:1")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\ntarget: {url: 'redis://redis.internal:6390'}\nserver: {requirepass: Jw5rTq9mXz2kLp}\nservices:\n  app: {db: 3}\n")
+    capsys.readouterr()
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / ".env")["APP_REDIS_URL"].endswith("@redis.internal:6390/3")
+
+
+TWO_TARGETS = """version: 1
+targets:
+  - {name: a, url: "redis://h.internal:7001"}
+  - {name: b, url: "redis://h.internal:%s"}
+server: {requirepass: Jw5rTq9mXz2kLp}
+services:
+  app: {db: 3}
+"""
+
+
+def test_targets_that_disagree_on_the_port_need_render_port(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(TWO_TARGETS % "7002")
+    capsys.readouterr()
+    # validate: the spec does not say it renders a .env, so it plans fine; render refuses to pick one
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr()
+    assert main(["render", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "s.yaml:4:" in err and "targets[1].url: targets 'a' and 'b' have different ports (7001 and 7002)" in err and "give render.port" in err
+    assert not (tmp_path / ".env").exists()
+    # naming render.env_file, validate refuses it first
+    spec.write_text(TWO_TARGETS % "7002" + "render: {env_file: app.env}\n")
+    assert main(["validate", str(spec)]) == 1
+    assert "give render.port" in capsys.readouterr().err
+    # render.port settles it; the same port on both needs nothing
+    spec.write_text(TWO_TARGETS % "7002" + "render: {env_file: app.env, port: 7100}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / "app.env")["APP_REDIS_URL"].endswith("@h.internal:7100/3")
+    spec.write_text((TWO_TARGETS % "7001").replace("redis://h.internal:7001", "redis://H.Internal:7001", 1).replace("h.internal:7001", "h2.internal:7001") + "render: {env_file: app.env, host: redis.internal}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()
+    assert dotenv_values(tmp_path / "app.env")["APP_REDIS_URL"].endswith("@redis.internal:7001/3")
+
+
+def test_render_address_rule():
+    """spec.types.render_address, case by case (README: render.host / render.port)."""
+    from borgconf.spec.schema import Render, Target
+    from borgconf.spec.types import AddressConflict, render_address
+
+    def t(**kw):
+        return Target.model_validate(kw)
+
+    plain = Render()
+    assert (render_address(plain, [Target()], {}).host, render_address(plain, [Target()], {}).port) == ("redis", 6379)  # the default target is no URL given
+    got = render_address(plain, [t(url="redis://db.internal:6390")], {})
+    assert (got.host, got.port) == ("db.internal", 6390)
+    got = render_address(Render(host="app-redis", port=1234), [t(url="redis://db.internal:6390")], {})
+    assert (got.host, got.port) == ("app-redis", 1234)
+    # a Sentinel's URL is not where applications connect
+    got = render_address(plain, [t(url="redis://sentinel.internal:26379", discover="sentinel", sentinel_master="m")], {})
+    assert (got.host, got.port) == ("redis", 6379)
+    # one URL writing its port: another without one means 6379
+    with pytest.raises(AddressConflict, match=r"different ports \(7001 and 6379\)") as exc:
+        render_address(plain, [t(name="a", url="redis://h:7001"), t(name="b", url="redis://h")], {}, listed=True)
+    assert exc.value.path == ("targets", 1, "url")
+    # hosts compare case-insensitively
+    got = render_address(plain, [t(name="a", url="redis://H.internal:7001"), t(name="b", url="redis://h.INTERNAL:7001")], {}, listed=True)
+    assert (got.host, got.port) == ("h.internal", 7001)  # as urlsplit gives it
+    with pytest.raises(AddressConflict, match="give render.host"):
+        render_address(Render(port=1), [t(name="a", url="redis://h1:7001"), t(name="b", url="redis://h2:7001")], {}, listed=True)
+
+
+# ---------------------------------------------------------------- maxmemory: 25% at render (issue 11, point 4)
+
+
+def test_a_percentage_renders_against_render_total_memory_and_never_this_machine(tmp_path, capsys):
+    """A spec without render.redis_conf validates (plan and apply resolve 25%
+    against the server), but render, --out-dir included, refuses the percentage
+    until render.total_memory says the memory of the machine it renders for."""
+    spec = tmp_path / "s.yaml"
+    body = "version: 1\nserver:\n  requirepass: Rk4vNq8zWm3xTp\n  maxmemory: 25%\n  maxmemory-clients: 10%\n"
+    spec.write_text(body)
+    capsys.readouterr()
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr()
+    for args in (["render", str(spec)], ["render", str(spec), "--out-dir", str(tmp_path / "out")]):
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "s.yaml:4:14: server.maxmemory: 25% is a share of the memory of the machine the rendered redis.conf is for" in err, err
+        assert "set render.total_memory" in err and "Traceback" not in err
+    assert not (tmp_path / "redis.conf").exists() and not (tmp_path / "out").exists()
+
+    spec.write_text(body + "render: {total_memory: 8gb}\n")
+    assert main(["render", str(spec), "--out-dir", str(tmp_path / "out")]) == 0, capsys.readouterr()
+    conf = (tmp_path / "out" / "redis.conf").read_text()
+    assert "\nmaxmemory 2gb\n" in conf  # a quarter of 8gb
+    assert "\nmaxmemory-clients 10%\n" in conf  # Redis keeps this percentage itself: no memory needed
+    spec.write_text(body.replace("  maxmemory: 25%\n", "") + "render: {redis_conf: r.conf}\n")
+    assert main(["render", str(spec)]) == 0, capsys.readouterr()  # maxmemory-clients alone needs none
+    assert "\nmaxmemory-clients 10%\n" in (tmp_path / "r.conf").read_text()

@@ -135,6 +135,8 @@ def test_tls_paths_are_relative_to_the_spec_and_fenced(tmp_path, monkeypatch):
     r = repo(tmp_path)
     spec = r / "specs" / "s.yaml"
     spec.write_text("version: 1\ntarget:\n  url: rediss://127.0.0.1:1\n  tls: {ca_certs: certs/ca.pem}\n")
+    (r / "specs" / "certs").mkdir()
+    (r / "specs" / "certs" / "ca.pem").write_text("")  # a TLS file must exist (issue 11)
     monkeypatch.chdir(tmp_path)  # not the spec's directory
     s = load_spec(spec, env={})
     assert s.target.tls.ca_certs == str(r / "specs" / "certs" / "ca.pem")
