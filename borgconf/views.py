@@ -135,6 +135,9 @@ def render_results(results, out: Out) -> None:
         if r.applied:
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
             out.line(f"Target {r.target}: applied {len(r.applied)} live change(s) (~ above), verified, {how}.", "bold green")
+        elif r.persist_only and r.persisted != "none":
+            how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
+            out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
         elif not r.restart_required:
             out.line(f"Target {r.target}: nothing to apply.", "green")
         if r.skipped:
