@@ -47,6 +47,7 @@ class ApplyResult:
     skipped: list[str] = field(default_factory=list)  # already as wanted at apply time
     persist_only: bool = False  # no live change: only persisted what the server already holds
     interrupted: bool = False  # Ctrl-C came during the last step, which was finished (applied and persisted)
+    notes: list[str] = field(default_factory=list)  # what apply had to find out on the way (a command without answer)
 
 
 def _catalog_param(name: str) -> P.Param:
@@ -69,6 +70,7 @@ class _Session:
         self.lock_factory = lock_factory
         self.broken = False  # a command got no answer: its connection (and the lock with it) is gone
         self.reopened = False  # the session went on over a fresh connection, under the lock taken again
+        self.notes: list[str] = []  # for ApplyResult.notes
 
     @property
     def stopping(self) -> bool:
@@ -375,12 +377,15 @@ def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer)
         raise ApplyError(f"{why} (nothing changed: the CONFIG SET was not sent)")
     names = list(server_names(wanted, ev.fresh))
     now = _again(s, why, lambda: s.config_get(names))
-    if not any(_holds(n, v, now) for n, v in wanted.items()):
-        raise ApplyError(
-            f"{why}; read again over a new connection, {s.address} still holds the previous values: "
-            "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
-            "run borgconf plan before applying again)"
-        )
+    took = [n for n, v in wanted.items() if _holds(n, v, now)]
+    if took:
+        s.notes.append(f"{why}; read again over a new connection, the server holds the new value of {', '.join(took)}: going on")
+        return
+    raise ApplyError(
+        f"{why}; read again over a new connection, {s.address} still holds the previous values: "
+        "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
+        "run borgconf plan before applying again)"
+    )
 
 
 def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
@@ -433,13 +438,16 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
         roll_back(s, undo, ev, f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
 
-def _rewrite(s: _Session, doing: str, *args) -> None:
+def _rewrite(s: _Session, doing: str, *args, undo: Undo | None = None) -> None:
     """A persisting command (CONFIG REWRITE, ACL SAVE): idempotent, so one that got
     no answer is sent once more over a fresh connection that waits longer."""
     try:
         s.call(doing, *args)
     except NoAnswer as exc:
+        if undo is not None:
+            undo.rewritten = True  # it may have run: a rollback writes the file again
         _again(s, exc, lambda: s.call(doing, *args))
+        s.notes.append(f"{exc}; sent again over a new connection: done")
 
 
 def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, undo: Undo, ev: Evidence) -> str:
@@ -448,11 +456,11 @@ def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, un
     stops it: the step in flight is finished."""
     _test_pause("rewrite", s.stop)
     if persist == "rewrite":
-        undo.rewritten = True  # from here on the file may hold the new values: a rollback rewrites it
         try:
-            _rewrite(s, "persist with CONFIG REWRITE", s.cfg, "REWRITE")
+            _rewrite(s, "persist with CONFIG REWRITE", s.cfg, "REWRITE", undo=undo)
         except BorgconfError as exc:
             roll_back(s, undo, ev, f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
+        undo.rewritten = True
         if (wanted_users or undo.denied) and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
             try:
                 _rewrite(s, "persist ACL users (ACL SAVE)", "ACL", "SAVE")
@@ -622,6 +630,7 @@ def apply_target(
         result.interrupted = s.stopping  # the step in flight was finished: say so, and stop the fleet
         return result
     finally:
+        result.notes = s.notes
         _release_lock(s, s.lock)
 
 

@@ -140,6 +140,8 @@ def render_results(results, out: Out) -> None:
             out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
         elif not r.restart_required:
             out.line(f"Target {r.target}: nothing to apply.", "green")
+        for note in r.notes:
+            out.line(f"  {note}", "yellow")
         if r.skipped:
             out.line(f"  not set, already as wanted when the lock was taken: {', '.join(r.skipped)}", "dim")
         if r.restart_required:
