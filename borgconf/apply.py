@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, NoReturn
 
 from . import params as P
-from .errors import ApplyError, BorgconfError, Interrupted, NoAnswer, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
+from .errors import ApplyError, BorgconfError, Interrupted, LockError, NoAnswer, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
 from . import users as U
 from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
@@ -82,22 +82,34 @@ class _Session:
         the target's timeout, and bounded."""
         return max(5.0, float(self.target.timeout) * 3)
 
-    def call(self, doing: str, *args):
+    def call(self, doing: str, *args, pause: str | None = None):
         import redis.exceptions as rx
 
         if self.lock is not None:
-            self.lock.check()  # still the connection that took the lock
+            try:
+                self.lock.check()  # still the connection that took the lock
+            except LockError as exc:
+                if not isinstance(_first_cause(exc), rx.TimeoutError):
+                    raise  # closed (killed): another apply may hold the server now
+                # a busy server: the check got no answer, and took the lock connection with it
+                self.broken = True
+                what = doing.removesuffix(" (nothing changed)")
+                raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to the lock check before {what}", sent=False) from None
+        if pause is not None:
+            _test_pause(pause, self.stop)
         try:
             return self.client.execute_command(*args)
-        except (rx.TimeoutError, rx.ConnectionError) as exc:
+        except (rx.TimeoutError, rx.ConnectionError, LockError) as exc:
             if isinstance(exc, rx.AuthenticationError):
                 raise translate(exc, self.target, self.address, doing) from None
-            # the command may have run, or may still run: the caller reads the server again
+            # the command may have run, or may still run: the caller reads the server again.
+            # (A LockError here: redis-py retried on a new connection, which the lock refuses.)
             self.broken = True
             what = doing.removesuffix(" (nothing changed)")
-            if isinstance(exc, rx.TimeoutError):
+            cause = exc if not isinstance(exc, LockError) else _first_cause(exc)
+            if isinstance(cause, rx.TimeoutError):
                 raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to {what}") from None
-            raise NoAnswer(f"the connection to {self.address} broke during {what} ({exc})", timed_out=False) from None
+            raise NoAnswer(f"the connection to {self.address} broke during {what} ({cause})", timed_out=False) from None
         except rx.RedisError as exc:
             raise translate(exc, self.target, self.address, doing) from None
 
@@ -107,11 +119,21 @@ class _Session:
         reply = self.call("read the configuration (CONFIG GET)", self.cfg, "GET", *names)
         return parse_config_reply(reply)
 
-    def config_set(self, values: dict[str, str], doing: str) -> None:
+    def config_set(self, values: dict[str, str], doing: str, pause: str | None = None) -> None:
         args: list[str] = []
         for name, value in values.items():
             args += [name, value]
-        self.call(doing, self.cfg, "SET", *args)
+        self.call(doing, self.cfg, "SET", *args, pause=pause)
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """The redis-py error that made redis-py retry (and the lock refuse the reconnect)."""
+    import redis.exceptions as rx
+
+    seen = exc.__context__
+    while seen is not None and not isinstance(seen, rx.RedisError):
+        seen = seen.__context__
+    return seen if seen is not None else exc
 
 
 def _reopen(s: _Session, why: BorgconfError) -> None:
@@ -162,8 +184,10 @@ def _test_pause(step: str, stop) -> None:
 
     sys.stderr.write(f"borgconf-test: paused at {step}\n")
     sys.stderr.flush()
-    if at.endswith(":stop"):
-        os.kill(os.getpid(), signal.SIGSTOP)
+    if at.endswith(":stop"):  # to this thread: it stops before its next command (os.kill may let it run on)
+        import threading
+
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
     elif stop is not None:
         stop.wait(30)
 
@@ -336,7 +360,7 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
     A CONFIG SET that got no answer is settled by reading the server again (settle_set)."""
     if wanted:
         try:
-            s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)")
+            s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
         except NoAnswer as exc:
             settle_set(s, wanted, ev, exc)
     undo.restore = {n: ev.previous[n] for n in wanted}
