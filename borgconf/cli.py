@@ -1,7 +1,7 @@
 """The command line: parse flags, call the core, pick a view, map errors to exit codes.
 
 Exit codes: 0 success / in sync; 1 any error (usage errors and invalid specs
-included), nothing changed; 2 differences found with --detailed-exitcode or
+included), nothing changed unless the message says what did; 2 differences found with --detailed-exitcode or
 --check; 3 a fleet apply that changed some targets and failed on others.
 """
 

@@ -189,3 +189,31 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
     assert rc == 0  # live is as the spec says: only apply can tell the file is behind
     out = _converges(server, spec, capsys)
     assert "persisted (no live change) with CONFIG REWRITE" in out
+
+
+@pytest.mark.parametrize(
+    "step, says, live, file",
+    [
+        # the lock check before CONFIG SET gets no answer: the SET was never sent
+        ("before-set", "(nothing changed: the CONFIG SET was not sent)", OLD, OLD),
+        # the lock check before CONFIG REWRITE gets no answer: sent again over a new connection
+        ("rewrite", None, NEW, NEW),
+    ],
+)
+def test_a_busy_server_at_other_steps(busy_server, tmp_path, capsys, monkeypatch, step, says, live, file):
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    spec = _timeout_spec(tmp_path, server)
+    proc = _start(spec, f"{step}:stop")
+    _stopped(proc)
+    conn = _busy(server, 3)
+    proc.send_signal(signal.SIGCONT)
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert "within 0.5s to the lock check before" in out + err, out + err
+    if says:
+        assert rc == 1 and err.rstrip().endswith(says), err
+    else:
+        assert rc == 0 and "sent again over a new connection: done" in out and "persisted with CONFIG REWRITE" in out, out + err
+    assert _live(server) == live and _file(server) == file
+    _converges(server, spec, capsys)
