@@ -217,3 +217,29 @@ def test_a_busy_server_at_other_steps(busy_server, tmp_path, capsys, monkeypatch
         assert rc == 0 and "sent again over a new connection: done" in out and "persisted with CONFIG REWRITE" in out, out + err
     assert _live(server) == live and _file(server) == file
     _converges(server, spec, capsys)
+
+
+@pytest.mark.parametrize("mode", [[], ["--rolling"]])
+def test_ctrl_c_in_a_fleet_starts_no_other_target_and_names_the_changed_ones(redis_factory, tmp_path, capsys, mode):
+    a, b = redis_factory(), redis_factory()
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(f"version: 1\ntargets:\n  - {{name: a, url: \"{a.url}\"}}\n  - {{name: b, url: \"{b.url}\"}}\n" + BODY)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--parallel", "1", *mode, str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": "rewrite"},
+    )
+    assert proc.stderr.readline() == "borgconf-test: paused at rewrite\n"
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    assert rc == 3, out + err  # some targets changed, not all
+    assert "target a: interrupted after the change was applied and persisted" in err, err
+    assert err.rstrip().endswith("interrupted: changed: a; not started: b"), err
+    assert _live(a) == NEW and _file(a) == NEW and _live(b) == OLD and _file(b) == OLD
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0 and "Target a: persisted (no live change) with CONFIG REWRITE." in out, out + err
+    assert _live(b) == NEW and _file(b) == NEW
+    for server in (a, b):
+        server.restart()
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0, out + err
