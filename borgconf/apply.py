@@ -255,6 +255,7 @@ class Undo:
     users_set: list[Change] = field(default_factory=list)  # user changes made, in order
     denied: list[tuple[str, str]] = field(default_factory=list)  # (user, its ACL LIST rules before) given -command
     rewritten: bool = False  # the config file already holds the new values
+    left: list[str] = field(default_factory=list)  # not restored: another client set them since (after a reopen)
 
 
 def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
@@ -527,29 +528,36 @@ def persist_unchanged(s: _Session, persist: str, write_file, ev: Evidence, users
 
 
 def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
-    """Put back what ``undo`` recorded; returns the parameters left alone. After a
+    """Put back what ``undo`` recorded, crossing off each part once done (a retry
+    after no answer does only the rest); returns the parameters left alone. After a
     reopen, another apply may have run between the two connections: a value that
     no longer reads as the one this apply set is left as it is."""
-    for user, line in reversed(undo.denied):
+    while undo.denied:
+        user, line = undo.denied[-1]
         rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
         if rules:
             s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
-    for c in reversed(undo.users_set):
+        undo.denied.pop()
+    while undo.users_set:
+        c = undo.users_set[-1]
         had = ev.previous_users[c.parameter]
         if had is None:
             s.call("restore ACL users", "ACL", "DELUSER", c.name)
         else:
             s.call("restore ACL users", *U.restore_args(c.name, had))
-    restore, left = dict(undo.restore), []
+        undo.users_set.pop()
+    restore = dict(undo.restore)
     if restore and s.reopened:
         now = s.config_get(list(server_names(restore, ev.fresh)))
-        left = [n for n in restore if n in undo.set_to and not _holds(n, undo.set_to[n], now)]
-        restore = {n: v for n, v in restore.items() if n not in left}
+        undo.left += [n for n in restore if n in undo.set_to and not _holds(n, undo.set_to[n], now)]
+        restore = {n: v for n, v in restore.items() if n not in undo.left}
     if restore:
         s.config_set(server_names(restore, ev.fresh), "restore the previous values")
+    undo.restore = {}
     if undo.rewritten:  # the file already holds the new values: write the old ones back
         s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
-    return left
+        undo.rewritten = False
+    return undo.left
 
 
 def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyError) -> NoReturn:

@@ -114,6 +114,19 @@ def test_a_rewrite_without_answer_twice_rolls_back_over_a_fresh_connection(tmp_p
     assert _live_and_file(fake) == (("10", "5"), ("10", "5"))  # live put back, and the file written again with it
 
 
+def test_a_restore_retried_after_no_answer_does_only_what_is_left(tmp_path):
+    fake = FakeRedis()
+    fake.fail("CONFIG REWRITE", times=3, error=TIMEOUT)  # the REWRITE, its retry, and the restore's first REWRITE
+    with pytest.raises(ApplyError) as info:
+        _apply(fake, _spec(tmp_path))
+    text = str(info.value)
+    assert text.endswith("the previous live values were restored"), text  # not "left as another client set it"
+    assert _live_and_file(fake) == (("10", "5"), ("10", "5"))
+    assert [c for c in fake.calls if c[:2] == ("CONFIG", "SET")] == [
+        ("CONFIG", "SET", "hz", "20", "maxmemory-samples", "7"), ("CONFIG", "SET", "hz", "10", "maxmemory-samples", "5"),
+    ]
+
+
 def test_a_server_that_never_answers_again_is_told_as_unknown_never_as_restored(tmp_path):
     fake = FakeRedis()
     fake.fail("CONFIG REWRITE", times=4, error=TIMEOUT)  # the REWRITE, its retry, the restore's and its retry
