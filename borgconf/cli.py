@@ -358,12 +358,17 @@ def _apply_outcome(done, p, failed: list[str], out, rolling: bool) -> int:
     for name, exc in done.failures.items():
         _err(f"target {name}: {exc}")
     render_results(done.results, out)
-    if done.interrupted:
+    from .errors import Interrupted
+
+    cut = any(r.interrupted for r in done.results) or done.not_reached or any(isinstance(e, Interrupted) for e in done.failures.values())
+    if done.interrupted and cut:  # (a Ctrl-C after every target was done stopped nothing)
         for r in done.results:
             if r.interrupted:
-                how = {"rewrite": "persisted", "file": "persisted", "none": "not persisted (live only)"}[r.persisted]
-                what = "the change was applied and" if r.applied else "nothing was changed live; it was"
-                _err(f"{'target ' + r.target + ': ' if len(p.targets) > 1 else ''}interrupted after {what} {how}")
+                if r.applied:
+                    said = "interrupted after the change was applied and " + ("not persisted (live only)" if r.persisted == "none" else "persisted")
+                else:
+                    said = "interrupted after persisting (no live change)" if r.persisted != "none" else "interrupted; nothing changed"
+                _err(f"{'target ' + r.target + ': ' if len(p.targets) > 1 else ''}{said}")
         if len(p.targets) > 1:
             _err(
                 f"interrupted: changed: {', '.join(done.changed) or 'none'}; "
