@@ -172,8 +172,8 @@ def _again(s: _Session, why: NoAnswer, fn):
 def _test_pause(step: str, stop) -> None:
     """A seam for tests of Ctrl-C and timeouts (tests/integration/test_apply_outcome.py):
     inert unless BORGCONF_TEST_PAUSE_AT names ``step``. Then it says so on stderr and
-    waits for Ctrl-C (up to 30 s), or with ``<step>:stop`` stops the process (SIGSTOP)
-    until the test continues it."""
+    waits for Ctrl-C (``<step>:2``: for the second; up to 30 s), or with ``<step>:stop``
+    stops the process (SIGSTOP) until the test continues it."""
     import os
 
     at = os.environ.get("BORGCONF_TEST_PAUSE_AT")
@@ -185,11 +185,13 @@ def _test_pause(step: str, stop) -> None:
     sys.stderr.write(f"borgconf-test: paused at {step}\n")
     sys.stderr.flush()
     if at.endswith(":stop"):  # to this thread: it stops before its next command (os.kill may let it run on)
-        import threading
-
         signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
-    elif stop is not None:
-        stop.wait(30)
+    elif stop is not None:  # "<step>:N": until the Nth Ctrl-C
+        import time
+
+        want, deadline = int(at.split(":")[1]) if at.count(":") == 1 else 1, time.monotonic() + 30
+        while getattr(stop, "count", int(stop.is_set())) < want and time.monotonic() < deadline:
+            stop.wait(0.05)
 
 
 def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
@@ -666,26 +668,36 @@ def apply_target(
         _release_lock(s, s.lock)
 
 
+class Interrupts(threading.Event):
+    """Set by the first Ctrl-C; ``count`` is how many came."""
+
+    count = 0
+
+
 @contextmanager
-def deferred_interrupts(stream=None) -> Iterator[threading.Event]:
+def deferred_interrupts(stream=None) -> Iterator[Interrupts]:
     """While apply changes servers, Ctrl-C (SIGINT) does not kill it half way: it sets
     the event this yields, and apply_target stops at its next step boundary: before
     CONFIG SET nothing is changed, after it the previous values are put back, and a
     CONFIG REWRITE in flight is finished. Every further Ctrl-C says so again.
+
+    On leaving, the previous handler comes back -- unless a Ctrl-C came: then the
+    process is on its way out, and a late Ctrl-C is ignored rather than turned into
+    a KeyboardInterrupt that would cut the report short (or tell "nothing changed").
     Only the main thread can catch signals: elsewhere the event is never set."""
     import signal
     import sys
 
-    flag = threading.Event()
+    flag = Interrupts()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
     def on_sigint(signum, frame) -> None:
-        again = flag.is_set()
+        flag.count += 1
         flag.set()
         (stream or sys.stderr).write(
-            "finishing the step in flight...\n" if again
+            "finishing the step in flight...\n" if flag.count > 1
             else "interrupted: finishing the step in flight, then stopping (values set are put back unless already persisted)...\n"
         )
 
@@ -693,7 +705,7 @@ def deferred_interrupts(stream=None) -> Iterator[threading.Event]:
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if flag.is_set() else old)
 
 
-__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "settle_set", "deny_commands", "verify", "persist_values", "persist_unchanged", "roll_back", "Evidence", "Undo", "deferred_interrupts"]
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "settle_set", "deny_commands", "verify", "persist_values", "persist_unchanged", "roll_back", "Evidence", "Undo", "deferred_interrupts", "Interrupts"]

@@ -103,11 +103,12 @@ def test_ctrl_c_at_each_step_tells_what_the_server_holds(redis_factory, tmp_path
 def test_a_second_ctrl_c_still_finishes_the_step(redis_factory, tmp_path, capsys):
     server = redis_factory()
     spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
-    proc = _start(spec, "before-persist")
+    proc = _start(spec, "before-persist:2")  # held there until the second Ctrl-C
     proc.send_signal(signal.SIGINT)
+    assert proc.stderr.readline().startswith("interrupted: finishing the step in flight")
     proc.send_signal(signal.SIGINT)
     rc, out, err = _finish(proc)
-    assert rc == 1 and err.endswith("error: interrupted; the previous live values were restored\n"), err
+    assert rc == 1 and err == "finishing the step in flight...\nerror: interrupted; the previous live values were restored\n", err
     assert _live(server) == OLD and _file(server) == OLD
 
 

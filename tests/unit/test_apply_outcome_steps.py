@@ -9,6 +9,7 @@ import os
 import signal
 import textwrap
 import threading
+import time
 
 import pytest
 import redis.exceptions as rx
@@ -201,16 +202,30 @@ def test_a_stop_before_the_target_starts_never_connects(tmp_path):
     assert fake.called("LOCK ACQUIRE") == 0
 
 
-def test_sigint_is_deferred_to_a_flag_and_the_old_handler_comes_back(capsys):
+def test_sigint_is_deferred_to_a_flag_and_a_late_one_is_ignored(capsys):
     before = signal.getsignal(signal.SIGINT)
-    with deferred_interrupts() as flag:
-        os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt
-        assert flag.wait(5)
-        os.kill(os.getpid(), signal.SIGINT)
-        assert flag.wait(5)
-    assert signal.getsignal(signal.SIGINT) is before
+    try:
+        with deferred_interrupts() as flag:
+            os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt
+            assert flag.wait(5)
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 5
+            while flag.count < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert flag.count == 2
+        # on its way out: a late Ctrl-C cannot cut the report short
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
     err = capsys.readouterr().err
     assert err.startswith("interrupted: finishing the step in flight") and err.endswith("\nfinishing the step in flight...\n"), err
+
+
+def test_without_ctrl_c_the_previous_handler_comes_back():
+    before = signal.getsignal(signal.SIGINT)
+    with deferred_interrupts() as flag:
+        assert signal.getsignal(signal.SIGINT) is not before
+    assert not flag.is_set() and signal.getsignal(signal.SIGINT) is before
 
 
 # -- no live change: persist what the server holds ------------------------------------
