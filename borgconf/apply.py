@@ -685,6 +685,7 @@ def deferred_interrupts(stream=None) -> Iterator[Interrupts]:
     process is on its way out, and a late Ctrl-C is ignored rather than turned into
     a KeyboardInterrupt that would cut the report short (or tell "nothing changed").
     Only the main thread can catch signals: elsewhere the event is never set."""
+    import os
     import signal
     import sys
 
@@ -696,10 +697,18 @@ def deferred_interrupts(stream=None) -> Iterator[Interrupts]:
     def on_sigint(signum, frame) -> None:
         flag.count += 1
         flag.set()
-        (stream or sys.stderr).write(
+        say = (
             "finishing the step in flight...\n" if flag.count > 1
             else "interrupted: finishing the step in flight, then stopping (values set are put back unless already persisted)...\n"
         )
+        out = stream or sys.stderr
+        try:  # straight to the file descriptor: the handler may run in the middle of a buffered write
+            os.write(out.fileno(), say.encode())
+        except (OSError, ValueError, AttributeError):
+            try:
+                out.write(say)
+            except RuntimeError:  # reentrant call: the line is lost, never the flag
+                pass
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
