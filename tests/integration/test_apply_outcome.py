@@ -41,9 +41,9 @@ def _file(server) -> tuple[str, str]:
     return values["hz"], values["maxmemory-samples"]
 
 
-def _start(spec, pause_at: str, **env) -> subprocess.Popen:
+def _start(spec, pause_at: str, *args: str, **env) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", str(spec)],
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", *args, str(spec)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": pause_at, **env},
     )
@@ -244,3 +244,23 @@ def test_ctrl_c_in_a_fleet_starts_no_other_target_and_names_the_changed_ones(red
         server.restart()
     rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
     assert rc == 0, out + err
+
+
+@pytest.mark.parametrize("step, error, status", [
+    ("before-persist", "interrupted; the previous live values were restored", "failed"),
+    ("rewrite", "interrupted after the change was applied and persisted", "applied"),
+])
+def test_ctrl_c_with_format_json_says_the_same_in_the_document(redis_factory, tmp_path, capsys, step, error, status):
+    import json
+
+    server = redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
+    proc = _start(spec, step, "--format", "json")
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    doc = json.loads(out)
+    assert rc == 1 and doc["exit_code"] == 1, out + err
+    (target,) = doc["targets"]
+    assert target["status"] == status and target["error"] == error, target
+    assert (target["persisted"] == "rewrite") == (step == "rewrite")
+    _converges(server, spec, capsys)
