@@ -408,10 +408,15 @@ def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer)
     if took:
         s.notes.append(f"{why}; read again over a new connection, the server holds the new value of {', '.join(took)}: going on")
         return
+    if all(_holds(n, ev.previous[n], now) for n in wanted):
+        raise ApplyError(
+            f"{why}; read again over a new connection, {s.address} still holds the previous values: "
+            "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
+            "run borgconf plan before applying again)"
+        )
     raise ApplyError(
-        f"{why}; read again over a new connection, {s.address} still holds the previous values: "
-        "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
-        "run borgconf plan before applying again)"
+        f"{why}; read again over a new connection, {s.address} holds neither the values it was given "
+        "nor the previous ones (another client changed them meanwhile): run borgconf plan"
     )
 
 

@@ -85,6 +85,25 @@ def test_a_config_set_that_did_not_run_says_the_server_holds_the_previous_values
     assert not fake.lock_held
 
 
+def test_a_config_set_without_answer_and_values_someone_else_set_says_so(tmp_path):
+    fake = FakeRedis()
+    fake.fail("CONFIG SET", error=TIMEOUT)
+    real_acquire = FakeLock.acquire
+
+    def acquire_after_another_apply(lock):  # between the two connections another client set both
+        if fake.called("LOCK ACQUIRE") == 1:
+            fake.config.update({"hz": "33", "maxmemory-samples": "9"})
+        return real_acquire(lock)
+
+    FakeLock.acquire = acquire_after_another_apply
+    try:
+        with pytest.raises(ApplyError, match="holds neither the values it was given nor the previous ones"):
+            _apply(fake, _spec(tmp_path))
+    finally:
+        FakeLock.acquire = real_acquire
+    assert fake.config["hz"] == "33"
+
+
 def test_no_answer_to_the_set_and_none_to_the_reread_is_an_unknown_outcome(tmp_path):
     fake = FakeRedis()
     fake.fail("CONFIG SET", error=TIMEOUT, applied=True)
