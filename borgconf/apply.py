@@ -11,15 +11,28 @@ Per target, under the apply lock, each step a function of its own:
 5. ``persist_values``: CONFIG REWRITE (+ ACL SAVE with an aclfile) or the rendered file.
 A failure after step 3 goes to ``roll_back``, which puts back what ``Undo``
 recorded and says whether that worked. Restart-class changes are only reported.
+
+The outcome is told as the server holds it:
+- a command that gets no answer (NoAnswer) may have run: apply goes on over a
+  fresh connection that waits longer, under the lock taken again, and reads
+  what happened (``settle_set``); a persisting command is sent again; a server
+  that still does not answer is "outcome unknown", never "nothing changed";
+- Ctrl-C (``deferred_interrupts``) stops at the next step boundary: before
+  CONFIG SET nothing changed; after it the previous values are put back; a
+  CONFIG REWRITE in flight is finished and the result says ``interrupted``;
+- with no live change, apply still persists what the server holds
+  (``persist_unchanged``), so the next apply completes an interrupted one.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, NoReturn
+from typing import Callable, Iterator, NoReturn
 
 from . import params as P
-from .errors import ApplyError, BorgconfError, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
+from .errors import ApplyError, BorgconfError, Interrupted, LockError, NoAnswer, PersistFailed, PlanError, Refused, StalePlan, VerifyFailed
 from . import users as U
 from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
@@ -32,6 +45,9 @@ class ApplyResult:
     restart_required: list[Change] = field(default_factory=list)
     persisted: str = "none"  # "rewrite" | "file" | "none"
     skipped: list[str] = field(default_factory=list)  # already as wanted at apply time
+    persist_only: bool = False  # no live change: only persisted what the server already holds
+    interrupted: bool = False  # Ctrl-C came during the last step, which was finished (applied and persisted)
+    notes: list[str] = field(default_factory=list)  # what apply had to find out on the way (a command without answer)
 
 
 def _catalog_param(name: str) -> P.Param:
@@ -42,21 +58,58 @@ def _catalog_param(name: str) -> P.Param:
 
 
 class _Session:
-    def __init__(self, client, target, tp: TargetPlan):
+    def __init__(self, client, target, tp: TargetPlan, stop=None, lock_factory=None):
         self.client = client
+        self.parent = client  # the client the caller gave: a fresh one is made like it
         self.target = target
         self.tp = tp
         self.address = getattr(client, "borgconf_address", tp.address)
         self.cfg = target.config_command
         self.lock = None  # borgconf.lock.ApplyLock, once taken
+        self.stop = stop  # threading.Event: Ctrl-C asked apply to stop at the next step boundary
+        self.lock_factory = lock_factory
+        self.broken = False  # a command got no answer: its connection (and the lock with it) is gone
+        self.reopened = False  # the session went on over a fresh connection, under the lock taken again
+        self.notes: list[str] = []  # for ApplyResult.notes
 
-    def call(self, doing: str, *args):
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    @property
+    def reread_wait(self) -> float:
+        """How long a re-read after a command that got no answer may wait: longer than
+        the target's timeout, and bounded."""
+        return max(5.0, float(self.target.timeout) * 3)
+
+    def call(self, doing: str, *args, pause: str | None = None):
         import redis.exceptions as rx
 
         if self.lock is not None:
-            self.lock.check()  # still the connection that took the lock
+            try:
+                self.lock.check()  # still the connection that took the lock
+            except LockError as exc:
+                if not isinstance(_first_cause(exc), rx.TimeoutError):
+                    raise  # closed (killed): another apply may hold the server now
+                # a busy server: the check got no answer, and took the lock connection with it
+                self.broken = True
+                what = doing.removesuffix(" (nothing changed)")
+                raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to the lock check before {what}", sent=False) from None
+        if pause is not None:
+            _test_pause(pause, self.stop)
         try:
             return self.client.execute_command(*args)
+        except (rx.TimeoutError, rx.ConnectionError, LockError) as exc:
+            if isinstance(exc, rx.AuthenticationError):
+                raise translate(exc, self.target, self.address, doing) from None
+            # the command may have run, or may still run: the caller reads the server again.
+            # (A LockError here: redis-py retried on a new connection, which the lock refuses.)
+            self.broken = True
+            what = doing.removesuffix(" (nothing changed)")
+            cause = exc if not isinstance(exc, LockError) else _first_cause(exc)
+            if isinstance(cause, rx.TimeoutError):
+                raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to {what}") from None
+            raise NoAnswer(f"the connection to {self.address} broke during {what} ({cause})", timed_out=False) from None
         except rx.RedisError as exc:
             raise translate(exc, self.target, self.address, doing) from None
 
@@ -66,11 +119,79 @@ class _Session:
         reply = self.call("read the configuration (CONFIG GET)", self.cfg, "GET", *names)
         return parse_config_reply(reply)
 
-    def config_set(self, values: dict[str, str], doing: str) -> None:
+    def config_set(self, values: dict[str, str], doing: str, pause: str | None = None) -> None:
         args: list[str] = []
         for name, value in values.items():
             args += [name, value]
-        self.call(doing, self.cfg, "SET", *args)
+        self.call(doing, self.cfg, "SET", *args, pause=pause)
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """The redis-py error that made redis-py retry (and the lock refuse the reconnect)."""
+    import redis.exceptions as rx
+
+    seen = exc.__context__
+    while seen is not None and not isinstance(seen, rx.RedisError):
+        seen = seen.__context__
+    return seen if seen is not None else exc
+
+
+def _reopen(s: _Session, why: BorgconfError) -> None:
+    """A command got no answer (``why``): go on over a fresh connection that may wait
+    longer (``reread_wait``), under the apply lock taken again (the old lock went
+    with the old connection). If the server does not answer that either, nobody
+    can say what it holds: ApplyError "outcome unknown"."""
+    from .live import fresh_client
+
+    old, s.lock = s.lock, None
+    try:
+        _release_lock(s, old)
+    except BorgconfError:
+        pass  # the old connection is gone anyway
+    s.client = fresh_client(s.parent, s.target, s.reread_wait)
+    try:
+        _acquire_lock(s, s.reread_wait, s.lock_factory)
+    except BorgconfError as again:
+        raise ApplyError(
+            f"{why}; reading it again over a new connection failed too ({again}): outcome unknown: "
+            f"the server did not answer; run borgconf plan when it answers"
+        ) from None
+    s.broken, s.reopened = False, True
+
+
+def _again(s: _Session, why: NoAnswer, fn):
+    """After ``why``: reopen (s._reopen), then run ``fn()`` once more; no answer again
+    is an unknown outcome."""
+    _reopen(s, why)
+    try:
+        return fn()
+    except NoAnswer as again:
+        raise ApplyError(f"{why}; and again over a new connection: {again}: outcome unknown: run borgconf plan when it answers") from None
+
+
+def _test_pause(step: str, stop) -> None:
+    """A seam for tests of Ctrl-C and timeouts (tests/integration/test_apply_outcome.py):
+    inert unless BORGCONF_TEST_PAUSE_AT names ``step``. Then it says so on stderr and
+    waits for Ctrl-C (``<step>:2``: for the second; up to 30 s), or with ``<step>:stop``
+    stops the process (SIGSTOP) until the test continues it."""
+    import os
+
+    at = os.environ.get("BORGCONF_TEST_PAUSE_AT")
+    if not at or at.split(":")[0] != step:
+        return
+    import signal
+    import sys
+
+    sys.stderr.write(f"borgconf-test: paused at {step}\n")
+    sys.stderr.flush()
+    if at.endswith(":stop"):  # to this thread: it stops before its next command (os.kill may let it run on)
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+    elif stop is not None:  # "<step>:N": until the Nth Ctrl-C
+        import time
+
+        want, deadline = int(at.split(":")[1]) if at.count(":") == 1 else 1, time.monotonic() + 30
+        while getattr(stop, "count", int(stop.is_set())) < want and time.monotonic() < deadline:
+            stop.wait(0.05)
 
 
 def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
@@ -132,9 +253,11 @@ class Undo:
     """What apply has done so far on one server, so a failure can put it back."""
 
     restore: dict[str, str] = field(default_factory=dict)  # parameter -> the value to put back
+    set_to: dict[str, str] = field(default_factory=dict)  # parameter -> the value this apply set
     users_set: list[Change] = field(default_factory=list)  # user changes made, in order
     denied: list[tuple[str, str]] = field(default_factory=list)  # (user, its ACL LIST rules before) given -command
     rewritten: bool = False  # the config file already holds the new values
+    left: list[str] = field(default_factory=list)  # not restored: another client set them since (after a reopen)
 
 
 def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
@@ -236,10 +359,15 @@ def server_names(values: dict[str, str], live: LiveState) -> dict[str, str]:
 
 
 def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], ev: Evidence, secrets, undo: Undo) -> None:
-    """Step 3: one atomic CONFIG SET, then one ACL SETUSER per user (a failed user rolls back)."""
+    """Step 3: one atomic CONFIG SET, then one ACL SETUSER per user (a failed user rolls back).
+    A CONFIG SET that got no answer is settled by reading the server again (settle_set)."""
     if wanted:
-        s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)")
+        try:
+            s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
+        except NoAnswer as exc:
+            settle_set(s, wanted, ev, exc)
     undo.restore = {n: ev.previous[n] for n in wanted}
+    undo.set_to = dict(wanted)
     for c in user_changes:
         state = wanted_users.get(c.parameter)
         if state is None:
@@ -250,8 +378,46 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
             keep = had.hashes if had is not None and not c.password_change else ()
             s.call(f"set {c.parameter} (ACL SETUSER)", *U.setuser_args(c.name, state, password, keep))
         except BorgconfError as exc:
+            if isinstance(exc, NoAnswer):
+                undo.users_set.append(c)  # it may have run: put this user back too
             roll_back(s, undo, ev, str(exc))
         undo.users_set.append(c)
+
+
+def _holds(name: str, value: str, now: dict[str, str]) -> bool:
+    """Whether the server's reply ``now`` (CONFIG GET) holds ``value`` for parameter ``name``."""
+    p = _catalog_param(name)
+    raw = next((now[n] for n in p.names() if n in now), None)
+    if raw is None:
+        return False
+    return raw == value if p.sensitive else P.canonical_live(p, raw) == P.canonical_live(p, value)
+
+
+def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer) -> None:
+    """CONFIG SET got no answer: it may have run, or may run later. Read the server
+    again over a fresh connection that waits longer (Redis runs commands one at a
+    time, so a CONFIG SET it read before is done before the new CONFIG GET is
+    answered). Returns when the new values are there (all, or some: verify then
+    rolls back); raises when the server still holds the previous ones, or did not
+    answer again (outcome unknown)."""
+    if not why.sent:
+        raise ApplyError(f"{why} (nothing changed: the CONFIG SET was not sent)")
+    names = list(server_names(wanted, ev.fresh))
+    now = _again(s, why, lambda: s.config_get(names))
+    took = [n for n, v in wanted.items() if _holds(n, v, now)]
+    if took:
+        s.notes.append(f"{why}; read again over a new connection, the server holds the new value of {', '.join(took)}: going on")
+        return
+    if all(_holds(n, ev.previous[n], now) for n in wanted):
+        raise ApplyError(
+            f"{why}; read again over a new connection, {s.address} still holds the previous values: "
+            "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
+            "run borgconf plan before applying again)"
+        )
+    raise ApplyError(
+        f"{why}; read again over a new connection, {s.address} holds neither the values it was given "
+        "nor the previous ones (another client changed them meanwhile): run borgconf plan"
+    )
 
 
 def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
@@ -262,6 +428,8 @@ def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo
             try:
                 s.call(f"deny {c.name} to user {user} (ACL SETUSER)", "ACL", "SETUSER", user, *U.deny_rules([c.name]))
             except BorgconfError as exc:
+                if isinstance(exc, NoAnswer) and user not in [u for u, _ in undo.denied]:
+                    undo.denied.append((user, ev.fresh.acl.get(user, "")))  # it may have run: put it back too
                 roll_back(s, undo, ev, str(exc))
             if user not in [u for u, _ in undo.denied]:
                 undo.denied.append((user, ev.fresh.acl.get(user, "")))
@@ -302,18 +470,32 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
         roll_back(s, undo, ev, f"{s.address} did not keep the values it was given: " + "; ".join(wrong), VerifyFailed)
 
 
+def _rewrite(s: _Session, doing: str, *args, undo: Undo | None = None) -> None:
+    """A persisting command (CONFIG REWRITE, ACL SAVE): idempotent, so one that got
+    no answer is sent once more over a fresh connection that waits longer."""
+    try:
+        s.call(doing, *args)
+    except NoAnswer as exc:
+        if undo is not None:
+            undo.rewritten = True  # it may have run: a rollback writes the file again
+        _again(s, exc, lambda: s.call(doing, *args))
+        s.notes.append(f"{exc}; sent again over a new connection: done")
+
+
 def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, undo: Undo, ev: Evidence) -> str:
     """Step 5: CONFIG REWRITE (and ACL SAVE when users live in an aclfile), or the
-    rendered file; a failure rolls back. Returns how it persisted."""
+    rendered file; a failure rolls back. Returns how it persisted. Ctrl-C no longer
+    stops it: the step in flight is finished."""
+    _test_pause("rewrite", s.stop)
     if persist == "rewrite":
         try:
-            s.call("persist with CONFIG REWRITE", s.cfg, "REWRITE")
+            _rewrite(s, "persist with CONFIG REWRITE", s.cfg, "REWRITE", undo=undo)
         except BorgconfError as exc:
             roll_back(s, undo, ev, f"CONFIG REWRITE failed on {s.address} ({exc})", PersistFailed)
         undo.rewritten = True
         if (wanted_users or undo.denied) and ev.fresh.config.get("aclfile"):  # users live in the ACL file then
             try:
-                s.call("persist ACL users (ACL SAVE)", "ACL", "SAVE")
+                _rewrite(s, "persist ACL users (ACL SAVE)", "ACL", "SAVE")
             except BorgconfError as exc:
                 roll_back(s, undo, ev, f"ACL SAVE failed on {s.address} ({exc})", PersistFailed)
         return "rewrite"
@@ -326,27 +508,83 @@ def persist_values(s: _Session, persist: str, write_file, wanted_users: dict, un
     return "none"
 
 
+def persist_unchanged(s: _Session, persist: str, write_file, ev: Evidence, users: bool, result: ApplyResult) -> None:
+    """No live change: persist what the server holds anyway, so that an apply that was
+    interrupted (or timed out) after CONFIG SET and before CONFIG REWRITE is completed
+    by the next apply. CONFIG REWRITE is idempotent and cheap; the rendered file
+    (persist: file) is written only when it differs. Nothing live changes here, so a
+    failure rolls nothing back."""
+    result.persist_only = True
+    if persist == "rewrite":
+        if not ev.fresh.config_file:
+            return  # nothing to persist to (an apply with changes says so)
+        try:
+            _rewrite(s, "persist with CONFIG REWRITE", s.cfg, "REWRITE")
+            if users and ev.fresh.config.get("aclfile"):
+                _rewrite(s, "persist ACL users (ACL SAVE)", "ACL", "SAVE")
+        except BorgconfError as exc:
+            raise PersistFailed(f"persisting on {s.address} failed ({exc}); no live value was changed") from None
+        result.persisted = "rewrite"
+    elif persist == "file" and write_file is not None:
+        try:
+            written = write_file(ev.fresh.total_memory or None, if_changed=True)
+        except Exception as exc:
+            raise PersistFailed(f"writing the rendered redis.conf failed ({type(exc).__name__}: {exc}); no live value was changed") from None
+        if written:
+            result.persisted = "file"
+
+
+def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
+    """Put back what ``undo`` recorded, crossing off each part once done (a retry
+    after no answer does only the rest); returns the parameters left alone. After a
+    reopen, another apply may have run between the two connections: a value that
+    no longer reads as the one this apply set is left as it is."""
+    while undo.denied:
+        user, line = undo.denied[-1]
+        rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
+        if rules:
+            s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
+        undo.denied.pop()
+    while undo.users_set:
+        c = undo.users_set[-1]
+        had = ev.previous_users[c.parameter]
+        if had is None:
+            s.call("restore ACL users", "ACL", "DELUSER", c.name)
+        else:
+            s.call("restore ACL users", *U.restore_args(c.name, had))
+        undo.users_set.pop()
+    restore = dict(undo.restore)
+    if restore and s.reopened:
+        now = s.config_get(list(server_names(restore, ev.fresh)))
+        undo.left += [n for n in restore if n in undo.set_to and not _holds(n, undo.set_to[n], now)]
+        restore = {n: v for n, v in restore.items() if n not in undo.left}
+    if restore:
+        s.config_set(server_names(restore, ev.fresh), "restore the previous values")
+    undo.restore = {}
+    if undo.rewritten:  # the file already holds the new values: write the old ones back
+        s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
+        undo.rewritten = False
+    return undo.left
+
+
 def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyError) -> NoReturn:
     """Put back what ``undo`` recorded (users, then values, then the file) and raise
-    ``exc_type`` saying why, and whether restoring worked."""
+    ``exc_type`` saying why, and whether restoring worked. A command that got no
+    answer in time (before or during the rollback) is retried once over a fresh connection."""
+    left: list[str] = []
     try:
-        for user, line in reversed(undo.denied):
-            rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
-            if rules:
-                s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
-        for c in reversed(undo.users_set):
-            had = ev.previous_users[c.parameter]
-            if had is None:
-                s.call("restore ACL users", "ACL", "DELUSER", c.name)
-            else:
-                s.call("restore ACL users", *U.restore_args(c.name, had))
-        if undo.restore:
-            s.config_set(server_names(undo.restore, ev.fresh), "restore the previous values")
-        if undo.rewritten:  # the file already holds the new values: write the old ones back
-            s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
+        try:
+            if s.broken:  # the step that failed got no answer: its connection is gone
+                _reopen(s, NoAnswer("the server did not answer"))
+            left = _restore(s, undo, ev)
+        except NoAnswer as exc:
+            if not exc.timed_out:  # the server closed the connection: say so, do not insist
+                raise
+            left = _again(s, exc, lambda: _restore(s, undo, ev))
     except BorgconfError as again:
         raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}") from None
-    raise exc_type(f"{why}; the previous live values were restored") from None
+    note = f" ({', '.join(left)} left as another client set it since)" if left else ""
+    raise exc_type(f"{why}; the previous live values were restored{note}") from None
 
 
 def apply_target(
@@ -365,6 +603,7 @@ def apply_target(
     read_spec: tuple | None = None,
     saved_file: bool = False,
     commands: dict[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
@@ -372,41 +611,115 @@ def apply_target(
     command is denied to every user through ACL rules, the spec's users included).
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
-    memory resolves percentages the way the live value was resolved)."""
+    memory resolves percentages the way the live value was resolved).
+
+    ``stop`` (deferred_interrupts) asks apply to stop at the next step boundary:
+    Interrupted before anything is set, or after rolling back what was set; once
+    persisting began it is finished and the result says ``interrupted``.
+
+    With no live change and a ``persist`` other than none, apply still takes the lock
+    and persists what the server holds (persist_unchanged), so that live values an
+    interrupted apply set but never persisted do not stay unpersisted forever."""
     from . import safety
 
     result = ApplyResult(target=tp.name, restart_required=list(tp.restart_changes))
     live = tp.live_changes
     # what the plan itself recorded: refuse before touching the server at all
     refuse_unless_allowed(tp, allow)
-    if not live:
+    if not live and persist == "none":
         return result
-    s = _Session(client, target, tp)
+    if stop is not None and stop.is_set():
+        raise Interrupted("interrupted; nothing changed (not started)")
+    s = _Session(client, target, tp, stop=stop, lock_factory=lock_factory)
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
     command_changes = [c for c in live if c.kind == "command"]
     if any(c.kind not in ("parameter", "user", "command") for c in live):
         raise PlanError("plan has a live change that is neither a parameter, a user nor a command")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
-    token = _acquire_lock(s, lock_timeout, lock_factory)
+    read_spec = read_spec or (commands or {}, [])
+    _acquire_lock(s, lock_timeout, lock_factory)
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec or (commands or {}, []), saved_file=saved_file)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file)
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
+        _test_pause("before-set", s.stop)
+        if s.stopping:
+            raise Interrupted("interrupted; nothing changed")
         if not wanted and not wanted_users and not command_changes:
+            # nothing to set: persist what the server holds (an interrupted apply may have left it unpersisted)
+            persist_unchanged(s, persist, write_file, ev, bool(read_spec[1] or ev.denials or user_changes), result)
+            result.interrupted = s.stopping
             return result
         check_persistable(s, persist, ev)
         undo = Undo()
         set_values(s, wanted, wanted_users, user_changes, ev, secrets, undo)
         deny_commands(s, command_changes, ev, undo)
-        verify(s, wanted, wanted_users, user_changes, params, undo, ev, command_changes)
+        try:
+            verify(s, wanted, wanted_users, user_changes, params, undo, ev, command_changes)
+        except NoAnswer as exc:
+            _again(s, exc, lambda: verify(s, wanted, wanted_users, user_changes, params, undo, ev, command_changes))
+        _test_pause("before-persist", s.stop)
+        if s.stopping:
+            roll_back(s, undo, ev, "interrupted", Interrupted)
         result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
         result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users or c in command_changes]
+        result.interrupted = s.stopping  # the step in flight was finished: say so, and stop the fleet
         return result
     finally:
-        _release_lock(s, token)
+        result.notes = s.notes
+        _release_lock(s, s.lock)
 
 
-__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "deny_commands", "verify", "persist_values", "roll_back", "Evidence", "Undo"]
+class Interrupts(threading.Event):
+    """Set by the first Ctrl-C; ``count`` is how many came."""
+
+    count = 0
+
+
+@contextmanager
+def deferred_interrupts(stream=None) -> Iterator[Interrupts]:
+    """While apply changes servers, Ctrl-C (SIGINT) does not kill it half way: it sets
+    the event this yields, and apply_target stops at its next step boundary: before
+    CONFIG SET nothing is changed, after it the previous values are put back, and a
+    CONFIG REWRITE in flight is finished. Every further Ctrl-C says so again.
+
+    On leaving, the previous handler comes back -- unless a Ctrl-C came: then the
+    process is on its way out, and a late Ctrl-C is ignored rather than turned into
+    a KeyboardInterrupt that would cut the report short (or tell "nothing changed").
+    Only the main thread can catch signals: elsewhere the event is never set."""
+    import os
+    import signal
+    import sys
+
+    flag = Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def on_sigint(signum, frame) -> None:
+        flag.count += 1
+        flag.set()
+        say = (
+            "finishing the step in flight...\n" if flag.count > 1
+            else "interrupted: finishing the step in flight, then stopping (values set are put back unless already persisted)...\n"
+        )
+        out = stream or sys.stderr
+        try:  # straight to the file descriptor: the handler may run in the middle of a buffered write
+            os.write(out.fileno(), say.encode())
+        except (OSError, ValueError, AttributeError):
+            try:
+                out.write(say)
+            except RuntimeError:  # reentrant call: the line is lost, never the flag
+                pass
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN if flag.is_set() else old)
+
+
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "settle_set", "deny_commands", "verify", "persist_values", "persist_unchanged", "roll_back", "Evidence", "Undo", "deferred_interrupts", "Interrupts"]

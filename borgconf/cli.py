@@ -1,7 +1,7 @@
 """The command line: parse flags, call the core, pick a view, map errors to exit codes.
 
 Exit codes: 0 success / in sync; 1 any error (usage errors and invalid specs
-included), nothing changed; 2 differences found with --detailed-exitcode or
+included), nothing changed unless the message says what did; 2 differences found with --detailed-exitcode or
 --check; 3 a fleet apply that changed some targets and failed on others.
 """
 
@@ -331,7 +331,7 @@ def apply(ctx, fmt, **options):
 def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout, report=None):
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
-    from .views import Out, render_plan, render_results
+    from .views import Out, render_plan
 
     out = _out(ctx) if report is None else Out(sys.stderr)  # --format json: stdout is the result document
     env_file = _env_file(ctx, env_file)
@@ -369,27 +369,58 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
-    if not any(tp.live_changes for tp in p.targets):
+    live_changes = any(tp.live_changes for tp in p.targets)
+    if not live_changes:
         if p.has_changes:
             out.line("Nothing can change live; the restart-required changes above go into redis.conf.")
-        return 1 if failed else 0
-    if not auto_approve:
+        if no_persist or all(t.persist == "none" for t in targets):
+            return 1 if failed else 0
+        # no live change, but the live values may never have been persisted (an interrupted
+        # apply): persist them under the lock, without asking (nothing live changes)
+    if live_changes and not auto_approve:
         if not sys.stdin.isatty():
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
         if not click.confirm("Apply these changes?", default=False, err=report is not None):
             raise Refused("not approved; nothing changed")
-    done = apply_fleet(
-        s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
-        fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
-        progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file,
-    )
-    if report is not None:
-        report.applied(done)
+    from .apply import deferred_interrupts
+
+    with deferred_interrupts() as interrupt:  # from here on Ctrl-C stops at a step boundary, never half way
+        done = apply_fleet(
+            s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
+            fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
+            progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file, interrupt=interrupt,
+        )
+        if report is not None:
+            report.applied(done)
+        return _apply_outcome(done, p, failed, out, rolling)
+
+
+def _apply_outcome(done, p, failed: list[str], out, rolling: bool) -> int:
+    """Report what a fleet apply did, as the servers hold it, and its exit code."""
+    from .views import render_results
+
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))
     for name, exc in done.failures.items():
         _err(f"target {name}: {exc}")
     render_results(done.results, out)
+    from .errors import Interrupted
+
+    cut = any(r.interrupted for r in done.results) or done.not_reached or any(isinstance(e, Interrupted) for e in done.failures.values())
+    if done.interrupted and cut:  # (a Ctrl-C after every target was done stopped nothing)
+        for r in done.results:
+            if r.interrupted:
+                if r.applied:
+                    said = "interrupted after the change was applied and " + ("not persisted (live only)" if r.persisted == "none" else "persisted")
+                else:
+                    said = "interrupted after persisting (no live change)" if r.persisted != "none" else "interrupted; nothing changed"
+                _err(f"{'target ' + r.target + ': ' if len(p.targets) > 1 else ''}{said}")
+        if len(p.targets) > 1:
+            _err(
+                f"interrupted: changed: {', '.join(done.changed) or 'none'}; "
+                f"not started: {', '.join(done.not_reached) or 'none'}"
+            )
+        return 3 if done.changed_some and len(p.targets) > 1 else 1
     if rolling and (done.gate_failed or done.failures):
         at = done.gate_failed[0] if done.gate_failed else next(iter(done.failures))
         why = "; ".join(done.gate_failed[1]) if done.gate_failed else str(done.failures[at])

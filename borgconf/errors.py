@@ -9,6 +9,7 @@ shown with ``-v``.
     ├── SpecError                 the spec cannot be loaded or is invalid
     │                             (carries every problem, each with file:line:col)
     ├── ConnectionFailed          the server cannot be reached, or did not answer in time
+    │   └── NoAnswer              a command got no answer (apply re-reads to learn what happened)
     ├── AuthError                 wrong password, NOAUTH, or an ACL that denies a command
     ├── UnsupportedParameter      the connected server does not know a parameter of the spec
     ├── PlanError                 a saved plan cannot be used
@@ -16,7 +17,8 @@ shown with ``-v``.
     ├── ApplyError                apply failed; nothing or everything was rolled back
     │   ├── Refused               not approved, or a data-safety refusal without --allow-...
     │   ├── VerifyFailed          the server reads back another value than it was given
-    │   └── PersistFailed         CONFIG REWRITE / file write failed; live values restored
+    │   ├── PersistFailed         CONFIG REWRITE / file write failed; live values restored
+    │   └── Interrupted           Ctrl-C: stopped at a step boundary; says what the server holds
     ├── LockError                 another borgconf apply holds the server, or the lock
     │                             cannot be taken (ACL) or was lost (its connection closed)
     └── RenderError               templates or output files cannot be rendered / written
@@ -59,6 +61,17 @@ class ConnectionFailed(BorgconfError):
     pass
 
 
+class NoAnswer(ConnectionFailed):
+    """A command got no answer in time (or its connection broke): it may or may
+    not have run. ``sent`` is False when it never left borgconf; ``timed_out`` is
+    False when the connection broke instead (closed by the server, reset)."""
+
+    def __init__(self, message: str, *, sent: bool = True, timed_out: bool = True):
+        super().__init__(message)
+        self.sent = sent
+        self.timed_out = timed_out
+
+
 class AuthError(BorgconfError):
     pass
 
@@ -91,6 +104,10 @@ class PersistFailed(ApplyError):
     pass
 
 
+class Interrupted(ApplyError):
+    pass
+
+
 class LockError(BorgconfError):
     pass
 
@@ -104,6 +121,7 @@ __all__ = [
     "Problem",
     "SpecError",
     "ConnectionFailed",
+    "NoAnswer",
     "AuthError",
     "UnsupportedParameter",
     "PlanError",
@@ -112,6 +130,7 @@ __all__ = [
     "Refused",
     "VerifyFailed",
     "PersistFailed",
+    "Interrupted",
     "LockError",
     "RenderError",
 ]

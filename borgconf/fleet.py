@@ -385,6 +385,7 @@ class FleetApply:
     stopped: bool = False  # fail_fast (or a rolling apply's failed gate) stopped before every target was applied
     gate_failed: tuple[str, list[str]] | None = None  # rolling: (node, what its health gate saw)
     not_reached: list[str] = field(default_factory=list)  # targets never applied because the apply stopped
+    interrupted: bool = False  # Ctrl-C: the targets under way finished or rolled back their step, the rest were not started
 
     @property
     def changed_some(self) -> bool:
@@ -412,6 +413,7 @@ def apply_fleet(
     gate_timeout: float = 10.0,
     progress=None,
     saved_file: bool = False,
+    interrupt: threading.Event | None = None,
 ) -> FleetApply:
     """Apply each target's plan (apply.apply_target), at most ``parallel`` at once.
     A target that fails is recorded and the others go on, unless ``fail_fast``.
@@ -422,7 +424,11 @@ def apply_fleet(
     ``rolling``: one target at a time, replicas before their primary
     (:func:`rolling_order`); after each target that changed, its health gate
     (:func:`gate`) must pass within ``gate_timeout`` seconds, or the roll stops
-    there (``gate_failed``); the first failure of any kind stops it."""
+    there (``gate_failed``); the first failure of any kind stops it.
+
+    ``interrupt`` (apply.deferred_interrupts: Ctrl-C): no target is started once it
+    is set, and each one under way stops at its next step boundary; ``interrupted``
+    and ``changed`` then say where things stand."""
     from .apply import apply_target
     from .planner import build_target_plan
     from .users import managed
@@ -453,11 +459,18 @@ def apply_fleet(
         return apply_target(
             clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
             lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands,
+            stop=interrupt,
         )
+
+    def interrupted() -> bool:
+        return interrupt is not None and interrupt.is_set()
 
     if rolling:
         order = rolling_order(plan.targets)
         for i, tp in enumerate(order):
+            if interrupted():
+                out.stopped, out.not_reached = True, [x.name for x in order[i:]]
+                break
             try:
                 r = one(tp)
             except BorgconfError as exc:
@@ -474,6 +487,7 @@ def apply_fleet(
                 out.gate_failed = (tp.name, problems)
                 out.stopped, out.not_reached = i + 1 < len(order), [x.name for x in order[i + 1 :]]
                 break
+        out.interrupted = interrupted()
         return out
 
     import concurrent.futures as cf
@@ -484,7 +498,7 @@ def apply_fleet(
 
     def run(tp):
         try:
-            if stop.is_set():
+            if stop.is_set() or interrupted():
                 return tp.name, None, None
             try:
                 return tp.name, one(tp), None
@@ -499,7 +513,7 @@ def apply_fleet(
         futures = []
         for tp in plan.targets:
             slots.acquire()  # submit no faster than the pool runs, so fail_fast stops what has not started
-            if stop.is_set():
+            if stop.is_set() or interrupted():
                 slots.release()
                 break
             futures.append(pool.submit(run, tp))
@@ -517,6 +531,7 @@ def apply_fleet(
         else:
             out.not_reached.append(tp.name)
     out.stopped = bool(out.not_reached)
+    out.interrupted = interrupted()
     return out
 
 

@@ -115,6 +115,24 @@ def connect(target, *, url: str | None = None):
     return client
 
 
+def fresh_client(client, target, timeout: float):
+    """A new client to the same server as ``client`` (same address, TLS, and the
+    password that worked last), whose commands may take up to ``timeout``
+    seconds: after a command got no answer, apply re-reads the server over it to
+    learn what happened. A test double without a connection pool answers for itself."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        return client
+    from .discovery import format_address
+
+    kw = pool.connection_kwargs
+    scheme = urlsplit(target.url).scheme
+    fresh = connect(target.model_copy(update={"timeout": timeout}), url=f"{scheme}://{format_address(kw['host'], int(kw['port']))}")
+    fresh.connection_pool.connection_kwargs["password"] = kw.get("password")
+    fresh.borgconf_auth = getattr(client, "borgconf_auth", "")  # type: ignore[attr-defined]
+    return fresh
+
+
 def _tried(target) -> str:
     names = [source for source, _ in candidate_passwords(target)]
     return ", ".join(names) if names else "no password was given: target.password, BORGCONF_PASSWORD or REDISCLI_AUTH"

@@ -135,8 +135,13 @@ def render_results(results, out: Out) -> None:
         if r.applied:
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
             out.line(f"Target {r.target}: applied {len(r.applied)} live change(s) (~ above), verified, {how}.", "bold green")
+        elif r.persist_only and r.persisted != "none":
+            how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
+            out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
         elif not r.restart_required:
             out.line(f"Target {r.target}: nothing to apply.", "green")
+        for note in r.notes:
+            out.line(f"  {note}", "yellow")
         if r.skipped:
             out.line(f"  not set, already as wanted when the lock was taken: {', '.join(r.skipped)}", "dim")
         if r.restart_required:
@@ -262,13 +267,15 @@ class ApplyReport:
                 persisted=r.persisted,
                 restart_required=[change_json(c) for c in r.restart_required],
             )
+            if r.interrupted:  # Ctrl-C: the step in flight was finished
+                doc.update(error="interrupted after the change was applied and persisted" if r.applied and r.persisted != "none" else "interrupted")
             if done.gate_failed and done.gate_failed[0] == tp.name:
                 doc.update(status="gate_failed", error=redact("health gate failed after the change: " + "; ".join(done.gate_failed[1])))
         elif done is not None and tp.name in done.failures:
             exc = done.failures[tp.name]
             doc.update(status="refused" if _refusal(exc) else "failed", error=redact(str(exc)))
         elif done is not None and tp.name in done.not_reached:
-            doc.update(status="not_reached", error="not applied: the apply stopped before this target (--fail-fast or --rolling); nothing changed on it")
+            doc.update(status="not_reached", error="not applied: the apply stopped before this target (--fail-fast, --rolling or Ctrl-C); nothing changed on it")
         elif done is None and self.plan is not None and not any(t.live_changes for t in self.plan.targets):
             doc.update(status="no_changes", persisted="none")
         return doc

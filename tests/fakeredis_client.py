@@ -11,6 +11,7 @@ servers (tests/integration); this is the seam for the steps in between.
     fake.fail("CONFIG REWRITE", times=2)   # the next two REWRITEs fail
     fake.fail("CONFIG SET", after=1)       # the first SET works, the second (the restore) fails
     fake.clamp("hz", "20", "19")           # CONFIG SET hz 20 keeps 19 (a server that clamps)
+    fake.fail("CONFIG SET", error=rx.TimeoutError("Timeout reading from socket"), applied=True)  # ran, reply lost
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ class FakeRedis:
         self.lock_held = False
 
     # --- faults -------------------------------------------------------------
-    def fail(self, command: str, times: int = 1, error: Exception | None = None, *, after: int = 0) -> None:
+    def fail(self, command: str, times: int = 1, error: Exception | None = None, *, after: int = 0, applied: bool = False) -> None:
         """After ``after`` calls that succeed, the next ``times`` calls of ``command``
-        ("CONFIG REWRITE", "ACL SAVE", "ACL SETUSER", ...) fail."""
+        ("CONFIG REWRITE", "ACL SAVE", "ACL SETUSER", ...) fail. With ``applied`` the
+        command takes effect first (a reply lost to a timeout)."""
         outcomes = self._failing.setdefault(command.upper(), [])
-        outcomes.extend([None] * after + [error or rx.ResponseError(f"ERR {command} failed (injected)")] * times)
+        error = error or rx.ResponseError(f"ERR {command} failed (injected)")
+        outcomes.extend([None] * after + [(error, applied)] * times)
 
     def clamp(self, name: str, given: str, kept: str) -> None:
         """CONFIG SET ``name`` ``given`` keeps ``kept`` instead."""
@@ -90,10 +93,16 @@ class FakeRedis:
         for n in (2, 1):
             outcomes = self._failing.get(" ".join(args[:n]).upper())
             if outcomes:
-                error = outcomes.pop(0)
-                if error is not None:
+                outcome = outcomes.pop(0)
+                if outcome is not None:
+                    error, applied = outcome
+                    if applied:
+                        self._run(args)
                     raise error
                 break
+        return self._run(args)
+
+    def _run(self, args: tuple[str, ...]) -> Any:
         cmd = args[0].upper()
         sub = args[1].upper() if len(args) > 1 else ""
         if cmd == "CONFIG":

@@ -266,11 +266,23 @@ def persist_file_writer(spec, *, total_memory: int | None = None):
     else:  # the memory comes with the call (read under the lock): check the rest now
         render_redis_conf(spec, total_memory=1 << 30)
 
-    def write(total_memory: int | None = None) -> None:
+    def write(total_memory: int | None = None, *, if_changed: bool = False) -> bool:
+        """Write the file; with ``if_changed``, only when it differs from what is
+        there (apply with no live change). True when it was written."""
         memory = total_memory if total_memory is not None else next(iter(rendered), None)
         if memory not in rendered:
             rendered[memory] = render_redis_conf(spec, total_memory=memory)
+        if if_changed:
+            from ..files import read_regular
+
+            text = rendered[memory].encode()
+            try:
+                if read_regular(path, len(text)) == text and (os.stat(path).st_mode & 0o777) == mode:
+                    return False
+            except OSError:
+                pass  # absent or unreadable: write it
         write_atomic(path, rendered[memory], mode=mode)
+        return True
 
     write.path = path  # type: ignore[attr-defined]
     return write

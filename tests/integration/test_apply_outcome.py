@@ -1,0 +1,266 @@
+"""The outcome of apply, told as the server holds it (issue 9, "The outcome"),
+on real servers: Ctrl-C at each step of a running apply, and a CONFIG SET that
+gets no answer because the server is busy (DEBUG SLEEP on another connection).
+After each, the message is checked against CONFIG GET and the config file, and
+a second apply converges: live and file hold the spec, and the server restarted
+from its own file plans empty.
+
+apply runs as a subprocess (what is under test is a signal to a process); the
+test hook BORGCONF_TEST_PAUSE_AT (borgconf/apply.py:_test_pause) holds it at a
+step so that SIGINT, or the busy server, comes exactly there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cli_helpers import run, write_spec
+
+BODY = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
+NEW, OLD = ("20", "7"), ("10", "5")
+PASSWORD = "Tq4wZx8Lm2Vr6Kp"  # a secret of the test server, never a word
+
+
+def _live(server) -> tuple[str, str]:
+    c = server.client()
+    return c.config_get("hz")["hz"], c.config_get("maxmemory-samples")["maxmemory-samples"]
+
+
+def _file(server) -> tuple[str, str]:
+    """hz and maxmemory-samples as the config file says (the defaults when it does not)."""
+    values = {"hz": "10", "maxmemory-samples": "5"}
+    for line in server.config_path.read_text().splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] in values:
+            values[words[0]] = words[1]
+    return values["hz"], values["maxmemory-samples"]
+
+
+def _start(spec, pause_at: str, *args: str, **env) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", *args, str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": pause_at, **env},
+    )
+    seen = []
+    while True:  # until the hook says it holds the apply there
+        line = proc.stderr.readline()
+        seen.append(line)
+        if line.startswith("borgconf-test: paused at ") or not line:
+            break
+    assert line == f"borgconf-test: paused at {pause_at.split(':')[0]}\n", "".join(seen) + proc.communicate(timeout=30)[1]
+    return proc
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+def _converges(server, spec, capsys, env=None) -> str:
+    """A second apply leaves live and file as the spec says; restarted from its file,
+    the server plans empty (the project's convergence rule)."""
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert _live(server) == NEW and _file(server) == NEW, (out, err, server.config_path.read_text())
+    server.restart()
+    rc, plan_out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0 and "No changes." in plan_out, plan_out + err
+    return out
+
+
+@pytest.mark.parametrize(
+    "step, says, live, file",
+    [
+        ("before-set", "error: interrupted; nothing changed\n", OLD, OLD),
+        ("before-persist", "error: interrupted; the previous live values were restored\n", OLD, OLD),
+        ("rewrite", "error: interrupted after the change was applied and persisted\n", NEW, NEW),
+    ],
+)
+def test_ctrl_c_at_each_step_tells_what_the_server_holds(redis_factory, tmp_path, capsys, step, says, live, file):
+    server = redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
+    proc = _start(spec, step)
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    assert rc == 1, out + err
+    assert err.startswith("interrupted: finishing the step in flight"), err
+    assert err.endswith(says), err
+    assert "aborted" not in err and "Traceback" not in err
+    assert _live(server) == live and _file(server) == file
+    if step == "rewrite":
+        assert "applied 2 live change(s) (~ above), verified, persisted with CONFIG REWRITE" in out
+    out = _converges(server, spec, capsys)
+    expected = "persisted (no live change) with CONFIG REWRITE" if step == "rewrite" else "applied 2 live change(s)"
+    assert expected in out, out
+
+
+def test_a_second_ctrl_c_still_finishes_the_step(redis_factory, tmp_path, capsys):
+    server = redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
+    proc = _start(spec, "before-persist:2")  # held there until the second Ctrl-C
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr.readline().startswith("interrupted: finishing the step in flight")
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    assert rc == 1 and err == "finishing the step in flight...\nerror: interrupted; the previous live values were restored\n", err
+    assert _live(server) == OLD and _file(server) == OLD
+
+
+def test_live_values_an_interrupted_apply_left_unpersisted_are_persisted_by_the_next(redis_factory, tmp_path, capsys):
+    """What a Ctrl-C during REWRITE (before this change) or a late CONFIG SET leaves:
+    live as the spec says, the file not. plan is empty, and apply persists them."""
+    server = redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
+    server.client().config_set("hz", "20")
+    server.client().config_set("maxmemory-samples", "7")
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0 and _file(server) == OLD
+    out = _converges(server, spec, capsys)
+    assert "persisted (no live change) with CONFIG REWRITE" in out, out
+
+
+def _busy(server, seconds: int):
+    """DEBUG SLEEP on a connection of its own, sent without waiting for the reply:
+    the server answers nobody until it has slept."""
+    conn = server.client().connection_pool.get_connection()
+    conn.send_command("DEBUG", "SLEEP", str(seconds))
+    time.sleep(0.3)  # it has read the command and sleeps
+    return conn
+
+
+def _stopped(proc) -> None:
+    deadline = time.monotonic() + 10
+    while open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the apply did not stop at its test hook"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def busy_server(redis_factory):
+    return redis_factory(["enable-debug-command yes"], password=PASSWORD)
+
+
+def _timeout_spec(tmp_path, server):
+    return write_spec(tmp_path / "s.yaml", server.url, BODY, target_extra="password: ${OUTCOME_REDIS_PASSWORD}\ntimeout: 0.5")
+
+
+def test_a_config_set_without_answer_is_read_again_and_the_apply_finished(busy_server, tmp_path, capsys, monkeypatch):
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    spec = _timeout_spec(tmp_path, server)
+    proc = _start(spec, "send-set:stop")  # the lock is checked; the CONFIG SET is next
+    _stopped(proc)
+    conn = _busy(server, 3)
+    proc.send_signal(signal.SIGCONT)
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert rc == 0, out + err
+    assert "no answer from 127.0.0.1" in out and "within 0.5s to apply CONFIG SET" in out, out
+    assert "read again over a new connection, the server holds the new value of hz, maxmemory-samples: going on" in out
+    assert "applied 2 live change(s) (~ above), verified, persisted with CONFIG REWRITE" in out
+    assert "nothing changed" not in out + err and PASSWORD not in out + err
+    assert _live(server) == NEW and _file(server) == NEW
+    out = _converges(server, spec, capsys)
+    assert "persisted (no live change)" in out
+
+
+def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next_apply_persists(busy_server, tmp_path, capsys, monkeypatch):
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    spec = _timeout_spec(tmp_path, server)
+    proc = _start(spec, "send-set:stop")
+    _stopped(proc)
+    conn = _busy(server, 7)  # longer than the re-read waits (max(5 s, 3 x timeout))
+    proc.send_signal(signal.SIGCONT)
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert rc == 1, out + err
+    assert "within 0.5s to apply CONFIG SET" in err
+    assert err.rstrip().endswith("outcome unknown: the server did not answer; run borgconf plan when it answers"), err
+    assert "nothing changed" not in err and PASSWORD not in out + err
+    # the server ran the CONFIG SET once it woke up: live changed, file not -- as "unknown" allowed
+    assert _live(server) == NEW and _file(server) == OLD
+    rc, plan_out, _ = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0  # live is as the spec says: only apply can tell the file is behind
+    out = _converges(server, spec, capsys)
+    assert "persisted (no live change) with CONFIG REWRITE" in out
+
+
+@pytest.mark.parametrize(
+    "step, says, live, file",
+    [
+        # the lock check before CONFIG SET gets no answer: the SET was never sent
+        ("before-set", "(nothing changed: the CONFIG SET was not sent)", OLD, OLD),
+        # the lock check before CONFIG REWRITE gets no answer: sent again over a new connection
+        ("rewrite", None, NEW, NEW),
+    ],
+)
+def test_a_busy_server_at_other_steps(busy_server, tmp_path, capsys, monkeypatch, step, says, live, file):
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    spec = _timeout_spec(tmp_path, server)
+    proc = _start(spec, f"{step}:stop")
+    _stopped(proc)
+    conn = _busy(server, 3)
+    proc.send_signal(signal.SIGCONT)
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert "within 0.5s to the lock check before" in out + err, out + err
+    if says:
+        assert rc == 1 and err.rstrip().endswith(says), err
+    else:
+        assert rc == 0 and "sent again over a new connection: done" in out and "persisted with CONFIG REWRITE" in out, out + err
+    assert _live(server) == live and _file(server) == file
+    _converges(server, spec, capsys)
+
+
+@pytest.mark.parametrize("mode", [[], ["--rolling"]])
+def test_ctrl_c_in_a_fleet_starts_no_other_target_and_names_the_changed_ones(redis_factory, tmp_path, capsys, mode):
+    a, b = redis_factory(), redis_factory()
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(f"version: 1\ntargets:\n  - {{name: a, url: \"{a.url}\"}}\n  - {{name: b, url: \"{b.url}\"}}\n" + BODY)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--parallel", "1", *mode, str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": "rewrite"},
+    )
+    assert proc.stderr.readline() == "borgconf-test: paused at rewrite\n"
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    assert rc == 3, out + err  # some targets changed, not all
+    assert "target a: interrupted after the change was applied and persisted" in err, err
+    assert err.rstrip().endswith("interrupted: changed: a; not started: b"), err
+    assert _live(a) == NEW and _file(a) == NEW and _live(b) == OLD and _file(b) == OLD
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0 and "Target a: persisted (no live change) with CONFIG REWRITE." in out, out + err
+    assert _live(b) == NEW and _file(b) == NEW
+    for server in (a, b):
+        server.restart()
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0, out + err
+
+
+@pytest.mark.parametrize("step, error, status", [
+    ("before-persist", "interrupted; the previous live values were restored", "failed"),
+    ("rewrite", "interrupted after the change was applied and persisted", "applied"),
+])
+def test_ctrl_c_with_format_json_says_the_same_in_the_document(redis_factory, tmp_path, capsys, step, error, status):
+    import json
+
+    server = redis_factory()
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
+    proc = _start(spec, step, "--format", "json")
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = _finish(proc)
+    doc = json.loads(out)
+    assert rc == 1 and doc["exit_code"] == 1, out + err
+    (target,) = doc["targets"]
+    assert target["status"] == status and target["error"] == error, target
+    assert (target["persisted"] == "rewrite") == (step == "rewrite")
+    _converges(server, spec, capsys)
