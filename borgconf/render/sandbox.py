@@ -151,9 +151,32 @@ def unknown_variables(ast) -> list[str]:
     return sorted(meta.find_undeclared_variables(ast) - set(_SNIPPET_CONTEXT))
 
 
+# A snippet that is only plain text and ``{{ name }}`` of a snippet variable (every
+# snippet of specs/borgstack.yaml) renders to what jinja2 gives without importing
+# it: jinja2 prints a value with str(); plain text without braces, line breaks or
+# control characters passes through jinja2 unchanged. Anything else goes to the sandbox.
+_PLAIN = r"[^{}\x00-\x1f\x7f]"
+_SIMPLE = re.compile(rf"(?:{_PLAIN}|\{{\{{[ ]*(?:{'|'.join(_SNIPPET_CONTEXT)})[ ]*\}}\}})*")
+_PLACEHOLDER = re.compile(r"\{\{[ ]*(\w+)[ ]*\}\}")
+
+
+def simple_snippet(snippet: str, ctx: dict[str, Any]) -> str | None:
+    """The rendered value of a plain ``{{ name }}`` snippet, or None when the
+    snippet needs jinja2 (filters, expressions, {% if %}, an unknown name)."""
+    if not _SIMPLE.fullmatch(snippet):
+        return None
+    return _PLACEHOLDER.sub(lambda m: str(ctx[m.group(1)]), snippet)
+
+
 def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> str:
     """One ``services.<name>.env.<VAR>`` value. Any failure is a RenderError that
-    names where the snippet is (``where``), never a secret value."""
+    names where the snippet is (``where``), never a secret value. ``sandbox`` may
+    be None: one is made when the snippet needs jinja2."""
+    plain = simple_snippet(snippet, ctx)
+    if plain is not None:
+        return _check_result(plain)
+    if sandbox is None:
+        sandbox = _sandbox()
     import jinja2
     from jinja2 import nodes
 

@@ -178,3 +178,22 @@ def test_plan_and_apply_import_no_jinja2_deepdiff_rich(redis_server, tmp_path):
 def test_console_script_is_the_fast_entry():
     text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^borgconf = "borgconf\.__main__:main"', text, re.M), "the borgconf script must start in borgconf.__main__:main"
+
+
+def test_validate_of_plain_snippets_imports_no_jinja2():
+    # specs/borgstack.yaml's env: snippets are plain {{ host }} / {{ port }} ...: validate
+    # checks them (unknown variables, duplicates) without the jinja2 sandbox
+    spec = ROOT / "specs" / "borgstack.yaml"
+    assert "{{ host }}" in spec.read_text()
+    rc, out, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}])")
+    assert rc == 0 and ": valid (" in out, out
+    assert "borgconf.render.sandbox" in modules  # the snippets were checked
+    assert _hits(modules, OFFLINE_FORBIDDEN) == []
+
+
+def test_validate_of_a_filter_snippet_still_uses_the_sandbox(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text('version: 1\nservices:\n  app:\n    db: 1\n    env: {APP_HOST: "{{ host | upper }}"}\n')
+    rc, out, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}])")
+    assert rc == 0 and ": valid (" in out, out
+    assert "jinja2.sandbox" in modules
