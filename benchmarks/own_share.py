@@ -59,7 +59,7 @@ def main() -> int:
     args = ap.parse_args()
     python = sys.executable
     validate_spec = next((s for s in VALIDATE_SPECS if (ROOT / s).is_file()), None)
-    binary = find_binaries().get("8.2")
+    binary = find_binaries().get("redis-8.2")
     if binary is None or validate_spec is None:
         raise SystemExit("needs a Redis 8.2 binary and a spec to validate (see run.py)")
     trees = {"this tree": None}

@@ -253,10 +253,10 @@ def main() -> int:
     baseline = args.baseline.resolve() if args.baseline else None
     if baseline is not None and not baseline.is_file():
         ap.error(f"{baseline} not found")
-    binaries = find_binaries()
-    if args.version_select not in binaries:
+    binaries = find_binaries()  # keyed by server ("redis-8.2") since the fixtures offer four servers
+    if f"redis-{args.version_select}" not in binaries:
         ap.error(f"no redis-server {args.version_select} on this machine (found: {', '.join(binaries) or 'none'}); see tests/setup.sh")
-    binary = binaries[args.version_select]
+    binary = binaries[f"redis-{args.version_select}"]
 
     validate_spec = next((s for s in VALIDATE_SPECS if (ROOT / s).is_file()), None)
     if validate_spec is None:
@@ -310,7 +310,7 @@ def main() -> int:
                 "version": ([bc, "--version"], 0, "borgconf "),
                 "validate": ([bc, "validate", validate_spec], 0, ": valid ("),
                 "plan10": ([bc, "plan", str(spec), "--detailed-exitcode"], 2, "Plan: 10 to change live"),
-                "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 change(s), persisted with CONFIG REWRITE"),
+                "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 live change(s) (~ above), verified, persisted with CONFIG REWRITE"),
                 "insync": ([bc, "plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
             }
             if baseline:
