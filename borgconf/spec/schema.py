@@ -1,7 +1,7 @@
 """Pydantic v2 models of the spec (version 1) and the validation that maps every
 error back to file:line:col. ``borgconf schema`` prints their JSON Schema."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: pydantic reads the field types as objects, not text it must evaluate (issue 15)
 
 import re
 from typing import Any, Literal
