@@ -109,8 +109,13 @@ _VERBOSE_HELP = "Debug logs on stderr; tracebacks of unexpected errors."
 _ENV_FILE_HELP = "Read ${VAR}s from this .env file too (the environment wins)."
 
 
+# one decorator for the group and every subcommand (each gets its own Option):
+# click looks up the translation of its help text each time one is made (issue 15)
+_VERSION_OPTION = click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+
+
 def _version_option():
-    return click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+    return _VERSION_OPTION
 
 
 def global_options(f):
