@@ -35,6 +35,8 @@ class InvalidValue(ValueError):
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of the catalog: its type, class and what differs per server."""
+
     name: str
     type: str
     cls: str

@@ -51,6 +51,8 @@ class ChangeId:
 
 @dataclass
 class Change:
+    """One difference between the spec and a server: before, after, and when it takes effect."""
+
     id: ChangeId
     timing: str  # one of CLASSES ("class" in JSON)
     before: str | None
@@ -137,6 +139,8 @@ def noop(change_id: ChangeId, reason: str) -> Change:
 
 @dataclass
 class TargetPlan:
+    """The changes of one target."""
+
     name: str
     address: str
     flavour: str
@@ -218,6 +222,8 @@ def _noop_id(label: str) -> ChangeId:
 
 @dataclass
 class Plan:
+    """The changes of every target, in the spec's order."""
+
     spec_path: str
     spec_sha256: str
     targets: list[TargetPlan]
