@@ -137,7 +137,7 @@ class Catalog:
         self._entries = dict(entries or {})
         self._made: dict[str, Param] = dict(params or {})
         self._index: dict[str, str] = {}
-        for name in (*self._made, *self._entries):
+        for name in dict.fromkeys((*self._entries, *self._made)):
             p = self._made.get(name)
             for n in p.names() if p is not None else (name, *self._entries[name].get("aliases", ())):
                 self._index[n.lower()] = name
@@ -151,7 +151,7 @@ class Catalog:
     @property
     def params(self) -> dict[str, Param]:
         """Every parameter, in the catalog's order."""
-        return {name: self._param(name) for name in dict.fromkeys((*self._made, *self._entries))}
+        return {name: self._param(name) for name in dict.fromkeys((*self._entries, *self._made))}
 
     def lookup(self, name: str) -> Param | None:
         canonical = self._index.get(str(name).lower())
@@ -167,7 +167,7 @@ class Catalog:
         return iter(self.params.values())
 
     def __len__(self) -> int:
-        return len(dict.fromkeys((*self._made, *self._entries)))
+        return len(dict.fromkeys((*self._entries, *self._made)))
 
 
 def _param_of(name: str, e: dict) -> Param:
