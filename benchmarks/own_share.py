@@ -42,13 +42,13 @@ from run import CHANGES, DEPS, DUMMY_ENV, VALIDATE_SPECS, reset, write_spec  # n
 CHILD = """
 import contextlib, io, sys, time
 {path}{reference}
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 from borgconf.__main__ import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     rc = main({argv!r})
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 sys.stderr.write(out.getvalue()[-300:])
-print(rc, elapsed * 1000)
+print(rc, elapsed * 1000, cpu * 1000)
 """
 
 
@@ -59,7 +59,7 @@ def main() -> int:
     args = ap.parse_args()
     python = sys.executable
     validate_spec = next((s for s in VALIDATE_SPECS if (ROOT / s).is_file()), None)
-    binary = find_binaries().get("8.2")
+    binary = find_binaries().get("redis-8.2")
     if binary is None or validate_spec is None:
         raise SystemExit("needs a Redis 8.2 binary and a spec to validate (see run.py)")
     trees = {"this tree": None}
@@ -85,6 +85,7 @@ def main() -> int:
                 ("`plan`, in sync", ["plan", str(spec), "--detailed-exitcode"], online, 0),
             ]
             times: dict[tuple[str, str], list[float]] = {}
+            cpus: dict[tuple[str, str], list[float]] = {}  # the process's CPU time: no waiting for a CPU
             for n in range(args.runs + 1):  # round 0 warms up and writes bytecode
                 for tree, path in trees.items():
                     for label, argv, reference, want in steps:
@@ -92,30 +93,33 @@ def main() -> int:
                             reset(client, originals)
                         code = CHILD.format(path=f"sys.path.insert(0, {path!r})\n" if path else "", reference=reference, argv=argv)
                         r = subprocess.run([python, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-                        rc, ms = r.stdout.split() if r.returncode == 0 and r.stdout.count(" ") == 1 else ("-1", "0")
+                        rc, ms, cpu_ms = r.stdout.split() if r.returncode == 0 and r.stdout.count(" ") == 2 else ("-1", "0", "0")
                         if int(rc) != want:
                             raise SystemExit(f"{tree}: {' '.join(argv)} exited {rc} (expected {want})\n{r.stderr}")
                         if n:
                             times.setdefault((label, tree), []).append(float(ms))
+                            cpus.setdefault((label, tree), []).append(float(cpu_ms))
                 print(f"  round {n}/{args.runs}", file=sys.stderr)
             reset(client, originals)
             client.close()
         finally:
             server.stop()
     cols = list(trees)
-    head = "| own share, in process (ms) | " + " | ".join(f"{t} min | {t} median" for t in cols) + (" | change of the min | change of the median |" if len(cols) == 2 else " |")
-    rows = [head, "|" + "---|" * (1 + 2 * len(cols) + (2 if len(cols) == 2 else 0))]
-    for label, *_ in steps:
-        cells = []
-        for t in cols:
-            v = times[(label, t)]
-            cells += [f"{min(v):.1f}", f"{statistics.median(v):.1f}"]
-        if len(cols) == 2:
-            a, b = times[(label, cols[0])], times[(label, cols[1])]
-            cells += [f"{min(b) - min(a):+.1f}", f"{statistics.median(b) - statistics.median(a):+.1f}"]
-        rows.append(f"| {label} | " + " | ".join(cells) + " |")
     print(f"{args.runs} runs each, interleaved; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPU(s)\n")
-    print("\n".join(rows))
+    for what, table in (("wall", times), ("CPU", cpus)):
+        head = f"| own share, in process, {what} ms | " + " | ".join(f"{t} min | {t} median" for t in cols)
+        head += " | change of the min | change of the median |" if len(cols) == 2 else " |"
+        rows = [head, "|" + "---|" * (1 + 2 * len(cols) + (2 if len(cols) == 2 else 0))]
+        for label, *_ in steps:
+            cells = []
+            for t in cols:
+                v = table[(label, t)]
+                cells += [f"{min(v):.1f}", f"{statistics.median(v):.1f}"]
+            if len(cols) == 2:
+                a, b = table[(label, cols[0])], table[(label, cols[1])]
+                cells += [f"{min(b) - min(a):+.1f}", f"{statistics.median(b) - statistics.median(a):+.1f}"]
+            rows.append(f"| {label} | " + " | ".join(cells) + " |")
+        print("\n".join(rows) + "\n")
     return 0
 
 

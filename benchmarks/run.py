@@ -64,14 +64,14 @@ DEPS = "import click, ruamel.yaml; from pydantic import BaseModel"
 
 # borgconf's own share (GitHub issue 15): a figure's time minus the reference row
 # that imports the same dependencies and, for commands that talk to Redis, does
-# the redis-py floor's round trip. Figure key -> reference key. Hook: when
-# `borgconf status` and `borgconf import` exist, add their Figures (and commands)
-# in main() and their keys here, "status": "deps_redis", "import": "deps_redis".
+# the redis-py floor's round trip. Figure key -> reference key.
 OWN_SHARE = {
     "validate": "deps",
     "insync": "deps_redis",
     "plan10": "deps_redis",
     "apply": "deps_redis",
+    "status": "deps_redis",
+    "import": "deps_redis",
 }
 OWN_SHARE_TARGET_MS = 30.0
 
@@ -253,10 +253,10 @@ def main() -> int:
     baseline = args.baseline.resolve() if args.baseline else None
     if baseline is not None and not baseline.is_file():
         ap.error(f"{baseline} not found")
-    binaries = find_binaries()
-    if args.version_select not in binaries:
+    binaries = find_binaries()  # keyed by server ("redis-8.2") since the fixtures offer four servers
+    if f"redis-{args.version_select}" not in binaries:
         ap.error(f"no redis-server {args.version_select} on this machine (found: {', '.join(binaries) or 'none'}); see tests/setup.sh")
-    binary = binaries[args.version_select]
+    binary = binaries[f"redis-{args.version_select}"]
 
     validate_spec = next((s for s in VALIDATE_SPECS if (ROOT / s).is_file()), None)
     if validate_spec is None:
@@ -297,10 +297,12 @@ def main() -> int:
                 Figure("plan10", "`plan`, 10 changes", "redis", None),
                 Figure("apply", "`apply`, 10 changes + CONFIG REWRITE", "redis", 1.5),
                 Figure("insync", "`plan`, in sync", "redis", 1.2),
+                Figure("status", "`status`", "redis", None),
+                Figure("import", "`import --url`", "redis", None),
             ]
             bc = str(script)
             # the baseline's figures: same commands, same rounds, right after ours
-            BASE = ("validate", "plan10", "apply", "insync")
+            BASE = ("validate", "plan10", "apply", "insync", "status", "import")
             base_figures = [Figure(f"base_{f.key}", f"baseline: {f.label}", f.floor, None, rss_target=None) for f in figures if f.key in BASE] if baseline else []
             commands = {
                 "pass": ([python, "-c", "pass"], 0, None),
@@ -310,15 +312,17 @@ def main() -> int:
                 "version": ([bc, "--version"], 0, "borgconf "),
                 "validate": ([bc, "validate", validate_spec], 0, ": valid ("),
                 "plan10": ([bc, "plan", str(spec), "--detailed-exitcode"], 2, "Plan: 10 to change live"),
-                "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 change(s), persisted with CONFIG REWRITE"),
+                "apply": ([bc, "apply", str(spec), "--auto-approve"], 0, "applied 10 live change(s) (~ above), verified, persisted with CONFIG REWRITE"),
                 "insync": ([bc, "plan", str(spec), "--detailed-exitcode"], 0, "No changes."),
+                "status": ([bc, "status", str(spec)], 0, "Target default ("),
+                "import": ([bc, "import", "--url", server.url], 0, "version: 1"),
             }
             if baseline:
                 for key in BASE:
                     argv, rc, expect = commands[key]
                     commands[f"base_{key}"] = ([str(baseline), *argv[1:]], rc, expect)
             by_key = {**floors, **{f.key: f for f in (*references, *figures, *base_figures)}}
-            order = ["pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync"] + [f.key for f in base_figures]
+            order = ["pass", "redis", "deps", "deps_redis", "version", "validate", "plan10", "apply", "insync", "status", "import"] + [f.key for f in base_figures]
             launcher = Launcher(python, env, ROOT, tmpdir)
             # what a child inherits from the launcher: peak RSS below this is not measurable
             baseline_kib = min(launcher.run(["/bin/true"], expect_rc=0, expect_out=None)[1] for _ in range(3))

@@ -40,6 +40,8 @@ from .plan import Change, TargetPlan
 
 @dataclass
 class ApplyResult:
+    """What applying one target's plan did."""
+
     target: str
     applied: list[Change] = field(default_factory=list)
     restart_required: list[Change] = field(default_factory=list)

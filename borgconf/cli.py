@@ -7,7 +7,6 @@ included), nothing changed unless the message says what did; 2 differences found
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -15,21 +14,39 @@ import click
 
 from . import __version__
 from .errors import BorgconfError, Refused, SpecError
-from .redact import RedactingFilter, redact
+from .redact import redact
 
-log = logging.getLogger("borgconf")
+# logging is imported only where it is used: with -v, or once some library
+# (redis-py) has imported it; until then no record of the "borgconf" logger could
+# be shown (its level is WARNING, and it logs no warning before that) (issue 15)
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Always the current sys.stderr (main() may run many times in one process)."""
+def _log():
+    import logging
 
-    @property  # type: ignore[override]
-    def stream(self):
-        return sys.stderr
+    return logging.getLogger("borgconf")
 
-    @stream.setter
-    def stream(self, value):
-        pass
+
+def _debug(msg: str, *args) -> None:
+    if "logging" in sys.modules:  # else no handler and no -v: the record would be dropped
+        _log().debug(msg, *args)
+
+
+def _stderr_handler_class() -> type:
+    import logging
+
+    class _StderrHandler(logging.StreamHandler):
+        """Always the current sys.stderr (main() may run many times in one process)."""
+
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value):
+            pass
+
+    return _StderrHandler
 
 
 class State:
@@ -71,10 +88,16 @@ def _set_no_color(ctx: click.Context, param, value: bool) -> None:
 
 def _set_verbose(ctx: click.Context, param, value: bool) -> None:
     if value:
+        import logging
+
+        from .redact import RedactingFilter
+
         state = _state(ctx)
         state.verbose = True
-        if not any(isinstance(h, _StderrHandler) for h in log.handlers):
-            handler = _StderrHandler()
+        log = _log()
+        if not any(getattr(h, "_borgconf_stderr", False) for h in log.handlers):
+            handler = _stderr_handler_class()()
+            handler._borgconf_stderr = True  # type: ignore[attr-defined]
             handler.addFilter(RedactingFilter())
             handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
             log.addHandler(handler)
@@ -86,8 +109,13 @@ _VERBOSE_HELP = "Debug logs on stderr; tracebacks of unexpected errors."
 _ENV_FILE_HELP = "Read ${VAR}s from this .env file too (the environment wins)."
 
 
+# one decorator for the group and every subcommand (each gets its own Option):
+# click looks up the translation of its help text each time one is made (issue 15)
+_VERSION_OPTION = click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+
+
 def _version_option():
-    return click.version_option(__version__, "--version", prog_name="borgconf", message="%(prog)s %(version)s")
+    return _VERSION_OPTION
 
 
 def global_options(f):
@@ -116,7 +144,10 @@ def _no_env_file(ctx: click.Context) -> None:
 def cli(ctx: click.Context, no_color: bool, verbose: bool, env_file: str | None) -> None:
     """Keep Redis servers exactly as a YAML spec in git says."""
     ctx.obj = State(color=sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR"), verbose=False, env_file=env_file)
-    log.setLevel(logging.WARNING)
+    if "logging" in sys.modules:  # a -v of an earlier main() in this process is undone
+        import logging
+
+        _log().setLevel(logging.WARNING)
     _set_verbose(ctx, None, verbose)
 
 
@@ -138,7 +169,7 @@ def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = (
     from .lint import refuse_errors
 
     refuse_errors(spec)  # weak-secret: before anything connects
-    log.debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
+    _debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
     return spec
 
 
@@ -193,7 +224,7 @@ def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = Fals
     for name, exc in read.failures.items():
         _err(f"target {name}: {exc}")
     for name, live in read.states.items():
-        log.debug("target %s: %s at %s, run_id %s", name, live.server_label, live.address, live.run_id)
+        _debug("target %s: %s at %s, run_id %s", name, live.server_label, live.address, live.run_id)
     if read.failures and not read.states and not keep_going:
         raise BorgconfError(f"no target could be read ({', '.join(read.failed)})")
     return read

@@ -210,6 +210,8 @@ class ReplicaLink:
 
 @dataclass
 class Replication:
+    """A server's place in replication, from its INFO replication."""
+
     role: str  # "primary" | "replica"
     primary: str | None  # address of the primary (replica only)
     link_status: str | None  # master_link_status (replica only)

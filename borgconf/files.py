@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 _KINDS = {
     stat.S_IFDIR: "a directory",
@@ -71,6 +70,8 @@ def write_atomic(path: str | os.PathLike, text: str, *, mode: int = 0o600) -> No
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    import tempfile  # here, not at the top: readers (validate, plan) never need it (issue 15)
+
     fd, tmp = tempfile.mkstemp(prefix=".borgconf-", dir=directory)
     try:
         os.fchmod(fd, mode)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding: a stable id, where, and one line of why."""
+
     id: str
     where: str
     message: str

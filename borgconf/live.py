@@ -19,6 +19,8 @@ from .errors import AuthError, BorgconfError, ConnectionFailed
 
 @dataclass
 class LiveState:
+    """What one server reported: its configuration, version and facts."""
+
     address: str
     flavour: str  # "redis" | "valkey"
     version: str

@@ -19,7 +19,6 @@ Each rule is pinned by tests driven by the servers' own answers in
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -36,6 +35,8 @@ class InvalidValue(ValueError):
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of the catalog: its type, class and what differs per server."""
+
     name: str
     type: str
     cls: str
@@ -128,18 +129,37 @@ def name_for(param: "Param | str", server_key: str | None) -> str:
 
 
 class Catalog:
-    def __init__(self, params: dict[str, Param]):
-        self.params = params
+    """The parameters by name and alias. Built from the catalog's entries as
+    read, each Param made when first asked for: a spec names a few of the
+    catalog's 220, and making them all costs more than reading the file (issue 15)."""
+
+    def __init__(self, params: dict[str, Param] | None = None, *, entries: dict[str, dict] | None = None):
+        self._entries = dict(entries or {})
+        self._made: dict[str, Param] = dict(params or {})
         self._index: dict[str, str] = {}
-        for p in params.values():
-            for n in p.names():
-                self._index[n.lower()] = p.name
+        for name in dict.fromkeys((*self._entries, *self._made)):
+            p = self._made.get(name)
+            for n in p.names() if p is not None else (name, *self._entries[name].get("aliases", ())):
+                self._index[n.lower()] = name
+
+    def _param(self, name: str) -> Param:
+        p = self._made.get(name)
+        if p is None:
+            p = self._made[name] = _param_of(name, self._entries[name])
+        return p
+
+    @property
+    def params(self) -> dict[str, Param]:
+        """Every parameter, in the catalog's order."""
+        return {name: self._param(name) for name in dict.fromkeys((*self._entries, *self._made))}
 
     def lookup(self, name: str) -> Param | None:
         canonical = self._index.get(str(name).lower())
-        return self.params[canonical] if canonical else None
+        return self._param(canonical) if canonical else None
 
     def suggest(self, name: str) -> str | None:
+        import difflib
+
         close = difflib.get_close_matches(str(name).lower(), list(self._index), n=1, cutoff=0.75)
         return self._index[close[0]] if close else None
 
@@ -147,7 +167,36 @@ class Catalog:
         return iter(self.params.values())
 
     def __len__(self) -> int:
-        return len(self.params)
+        return len(dict.fromkeys((*self._entries, *self._made)))
+
+
+def _param_of(name: str, e: dict) -> Param:
+    return Param(
+        name=name,
+        type=e["type"],
+        cls=e["class"],
+        aliases=tuple(e.get("aliases", ())),
+        sensitive=bool(e.get("sensitive", False)),
+        servers=tuple(e.get("servers", ())),
+        choices=tuple(e.get("choices", ())),
+        choice_aliases=dict(e.get("choice_aliases", {})),
+        choice_servers={k: tuple(v) for k, v in e.get("choice_servers", {}).items()},
+        min=e.get("min"),
+        max=e.get("max"),
+        clamp=tuple(e["clamp"]) if e.get("clamp") else None,
+        percent=e.get("percent"),
+        count=e.get("count"),
+        default=e.get("default"),
+        exclusive=tuple(tuple(g) for g in e.get("exclusive", ())),
+        octal=bool(e.get("octal", False)),
+        class_servers=dict(e.get("class_servers", {})),
+        default_servers=dict(e.get("default_servers", {})),
+        range_servers={k: (v[0], v[1]) for k, v in e.get("range_servers", {}).items()},
+        server_names=dict(e.get("server_names", {})),
+        flag_servers={k: tuple(v) for k, v in e.get("flag_servers", {}).items()},
+        compiled_default=e.get("compiled_default"),
+        base_config=bool(e.get("base_config", False)),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -156,35 +205,7 @@ def catalog() -> Catalog:
     # import tempfile, shutil, zipfile... (~5-10 ms of start-up, issue 15)
     with open(os.path.join(os.path.dirname(__file__), "data", "params.json"), encoding="utf-8") as f:
         raw = json.load(f)
-    params = {}
-    for name, e in raw["params"].items():
-        params[name] = Param(
-            name=name,
-            type=e["type"],
-            cls=e["class"],
-            aliases=tuple(e.get("aliases", ())),
-            sensitive=bool(e.get("sensitive", False)),
-            servers=tuple(e.get("servers", ())),
-            choices=tuple(e.get("choices", ())),
-            choice_aliases=dict(e.get("choice_aliases", {})),
-            choice_servers={k: tuple(v) for k, v in e.get("choice_servers", {}).items()},
-            min=e.get("min"),
-            max=e.get("max"),
-            clamp=tuple(e["clamp"]) if e.get("clamp") else None,
-            percent=e.get("percent"),
-            count=e.get("count"),
-            default=e.get("default"),
-            exclusive=tuple(tuple(g) for g in e.get("exclusive", ())),
-            octal=bool(e.get("octal", False)),
-            class_servers=dict(e.get("class_servers", {})),
-            default_servers=dict(e.get("default_servers", {})),
-            range_servers={k: (v[0], v[1]) for k, v in e.get("range_servers", {}).items()},
-            server_names=dict(e.get("server_names", {})),
-            flag_servers={k: tuple(v) for k, v in e.get("flag_servers", {}).items()},
-            compiled_default=e.get("compiled_default"),
-            base_config=bool(e.get("base_config", False)),
-        )
-    return Catalog(params)
+    return Catalog(entries=raw["params"])
 
 
 # ---------------------------------------------------------------- scalars

@@ -56,6 +56,8 @@ class ChangeId:
 
 @dataclass
 class Change:
+    """One difference between the spec and a server: before, after, and when it takes effect."""
+
     id: ChangeId
     timing: str  # one of CLASSES ("class" in JSON)
     before: str | None
@@ -142,6 +144,8 @@ def noop(change_id: ChangeId, reason: str) -> Change:
 
 @dataclass
 class TargetPlan:
+    """The changes of one target."""
+
     name: str
     address: str
     flavour: str
@@ -262,6 +266,8 @@ class UnreadTarget:
 
 @dataclass
 class Plan:
+    """The changes of every target, in the spec's order."""
+
     spec_path: str
     spec_sha256: str
     targets: list[TargetPlan]

@@ -9,7 +9,6 @@ the first is never to format a secret into a message at all.
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 
 MASK = "***"
@@ -91,10 +90,24 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+def _redacting_filter() -> type:
+    import logging
+
+    class RedactingFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            clean = redact(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+            return True
+
+    RedactingFilter.__module__ = __name__
+    return RedactingFilter
+
+
+def __getattr__(name: str):
+    # RedactingFilter is made on first use: only -v logs, and logging costs start-up (issue 15)
+    if name == "RedactingFilter":
+        cls = globals()["RedactingFilter"] = _redacting_filter()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,6 +34,8 @@ CONFIG_NEEDED = ("maxmemory", "maxmemory-policy", "maxclients", "save", "appendo
 
 @dataclass
 class Check:
+    """One health check of one target."""
+
     name: str
     verdict: str
     value: str
@@ -45,6 +47,8 @@ class Check:
 
 @dataclass
 class TargetHealth:
+    """The health checks of one target."""
+
     name: str
     address: str
     flavour: str = ""
@@ -87,6 +91,8 @@ class TargetHealth:
 
 @dataclass
 class Health:
+    """The health of every target."""
+
     spec_path: str
     targets: list[TargetHealth]
 

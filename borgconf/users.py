@@ -19,6 +19,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class UserState:
+    """One ACL user as the spec wants it or the server has it."""
+
     enabled: bool
     keys: tuple[str, ...]
     channels: tuple[str, ...]

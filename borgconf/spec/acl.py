@@ -34,13 +34,19 @@ the spec names the command on purpose.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 ALL_SERVERS = "*"
+
+
+def _close(word: str, options, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """difflib's close matches; difflib is imported only when a suggestion is needed (start-up, issue 15)."""
+    import difflib
+
+    return difflib.get_close_matches(word, options, n=n, cutoff=cutoff)
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,11 @@ class CommandTable:
 
     def suggest(self, name: str, *, subcommands: bool = False) -> str | None:
         words = [n for n in self.known if subcommands or "|" not in n]
-        close = difflib.get_close_matches(name.lower(), words, n=1, cutoff=0.75)
+        close = _close(name.lower(), words, n=1, cutoff=0.75)
         return close[0] if close else None
 
     def suggest_category(self, name: str) -> str | None:
-        close = difflib.get_close_matches(name.lower(), [*self.categories, "all"], n=1, cutoff=0.6)
+        close = _close(name.lower(), [*self.categories, "all"], n=1, cutoff=0.6)
         return close[0] if close else None
 
     def only_some(self, name: str) -> str:
@@ -221,7 +227,7 @@ def _check_allow(op: str, table: CommandTable) -> None:
     if not sub:
         raise RuleError(f"{op!r}: nothing after | (write +{container} or +{container}|subcommand; Redis: \"Syntax error\")")
     if container.lower() in table.subcommands and not table.servers_of(name):
-        hint = difflib.get_close_matches(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
+        hint = _close(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
         raise RuleError(f"{container} has no subcommand {sub!r} in {op!r} (Redis: \"Unknown command or category name in ACL\")"
                         + _did_you_mean("+" + hint[0] if hint else None))
     # a command without subcommands: +select|0 allows that first argument (deprecated by Redis, still accepted)
@@ -237,7 +243,7 @@ def _check_deny(op: str, table: CommandTable) -> None:
     if table.servers_of(name):
         return
     if container.lower() in table.subcommands:
-        hint = difflib.get_close_matches(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
+        hint = _close(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
         raise RuleError(f"{container} has no subcommand {sub!r} in {op!r} (Redis: \"Unknown command or category name in ACL\")"
                         + _did_you_mean("-" + hint[0] if hint else None))
     raise RuleError(f"{op!r}: a first argument can only be allowed (+{name}), not denied; deny -{container} and allow "

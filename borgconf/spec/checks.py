@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from .. import params as P
 from ..errors import Problem
 from . import names as N
-from .schema import _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key
+from .schema import _TOP_KEYS, SpecModel, Target, _At, _message, _model_at, _suggest_key, defaults_of
 from .secrets import Concealed
 from .types import ServerValue, Spec, file_digest
 from .yamlread import _problem
@@ -141,7 +141,7 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
 
     if problems or model is None:
         return None
-    targets = model.targets if model.targets is not None else [model.target or Target()]
+    targets = model.targets if model.targets is not None else [model.target or defaults_of(Target)]
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         i = next(i for i, n in enumerate(names) if n in names[:i])

@@ -15,6 +15,8 @@ from .yamlread import position
 
 @dataclass
 class ServerValue:
+    """One parameter of a server: block, checked against the catalog."""
+
     param: P.Param
     checked: Any  # output of params.check
     raw: Any
@@ -23,6 +25,8 @@ class ServerValue:
 
 @dataclass
 class Spec:
+    """A validated spec."""
+
     path: str
     files: list[str]
     sha256: str

@@ -36,6 +36,8 @@ Path_ = tuple  # a path in the spec: ("server", "maxmemory")
 
 @dataclass
 class _Doc:
+    """A YAML document read with the position of every key and value."""
+
     data: Any
     pos: dict[tuple, tuple[str, int, int]]  # path -> (file, line, col), 1-based
     key_pos: dict[tuple, tuple[str, int, int]]

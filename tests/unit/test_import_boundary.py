@@ -9,6 +9,11 @@ Through the console script, validate (and plan or apply given a bad spec)
 imports neither importlib.metadata nor importlib.resources (pydantic's plugin
 discovery is switched off there, the catalog is read beside params.py): each
 costs start-up time (issue 15). redis-py imports importlib.metadata itself.
+validate also leaves out what only some paths need: logging (only with -v; redis-py
+imports it for plan and apply), tempfile and shutil (only to write a file),
+difflib (only to suggest a name for a misspelt one). The console script (and
+``python -m borgconf``) tunes the garbage collector for a process that ends
+when main() returns; a caller of main(argv) keeps its collector as it was.
 Each check runs in a fresh subprocess, so nothing imported by pytest or another
 test can hide an import. Not timed: benchmarks/run.py measures; this pins the
 boundary.
@@ -30,6 +35,9 @@ OFFLINE_FORBIDDEN = {"redis", "jinja2", "deepdiff", "rich"}
 # what start-up through the console script never pays for (issue 15); redis-py
 # imports importlib.metadata itself, so plan and apply are not held to it
 STARTUP_FORBIDDEN = {"importlib.metadata", "importlib.resources", "importlib.readers", "zipfile"}
+# what validate of a valid spec never needs (issue 15): logging without -v, the
+# modules that write files, the one that suggests names
+VALIDATE_FORBIDDEN = {"logging", "tempfile", "shutil", "difflib"}
 # plan and apply talk to Redis but render nothing
 ONLINE_FORBIDDEN = {"jinja2", "deepdiff", "rich"}
 # the --version fast path answers before the CLI exists
@@ -127,6 +135,48 @@ def test_validate_imports_no_redis_jinja2_deepdiff_rich(tmp_path):
         assert _hits(modules, OFFLINE_FORBIDDEN) == [], entry
         if entry == "borgconf.__main__":  # the console script
             assert _startup_hits(modules) == [], entry
+            assert _hits(modules, VALIDATE_FORBIDDEN) == [], entry
+        else:  # pydantic's plugin loader (importlib.metadata) brings tempfile and shutil
+            assert _hits(modules, {"logging", "difflib"}) == [], entry
+
+
+def test_validate_with_verbose_logs_and_a_misspelt_name_is_suggested(tmp_path):
+    # what validate leaves out is imported where it is needed: -v logs (redacted),
+    # a misspelt parameter gets its suggestion
+    spec = _spec(tmp_path)
+    code = f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}, '-v'])"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert f"DEBUG borgconf: spec {spec}: read {spec}" in r.stderr, r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nserver:\n  maxmemori: 1gb\n")
+    rc, _, modules = _modules_after(f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(bad)!r}])")
+    assert rc == 1 and "difflib" in modules
+
+
+def test_the_collector_is_tuned_only_for_the_whole_process(tmp_path):
+    # main(argv) from a caller: its collector is left as it was; the console
+    # script's main() (argv from sys.argv) freezes what is alive before it returns
+    spec = _spec(tmp_path)
+    code = textwrap.dedent(
+        f"""
+        import gc, io, json, sys, contextlib
+        from borgconf.__main__ import main
+        before = gc.get_threshold()
+        with contextlib.redirect_stdout(io.StringIO()):
+            rc_call = main(['validate', {str(spec)!r}])
+        called = (gc.get_threshold() == before, gc.get_freeze_count())
+        sys.argv = ['borgconf', 'validate', {str(spec)!r}]
+        with contextlib.redirect_stdout(io.StringIO()):
+            rc_script = main()
+        print(json.dumps([rc_call, called, rc_script, gc.get_threshold() != before, gc.get_freeze_count()]))
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rc_call, (threshold_kept, frozen_after_call), rc_script, threshold_raised, frozen_after_script = json.loads(r.stdout)
+    assert (rc_call, rc_script) == (0, 0)
+    assert threshold_kept and frozen_after_call == 0
+    assert threshold_raised and frozen_after_script > 10_000
 
 
 def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
@@ -139,6 +189,7 @@ def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
     assert _startup_hits(imported) == []
     assert "pydantic.plugin._loader" not in imported  # pydantic's own loader, which scans for plugins
     assert _hits(imported, OFFLINE_FORBIDDEN) == []
+    assert _hits(imported, VALIDATE_FORBIDDEN) == []
 
 
 def test_invalid_spec_imports_no_redis_jinja2_deepdiff_rich(tmp_path):

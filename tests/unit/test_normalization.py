@@ -432,3 +432,19 @@ def test_plan_refuses_what_only_other_servers_take(tmp_path):
     assert desired_values(spec, _live("redis-8.2"))["loglevel"] == "nothing"
     with pytest.raises(BorgconfError, match="not taken by redis-7.0"):
         desired_values(spec, _live("redis-7.0"))
+
+
+def test_the_catalog_makes_each_param_when_first_asked_and_keeps_the_files_order():
+    # issue 15: a Param is made on first lookup; iteration, len and names stay the file's
+    import json
+    from pathlib import Path
+
+    raw = json.loads((Path(P.__file__).parent / "data" / "params.json").read_text())["params"]
+    cat = P.Catalog(entries=raw)
+    first = cat.lookup("UNIXSOCKETPERM")  # looked up before the others are made
+    assert first is cat.lookup("unixsocketperm") and first.name == "unixsocketperm"
+    assert [p.name for p in cat] == list(raw) and len(cat) == len(raw)
+    assert list(cat.params) == list(raw) and cat.params == P.catalog().params
+    for name, e in raw.items():
+        assert all(cat.lookup(a).name == name for a in e.get("aliases", ()))
+    assert cat.lookup("no-such-parameter") is None and cat.suggest("maxmemori") == "maxmemory"
