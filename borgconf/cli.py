@@ -205,6 +205,16 @@ def _build_plan(s, read):
     return p, list(read.failures) + list(failures)
 
 
+def _file_changes(p, s, lives, env_file: str | None, allow_paths) -> None:
+    """The rendered files that differ from what the spec renders now, as changes of
+    kind file in the same plan (only when the spec names render paths: rendering
+    loads jinja2)."""
+    if s.render.redis_conf or s.render.env_file:
+        from .filechanges import add_file_changes
+
+        add_file_changes(p, s, lives, env_file=env_file, allow_paths=allow_paths)
+
+
 @cli.command()
 @global_options
 @spec_argument
@@ -245,6 +255,7 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
     read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt))
     lives = read.states
     p, failed = _build_plan(s, read)
+    _file_changes(p, s, lives, _env_file(ctx, env_file), allow_paths)
     out = _out(ctx)
     if fmt == "json" or out_path:
         from .contract import seal
@@ -319,6 +330,7 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
         lives, clients = read.states, read.clients
         targets = [t for t in read.targets if t.name in lives]
         p, failed = _build_plan(s, read)
+        _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
     _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
@@ -338,6 +350,7 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
         s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
         fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
         progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file,
+        env_file=env_file, allow_paths=allow_paths,
     )
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))

@@ -380,6 +380,8 @@ def apply_fleet(
     gate_timeout: float = 10.0,
     progress=None,
     saved_file: bool = False,
+    env_file: str | None = None,
+    allow_paths=(),
 ) -> FleetApply:
     """Apply each target's plan (apply.apply_target), at most ``parallel`` at once.
     A target that fails is recorded and the others go on, unless ``fail_fast``.
@@ -390,7 +392,10 @@ def apply_fleet(
     ``rolling``: one target at a time, replicas before their primary
     (:func:`rolling_order`); after each target that changed, its health gate
     (:func:`gate`) must pass within ``gate_timeout`` seconds, or the roll stops
-    there (``gate_failed``); the first failure of any kind stops it."""
+    there (``gate_failed``); the first failure of any kind stops it.
+
+    A target whose plan holds file changes (filechanges.py) writes them, rendered
+    again with ``env_file`` and ``allow_paths`` and checked against the plan."""
     from .apply import apply_target
     from .planner import build_target_plan
     from .users import managed
@@ -413,6 +418,12 @@ def apply_fleet(
             write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
         secrets = desired_secrets(spec, tp.group or tp.name)
         node = NodeInfo(role=tp.role, managed_by=tp.managed_by, primary=tp.primary, group=tp.group)
+        files = None
+        if tp.file_changes:
+            from .filechanges import FileStep
+
+            live = lives.get(tp.name)
+            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=live.total_memory if live is not None else None)
 
         # under the lock, apply plans again from what it reads and refuses any difference
         def replan(fresh, t=t, node=node):
@@ -420,7 +431,7 @@ def apply_fleet(
 
         return apply_target(
             clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
-            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands,
+            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands, files=files,
         )
 
     if rolling:
