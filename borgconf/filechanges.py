@@ -30,8 +30,11 @@ def pause_at(step: str) -> None:
     """Tests: stop this process at ``step`` of a file apply when asked to (inert otherwise)."""
     if os.environ.get(PAUSE_ENV) == step:
         import signal
+        import threading
 
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # to this thread: os.kill would wake the main thread to stop the process,
+        # and this one could run on (send the next command) before it does
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
 
 
 def render_names(spec) -> dict[str, str]:
