@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import BorgconfError, StalePlan
 from .plan import Change, ChangeId, Plan, TargetPlan
 
-PAUSE_ENV = "BORGCONF_TEST_PAUSE_FILE_STEP"  # tests only: apply stops itself (SIGSTOP) at this step
+PAUSE_ENV = "BORGCONF_TEST_PAUSE_FILE_STEP"  # tests only: apply stops itself (SIGSTOP) before-files / after-files
 
 
 def pause_at(step: str) -> None:
@@ -194,6 +194,7 @@ class FileStep:
         from .files import write_atomic
         from .render.output import _read_text
 
+        pause_at("before-files")
         for name, f in self.files.items():
             if _read_text(Path(f.path)) != f.before:
                 raise StalePlan(f"file {name}: changed on disk while apply ran (not written)")
@@ -202,6 +203,7 @@ class FileStep:
             except OSError as exc:
                 raise BorgconfError(f"cannot write {f.path}: {exc.strerror or exc}") from None
             self.written.append(str(f.path))
+        pause_at("after-files")
         return self.written
 
 

@@ -184,7 +184,7 @@ def test_requirepass_rotation_keeps_the_old_password_until_the_env_has_the_new_o
     procs = []
     try:
         # paused after the server got the new password beside the old, before the .env is written
-        proc = _apply_paused_at("added", spec, rotate)
+        proc = _apply_paused_at("before-files", spec, rotate)
         procs.append(proc)
         assert _stopped(proc), proc.communicate(timeout=30)
         assert _accepts(server, OLD)
@@ -223,7 +223,7 @@ def test_rotation_paused_after_the_env_is_written(redis_factory, tmp_path, capsy
     spec = _converged(capsys, tmp_path, server, monkeypatch)
     env_path = tmp_path / "app.env"
     rotate = {"REDIS_PASSWORD": NEW, "REDIS_PREVIOUS_PASSWORD": OLD}
-    proc = _apply_paused_at("written", spec, rotate)
+    proc = _apply_paused_at("after-files", spec, rotate)
     try:
         assert _stopped(proc), proc.communicate(timeout=30)
         # the .env has the new one, and the old one still works for whoever has not re-read it
@@ -261,7 +261,7 @@ def test_acl_user_rotation_in_a_safe_order(redis_factory, tmp_path, capsys, monk
         except redis.exceptions.AuthenticationError:
             return False
 
-    proc = _apply_paused_at("added", spec, {"REDIS_PASSWORD": OLD, "WORKER_PASSWORD": NEW})
+    proc = _apply_paused_at("before-files", spec, {"REDIS_PASSWORD": OLD, "WORKER_PASSWORD": NEW})
     try:
         assert _stopped(proc), proc.communicate(timeout=30)
         assert worker_accepts(OTHER) and worker_accepts(NEW)
