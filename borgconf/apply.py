@@ -392,6 +392,7 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
         if not undo.files_written:  # no file names the new passwords: take them away again
             for user, password in reversed(undo.added):
                 s.call("restore ACL users", "ACL", "SETUSER", user, "<" + password)
+        for user, line in reversed(undo.denied):
             rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
             if rules:
                 s.call("restore ACL users", "ACL", "SETUSER", user, *rules)
