@@ -196,7 +196,11 @@ class FileStep:
 
         pause_at("before-files")
         for name, f in self.files.items():
-            if _read_text(Path(f.path)) != f.before:
+            now = _read_text(Path(f.path))
+            if now == f.text:  # persist: file wrote the same rendering a moment ago
+                self.written.append(str(f.path))
+                continue
+            if now != f.before:
                 raise StalePlan(f"file {name}: changed on disk while apply ran (not written)")
             try:
                 write_atomic(f.path, f.text, mode=f.mode)

@@ -313,3 +313,26 @@ def test_a_saved_plan_refuses_files_changed_since(redis_factory, tmp_path, capsy
     assert rc == 0, out + err
     assert not _accepts(server, OLD) and _accepts(server, NEW)
     _all_urls_connect(env_path)
+
+
+def test_no_files_leaves_the_rendered_files_out(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(password=OLD)
+    spec = _converged(capsys, tmp_path, server, monkeypatch)
+    env_path = tmp_path / "app.env"
+    env_path.unlink()
+    spec.write_text(spec.read_text().replace("allkeys-lru", "volatile-lru"))
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", "--no-files", "--format", "json", spec)
+    assert rc == 2, err
+    (tp,) = json.loads(out)["targets"]
+    assert [c["parameter"] for c in tp["changes"]] == ["maxmemory-policy"]
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--no-files", spec)
+    assert rc == 0, out + err
+    assert not env_path.exists()
+    assert run(capsys, "plan", "--detailed-exitcode", "--no-files", spec)[0] == 0
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2 and "~ file app.env: create" in out
+    plan = tmp_path / "plan.json"
+    assert run(capsys, "plan", "--out", plan, spec)[0] == 0
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--no-files", plan)
+    assert rc == 1 and "--no-files: a saved plan holds its own file changes" in err
+    assert not env_path.exists()
