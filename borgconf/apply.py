@@ -484,7 +484,7 @@ def apply_target(
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)
         if file_changes:
-            files.check(ev.fresh.total_memory or None)  # the files are still what the plan saw
+            files.check(ev.fresh)  # the files are still what the plan saw
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
         if not wanted and not wanted_users and not command_changes and not file_changes:
             return result

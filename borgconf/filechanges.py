@@ -109,7 +109,15 @@ def add_file_changes(plan: Plan, spec, lives: dict, *, env_file: str | None = No
     if tp is None:
         return []
     live = lives.get(tp.name)
-    changes = _changes_of(render_now(spec, env_file=env_file, allow_paths=allow_paths, total_memory=getattr(live, "total_memory", None) or None))
+    files = render_now(spec, env_file=env_file, allow_paths=allow_paths, total_memory=getattr(live, "total_memory", None) or None)
+    target = next((t for t in spec.targets if t.name in (tp.name, tp.group)), spec.target)
+    rewritten = rewritten_by_server(files, live, target.persist)
+    if rewritten is not None and files.pop(rewritten).changed:
+        tp.warnings.append(
+            f"render.redis_conf is the server's own config file ({live.config_file}), which CONFIG REWRITE writes "
+            "(persist: rewrite): not planned as a file; use persist: file to have apply write the rendered one"
+        )
+    changes = _changes_of(files)
     if not changes:
         return []
     tp.changes.extend(changes)
@@ -133,6 +141,23 @@ def add_file_changes(plan: Plan, spec, lives: dict, *, env_file: str | None = No
     return changes
 
 
+def rewritten_by_server(files: dict, live, persist: str) -> str | None:
+    """The name of the rendered redis.conf when it is the server's own config
+    file and apply persists with CONFIG REWRITE (then it is the server's, not a file
+    change: the two would never agree)."""
+    own = getattr(live, "config_file", None)
+    if not own or persist != "rewrite":
+        return None
+    return next((name for name, f in files.items() if f.kind == "redis.conf" and _same_path(f.path, own)), None)
+
+
+def _same_path(a, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return False
+
+
 def _state(before: str | None, after: str) -> str:
     return ("absent" if before is None else "file\0" + before) + "\0\0" + after
 
@@ -149,8 +174,9 @@ class FileStep:
     """The file changes of one target's apply: checked against the plan under the
     lock (:meth:`check`), then written (:meth:`write`) at the step apply chooses."""
 
-    def __init__(self, spec, changes: list[Change], *, salt: str | None, env_file: str | None = None, allow_paths=(), total_memory: int | None = None):
+    def __init__(self, spec, changes: list[Change], *, salt: str | None, env_file: str | None = None, allow_paths=(), total_memory: int | None = None, persist: str = "rewrite"):
         self.spec = spec
+        self.persist = persist  # the target's (not --no-persist): the plan left out what it writes
         self.changes = changes
         self.salt = salt
         self.env_file = env_file
@@ -159,13 +185,17 @@ class FileStep:
         self.files: dict = {}
         self.written: list[str] = []
 
-    def check(self, total_memory: int | None = None) -> None:
-        """Render again; refuse (StalePlan) unless every planned file is still what
-        the plan saw, on disk and as the spec renders it, and nothing else changed."""
+    def check(self, fresh=None) -> None:
+        """Render again (``fresh``: the server's LiveState read under the lock); refuse
+        (StalePlan) unless every planned file is still what the plan saw, on disk
+        and as the spec renders it, and nothing else changed."""
         from .fingerprint import matches
 
-        memory = total_memory or self.total_memory
+        memory = getattr(fresh, "total_memory", None) or self.total_memory
         now = render_now(self.spec, env_file=self.env_file, allow_paths=self.allow_paths, total_memory=memory)
+        rewritten = rewritten_by_server(now, fresh, self.persist)
+        if rewritten is not None:
+            del now[rewritten]
         planned = {c.name: c for c in self.changes}
         problems = []
         for name, c in planned.items():
@@ -211,4 +241,4 @@ class FileStep:
         return self.written
 
 
-__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "seal_file", "FileStep", "pause_at", "PAUSE_ENV"]
+__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "rewritten_by_server", "seal_file", "FileStep", "pause_at", "PAUSE_ENV"]

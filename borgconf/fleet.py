@@ -423,7 +423,7 @@ def apply_fleet(
             from .filechanges import FileStep
 
             live = lives.get(tp.name)
-            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=live.total_memory if live is not None else None)
+            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=live.total_memory if live is not None else None, persist=t.persist)
 
         # under the lock, apply plans again from what it reads and refuses any difference
         def replan(fresh, t=t, node=node):

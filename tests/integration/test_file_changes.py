@@ -336,3 +336,24 @@ def test_no_files_leaves_the_rendered_files_out(redis_factory, tmp_path, capsys,
     rc, out, err = run(capsys, "apply", "--auto-approve", "--no-files", plan)
     assert rc == 1 and "--no-files: a saved plan holds its own file changes" in err
     assert not env_path.exists()
+
+
+def test_the_servers_own_config_file_is_not_a_file_change_under_persist_rewrite(redis_factory, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REDIS_PASSWORD", OLD)
+    spec = write_spec(tmp_path / "spec.yaml", "redis://127.0.0.1:1", BODY % {"port": 6379}, target_extra=TARGET)
+    assert run(capsys, "render", spec)[0] == 0
+    server = redis_factory(config_file=tmp_path / "conf" / "redis.conf", password=OLD)
+    spec = write_spec(tmp_path / "spec.yaml", server.url, (BODY % {"port": server.port}).replace("allkeys-lru", "volatile-lru"), target_extra=TARGET)
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", "--format", "json", spec)
+    assert rc == 2, err
+    (tp,) = json.loads(out)["targets"]
+    labels = [c["parameter"] for c in tp["changes"]]
+    assert "maxmemory-policy" in labels and "file conf/redis.conf" not in labels
+    assert any("the server's own config file" in w and "CONFIG REWRITE" in w for w in tp["warnings"])
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert "maxmemory-policy volatile-lru" in (tmp_path / "conf" / "redis.conf").read_text()  # written by CONFIG REWRITE
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", "--format", "json", spec)
+    (tp,) = json.loads(out)["targets"]
+    assert [c["parameter"] for c in tp["changes"]] == []
+    assert rc == 0, out + err

@@ -36,7 +36,7 @@ class Files:
     def __init__(self, fake: FakeRedis, fail: bool = False):
         self.fake, self.fail, self.written, self.checked = fake, fail, [], 0
 
-    def check(self, total_memory=None):
+    def check(self, fresh=None):
         self.checked += 1
 
     def write(self):
