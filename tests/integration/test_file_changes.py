@@ -357,3 +357,22 @@ def test_the_servers_own_config_file_is_not_a_file_change_under_persist_rewrite(
     (tp,) = json.loads(out)["targets"]
     assert [c["parameter"] for c in tp["changes"]] == []
     assert rc == 0, out + err
+
+
+def test_persist_file_and_the_file_change_write_the_same_rendering(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory(password=OLD)
+    monkeypatch.setenv("REDIS_PASSWORD", OLD)
+    target = TARGET + "\npersist: file"
+    spec = write_spec(tmp_path / "spec.yaml", server.url, BODY % {"port": server.port}, target_extra=target)
+    conf = tmp_path / "conf" / "redis.conf"
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert "maxmemory-policy allkeys-lru" in conf.read_text()
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+    spec.write_text(spec.read_text().replace("allkeys-lru", "volatile-lru"))
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2 and "~ file conf/redis.conf: update" in out and "+maxmemory-policy volatile-lru" in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert "maxmemory-policy volatile-lru" in conf.read_text()
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
