@@ -188,3 +188,54 @@ def test_a_file_change_round_trips_as_a_document():
 def test_a_bad_file_change_is_refused(edit, message):
     with pytest.raises(PlanError, match=message):
         parse_plan_document(_doc({**FILE_CHANGE, **edit}))
+
+
+# ---------------------------------------------------------------- planning (offline: render needs no server)
+
+
+def _fleet_plan(tmp_path, monkeypatch, *, rotate_first: bool):
+    from borgconf.filechanges import add_file_changes
+    from borgconf.plan import TargetPlan
+
+    p = tmp_path / "s.yaml"
+    p.write_text(textwrap.dedent("""\
+        version: 1
+        targets:
+          - {name: one, url: "redis://one:6379"}
+          - {name: two, url: "redis://two:6379"}
+        server:
+          requirepass: ${REDIS_PASSWORD}
+        services:
+          app: {db: 0}
+        render: {env_file: app.env, host: one}
+    """))
+    spec = load_spec(p, env={"REDIS_PASSWORD": NEW})
+    plans = []
+    for name, rotates in (("one", rotate_first), ("two", True)):
+        tp = TargetPlan(name=name, address=f"{name}:6379", flavour="redis", version="7.0.15", run_id="f" * 40)
+        if rotates:
+            tp.changes.append(Change(ChangeId("parameter", "requirepass"), timing="live", before=None, after=None, sensitive=True, secret_after=NEW))
+        plans.append(tp)
+    plan = Plan(spec_path=str(p), spec_sha256=spec.sha256, targets=plans)
+    monkeypatch.setenv("REDIS_PASSWORD", NEW)  # render reads the environment, as plan does
+    add_file_changes(plan, spec, {})
+    return plan
+
+
+def test_the_files_go_on_the_first_target_and_other_rotations_are_told_apart(tmp_path, monkeypatch):
+    plan = _fleet_plan(tmp_path, monkeypatch, rotate_first=True)
+    one, two = plan.targets
+    (f,) = one.file_changes
+    assert f.id == ChangeId("file", "app.env") and f.action == "create" and f.timing == "live"
+    assert "+ APP_REDIS_URL (added)" in f.lines and all(NEW not in line for line in f.lines)
+    assert any("password rotation in a safe order" in w for w in one.warnings)
+    assert not two.file_changes
+    assert any("the rendered files follow target one" in w and "no safe order" in w for w in two.warnings)
+    assert plan.summary()["live"] == 3
+    assert NEW not in json.dumps(plan.to_json())
+
+
+def test_without_a_rotation_no_order_is_announced(tmp_path, monkeypatch):
+    plan = _fleet_plan(tmp_path, monkeypatch, rotate_first=False)
+    one, _ = plan.targets
+    assert one.file_changes and not any("rotation" in w for w in one.warnings)
