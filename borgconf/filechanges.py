@@ -72,7 +72,7 @@ def _changes_of(files: dict) -> list[Change]:
     for name, f in files.items():
         if not f.changed:
             continue
-        lines = f.diff().splitlines()
+        lines = [_printable(line) for line in f.diff().split("\n")[:-1]]
         what = "creates" if f.before is None else "updates"
         out.append(
             Change(
@@ -87,6 +87,12 @@ def _changes_of(files: dict) -> list[Change]:
             )
         )
     return out
+
+
+def _printable(line: str) -> str:
+    """A diff line as a plan holds it: a carriage return or another control
+    character of the file spelled out (\\x0d), never raw in the plan."""
+    return "".join(ch if ch == "\t" or not (ch < " " or ch == "\x7f") else f"\\x{ord(ch):02x}" for ch in line)
 
 
 def rotations(tp: TargetPlan) -> list[str]:

@@ -141,9 +141,13 @@ def render_results(results, out: Out) -> None:
     what differs from the plan is named: a change found already as wanted when
     the lock was taken (not set)."""
     for r in results:
-        if r.applied:
+        files = [c for c in r.applied if c.kind == "file"]
+        if len(files) < len(r.applied):
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
-            out.line(f"Target {r.target}: applied {len(r.applied)} live change(s) (~ above), verified, {how}.", "bold green")
+            wrote = f"; wrote {len(files)} file(s)" if files else ""
+            out.line(f"Target {r.target}: applied {len(r.applied) - len(files)} live change(s) (~ above), verified, {how}{wrote}.", "bold green")
+        elif files:
+            out.line(f"Target {r.target}: wrote {len(files)} file(s) (~ above).", "bold green")
         elif not r.restart_required:
             out.line(f"Target {r.target}: nothing to apply.", "green")
         if r.skipped:

@@ -239,3 +239,17 @@ def test_without_a_rotation_no_order_is_announced(tmp_path, monkeypatch):
     plan = _fleet_plan(tmp_path, monkeypatch, rotate_first=False)
     one, _ = plan.targets
     assert one.file_changes and not any("rotation" in w for w in one.warnings)
+
+
+def test_a_control_character_of_the_file_is_spelled_out_and_the_plan_reads_back(tmp_path):
+    from pathlib import Path
+
+    from borgconf.filechanges import _changes_of
+    from borgconf.render.output import RenderedFile
+
+    f = RenderedFile(Path(tmp_path / "redis.conf"), "hz 20\nport 6379\n", 0o644, "hz 10\r\n\r\nport 6379\n")
+    (c,) = _changes_of({"redis.conf": f})
+    assert "-\\x0d" in c.lines and "+hz 20" in c.lines
+    c.fingerprint = "scrypt$16384$8$1$" + "d" * 64
+    doc = parse_plan_document(_doc(c.to_json()))  # a plan borgconf writes is one it reads
+    assert doc.targets[0].changes[0].lines == c.lines
