@@ -128,6 +128,13 @@ def add_file_changes(plan: Plan, spec, lives: dict, *, env_file: str | None = No
         return []
     tp.changes.extend(changes)
     who = rotations(tp)
+    if "default" in who and live is not None and not live.config.get("requirepass"):
+        who.remove("default")
+        tp.warnings.append(
+            "requirepass turns authentication on: no order keeps every client working (until CONFIG SET a client "
+            "that sends the new password is refused, since the server has none; after it, a client without one is), "
+            "so apply writes the file(s) first and then sets requirepass: restart the applications right after"
+        )
     if who:
         names = ", ".join(who)
         order = (

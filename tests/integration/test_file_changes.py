@@ -376,3 +376,18 @@ def test_persist_file_and_the_file_change_write_the_same_rendering(redis_factory
     assert rc == 0, out + err
     assert "maxmemory-policy volatile-lru" in conf.read_text()
     assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_turning_authentication_on_says_no_order_is_safe(redis_factory, tmp_path, capsys, monkeypatch):
+    server = redis_factory()
+    monkeypatch.setenv("REDIS_PASSWORD", NEW)
+    spec = write_spec(tmp_path / "spec.yaml", server.url, BODY % {"port": server.port}, target_extra=TARGET)
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 2, out + err
+    assert "turns authentication on: no order keeps every client working" in out
+    assert "password rotation in a safe order" not in out
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert _accepts(server, NEW)
+    _all_urls_connect(tmp_path / "app.env")
+    assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
