@@ -301,16 +301,12 @@ def add_passwords(s: _Session, wanted: dict[str, str], wanted_users: dict, user_
 def write_files(s: _Session, files, undo: Undo, ev: Evidence) -> None:
     """Write the rendered files (filechanges.FileStep); a failure rolls back what
     :func:`add_passwords` did (a file written before the failure is named)."""
-    from .filechanges import pause_at
-
-    pause_at("added")
     try:
         files.write()
     except BorgconfError as exc:
         undo.files_written = list(files.written)
         roll_back(s, undo, ev, f"writing the rendered files failed ({exc})")
     undo.files_written = list(files.written)
-    pause_at("written")
 
 
 def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
