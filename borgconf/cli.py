@@ -135,6 +135,9 @@ def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = (
     from .spec import load_spec
 
     spec = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
+    from .lint import refuse_errors
+
+    refuse_errors(spec)  # weak-secret: before anything connects
     log.debug("spec %s: read %s%s", spec_path, " <- ".join(spec.files), f", variables also from {env_file}" if env_file else "")
     return spec
 
@@ -145,13 +148,19 @@ def _targets(spec, target_name: str | None, url: str | None):
     return select_targets(spec, target_name, url)
 
 
-def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
+def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, findings=None) -> list:
     """Lint findings as warnings (not shown where stdout is one JSON document);
     with --strict they are an error. A finding the spec accepts (lint.accept)
-    is shown as accepted, with its reason, and never fails --strict."""
+    is shown as accepted, with its reason, and never fails --strict.
+    Returns the findings (``findings``: already computed)."""
     from .lint import lint
 
-    findings = lint(spec, lives or {})
+    findings = lint(spec, lives or {}) if findings is None else findings
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:  # refused whatever --strict says (a spec read without _load: a saved plan's, render's)
+        from .lint import refuse_errors
+
+        refuse_errors(spec)
     if show:
         for f in findings:
             if f.accepted:
@@ -161,6 +170,7 @@ def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
     open_findings = [f for f in findings if not f.accepted]
     if strict and open_findings:
         raise BorgconfError(f"{len(open_findings)} lint finding(s) and --strict (accept one on purpose with lint: {{accept: {{ID: reason}}}})")
+    return findings
 
 
 def _progress(fmt: str = "human", total: int | None = None, doing: str = "read"):
@@ -170,36 +180,43 @@ def _progress(fmt: str = "human", total: int | None = None, doing: str = "read")
     return Progress.on_terminal(doing, total) if fmt != "json" else None
 
 
-def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False, progress=None):
+def _read_lives(spec, targets, url, *, parallel: int = 8, fail_fast: bool = False, progress=None, keep_going: bool = False):
     """Live state of every target (fleet.read_targets), discovered nodes included.
     A target that cannot be read is reported and left out; with one target, or
-    --fail-fast, its error is the command's error."""
+    --fail-fast, its error is the command's error (with ``keep_going`` only
+    --fail-fast raises: a JSON plan lists every target, this one with its error)."""
     from .fleet import read_targets
 
     read = read_targets(spec, targets, url=url, parallel=parallel, fail_fast=fail_fast, progress=progress)
-    if read.failures and ((len(targets) == 1 and not read.states and not read.nodes) or fail_fast):
+    if read.failures and ((len(targets) == 1 and not read.states and not read.nodes and not keep_going) or fail_fast):
         raise next(iter(read.failures.values()))
     for name, exc in read.failures.items():
         _err(f"target {name}: {exc}")
     for name, live in read.states.items():
         log.debug("target %s: %s at %s, run_id %s", name, live.server_label, live.address, live.run_id)
-    if read.failures and not read.states:
+    if read.failures and not read.states and not keep_going:
         raise BorgconfError(f"no target could be read ({', '.join(read.failed)})")
     return read
 
 
-def _build_plan(s, read):
+def _build_plan(s, read, *, url: str | None = None, keep_going: bool = False):
     """The plan of every server read; a server that cannot be planned (a parameter
     its version does not know, a replication group that would differ) is reported
-    and left out, the others are planned. Returns (plan, names not planned)."""
+    and left out, the others are planned; the plan lists both kinds with their
+    error (``plan.unread``). Returns (plan, names not planned); ``keep_going``
+    returns a plan even when no target could be planned."""
+    from .fleet import unread_targets
     from .planner import build_plan
 
     failures: dict = {}
     p = build_plan(s, read.states, targets=read.targets, nodes=read.nodes, failures=failures)
-    if failures and not p.targets and len(failures) == 1 and not read.failures:
+    p.unread, p.order = unread_targets(read, failures, url=url)
+    if failures and not p.targets and len(failures) == 1 and not read.failures and not keep_going:
         raise next(iter(failures.values()))
     for name, exc in failures.items():
         _err(f"target {name}: {exc}")
+    if keep_going:
+        return p, list(read.failures) + list(failures)
     if failures and not p.targets:
         raise BorgconfError(f"no target could be planned ({', '.join(list(read.failures) + list(failures))}); nothing changed")
     return p, list(read.failures) + list(failures)
@@ -256,25 +273,30 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
 
     s = _load(spec, _env_file(ctx, env_file), allow_paths)
     targets = _targets(s, target_name, url)
-    read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt))
+    # a JSON plan lists every target, one that cannot be read or planned with its error
+    read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt), keep_going=fmt == "json")
     lives = read.states
-    p, failed = _build_plan(s, read)
+    p, failed = _build_plan(s, read, url=url, keep_going=fmt == "json")
     if not no_files:
         _file_changes(p, s, lives, _env_file(ctx, env_file), allow_paths)
     out = _out(ctx)
+    findings = None
     if fmt == "json" or out_path:
         from .contract import seal
+        from .views import lint_json
 
         seal(p, s)  # fingerprints of the secrets it sets, under a fresh random salt
+        findings = _lint(s, False, out, lives, show=False)
+        p.lint = lint_json(findings, strict=strict)  # the same findings the text output shows
     if out_path:
         from .contract import recorded_spec_path
 
         p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
-        _lint(s, strict, out, lives, show=False)
+        _lint(s, strict, out, lives, show=False, findings=findings)
     else:
-        _lint(s, strict, out, lives)
+        _lint(s, strict, out, lives, findings=findings)
         render_plan(p, out, show_in_sync=show_unchanged)
     if failed:
         if out_path:
@@ -311,15 +333,24 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that fails.")
 @click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
 @click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True, help="json: one result document on stdout (also when refused or failed); the rest goes to stderr.")
 @click.option("--no-files", is_flag=True, help=_NO_FILES_HELP + " A saved plan holds its own file changes.")
 @click.pass_context
-def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout, no_files):
+def apply(ctx, fmt, **options):
     """Apply a spec (plans first) or a saved plan file exactly."""
+    if fmt != "json":
+        return _apply(ctx, **options)
+    from .views import ApplyReport
+
+    return ApplyReport(options["spec_or_plan"]).run(lambda report: _apply(ctx, **options, report=report))
+
+
+def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout, no_files=False, report=None):
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
-    from .views import render_plan, render_results
+    from .views import Out, render_plan, render_results
 
-    out = _out(ctx)
+    out = _out(ctx) if report is None else Out(sys.stderr)  # --format json: stdout is the result document
     env_file = _env_file(ctx, env_file)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence), ("allow-no-auth", allow_no_auth)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
@@ -330,20 +361,33 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
             raise click.UsageError("--no-files: a saved plan holds its own file changes (plan again with --no-files)")
         saved = load_saved_plan(spec_or_plan, env_file=env_file, allow_paths=allow_paths, target_name=target_name, url=url)
         s, p, targets = saved.spec, saved.plan, saved.targets
+        failed = [u.name for u in p.unread]  # could not be read when planned: never applied, reported
+        for u in p.unread:
+            _err(f"target {u.name}: not applied: it could not be read when the plan was made ({u.error}); plan again when it answers")
+        if failed and fail_fast:
+            from .errors import PlanError
+
+            if report is not None:
+                report.planned(s, p, [], saved_file=True)
+            raise PlanError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
         clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file, allow_paths)
         targets = _targets(s, target_name, url)
-        read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress())
+        json_doc = report is not None  # the result document lists every target, one not read with its error
+        read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(), keep_going=json_doc)
         lives, clients = read.states, read.clients
         targets = [t for t in read.targets if t.name in lives]
-        p, failed = _build_plan(s, read)
+        p, failed = _build_plan(s, read, url=url, keep_going=json_doc)
         if not no_files:
             _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
-    _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
-    render_plan(p, out)
+    findings = _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    if report is not None:
+        report.planned(s, p, findings, saved_file=saved_file)
+    if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read
+        render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
     if not any(tp.live_changes for tp in p.targets):
@@ -353,7 +397,7 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
     if not auto_approve:
         if not sys.stdin.isatty():
             raise Refused("not on a terminal: pass --auto-approve to apply without confirmation (nothing changed)")
-        if not click.confirm("Apply these changes?", default=False):
+        if not click.confirm("Apply these changes?", default=False, err=report is not None):
             raise Refused("not approved; nothing changed")
     done = apply_fleet(
         s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
@@ -361,6 +405,8 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
         progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file,
         env_file=env_file, allow_paths=allow_paths,
     )
+    if report is not None:
+        report.applied(done)
     if done.failures and len(p.targets) == 1 and not failed:
         raise next(iter(done.failures.values()))
     for name, exc in done.failures.items():

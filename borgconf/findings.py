@@ -5,7 +5,9 @@ it says ``where`` (file:line:col); where it rests on a server's live facts it
 names the ``target``; a data-safety finding names the changes it concerns
 (``subjects``) and the ``--allow-...`` ``flag`` that accepts them. A lint
 finding the spec accepts on purpose (``lint: {accept: {ID: reason}}``) carries
-the reason in ``accepted``: it is shown as accepted and is not a warning.
+the reason in ``accepted``: it is shown as accepted and is not a warning. A
+lint finding of ``severity`` "error" (lint.ERROR_IDS, e.g. weak-secret) refuses
+the spec whatever --strict says, and cannot be accepted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Finding:
     subjects: tuple[str, ...] = ()  # the changes it concerns (their labels)
     flag: str = ""  # the --allow-... flag that accepts it
     accepted: str = ""  # a lint finding the spec accepts on purpose (lint.accept): the spec's reason
+    severity: str = "warning"  # "error": refuses the spec with or without --strict (lint.ERROR_IDS)
 
     @property
     def parameters(self) -> tuple[str, ...]:

@@ -205,6 +205,34 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
     return result
 
 
+def unread_targets(read: FleetRead, plan_failures: dict | None = None, *, url: str | None = None) -> tuple[list, list[str]]:
+    """The targets that could not be read (``read.failures``) or planned
+    (``plan_failures``) as ``plan.UnreadTarget`` (error text redacted), and every
+    target's name in the fleet's order: what a JSON plan lists."""
+    from .plan import UnreadTarget
+    from .redact import redact
+
+    by_name = {t.name: t for t in read.targets}
+    order = list(dict.fromkeys([t.name for t in read.targets] + list(read.failures) + list(plan_failures or {})))
+    out = []
+    for name in order:
+        exc = read.failures.get(name) or (plan_failures or {}).get(name)
+        if exc is None:
+            continue
+        t = by_name.get(name)
+        live = read.states.get(name)
+        if live is not None:
+            address = live.address
+        elif t is not None:
+            address = _url_address(url) if url and len(by_name) == 1 else t.address
+        else:
+            address = name  # a discovered node is named by its address
+        node = read.nodes.get(name)
+        server = {"flavour": live.flavour, "version": live.version, "run_id": live.run_id} if live is not None else None
+        out.append(UnreadTarget(name=name, address=address, error=redact(str(exc)), group=node.group if node else None, server=server))
+    return out, order
+
+
 def _url_address(url: str) -> str:
     from urllib.parse import urlsplit
 
@@ -289,7 +317,11 @@ def load_saved_plan(path: str, *, env_file: str | None = None, allow_paths: tupl
                 raise PlanError(f"plan file: a discovered node is named by its address, not {tp.name[:80]!r}")
         targets.append(t)
         kept.append(tp)
-    if target_name and not kept:
+    if target_name:  # an unreadable target holds nothing to apply: it is only reported (cli)
+        from fnmatch import fnmatchcase
+
+        p.unread = [u for u in p.unread if fnmatchcase(u.name, target_name) or (u.group is not None and u.group in chosen)]
+    if target_name and not kept and not p.unread:
         raise PlanError(f"the plan holds no target matching {target_name!r} (have: {', '.join(tp.name for tp in p.targets)})")
     p.targets = kept
     if url and len(p.targets) > 1:
@@ -540,7 +572,7 @@ def health_problems_of(client, node) -> list[str]:
 
 
 __all__ = [
-    "FleetRead", "read_targets", "select_targets", "is_plan_file",
+    "FleetRead", "read_targets", "select_targets", "unread_targets", "is_plan_file",
     "SavedPlan", "load_saved_plan", "connect_targets", "desired_secrets", "desired_users",
     "FleetApply", "apply_fleet", "NodeInfo", "node_target", "rolling_order", "gate",
 ]

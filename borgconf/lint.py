@@ -20,7 +20,23 @@ LINT_IDS = {
     "config-renamed": "CONFIG renamed",
     "cluster-db": "a service on a database other than 0 on a Redis Cluster",
     "keyspace-events-n": "'n' in notify-keyspace-events",
+    "weak-secret": "a secret shorter than 8 characters, equal to a user name, or a common word (an error)",
 }
+
+# Lint ids that are errors: validate, plan, apply and render refuse the spec
+# (with or without --strict), and lint.accept cannot accept them.
+ERROR_IDS = frozenset({"weak-secret"})
+
+# weak-secret: a secret shorter than this, equal to a user name, or one of these
+# words (case-insensitive) is guessed in the first seconds of an attack -- and
+# masking it in output would reveal it ("for user '***'").
+MIN_SECRET_LENGTH = 8
+COMMON_SECRETS = frozenset({
+    "password", "passw0rd", "password1", "default", "change", "changeme", "changeit", "redis", "redispass",
+    "redispassword", "secret", "secret123", "admin", "administrator", "root", "test", "testing", "guest", "user",
+    "master", "letmein", "welcome", "qwerty", "qwertyuiop", "iloveyou", "foobared", "12345678", "123456789",
+    "1234567890", "abcdefgh", "requirepass", "masterauth", "sentinel", "replica", "example", "notasecret",
+})
 
 KNOWN_APP_ROLES = {"n8n": "queue", "chatwoot": "queue", "directus": "cache", "lowcoder": "session"}
 EVICTING_OK = {"noeviction"}
@@ -46,9 +62,9 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
     so the result never depends on which server answered first."""
     lives = lives or {}
     if not lives:
-        return _accepted(spec, _lint_one(spec, None, ""))
+        return _accepted(spec, weak_secrets(spec) + _lint_one(spec, None, ""))
     order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in {t.name for t in spec.targets})
-    out: list[Finding] = []
+    out: list[Finding] = weak_secrets(spec)
     for name in order:
         for f in _lint_one(spec, lives[name], name):
             if f not in out:
@@ -59,7 +75,86 @@ def lint(spec, lives: dict | None = None) -> list[Finding]:
 def _accepted(spec, findings: list[Finding]) -> list[Finding]:
     """Findings whose id the spec accepts (lint.accept) carry the spec's reason."""
     accept = spec.lint_accept
-    return [replace(f, accepted=accept[f.id]) if f.id in accept else f for f in findings]
+    return [replace(f, accepted=accept[f.id]) if f.id in accept and f.id not in ERROR_IDS else f for f in findings]
+
+
+def weak_secrets(spec) -> list[Finding]:
+    """weak-secret findings (errors) for every secret of the spec (spec.secrets
+    says what a secret is): shorter than 8 characters, equal to a user name, or
+    a common word. The message names where the secret is and the ${VAR} it came
+    from, never the secret, nor which of the three it is (that would narrow it)."""
+    from .spec.secrets import COMMAND_NAME, secret_kind
+
+    user_names = {"default"} | {n.lower() for n in spec.users} | {t.username.lower() for t in spec.targets if t.username}
+    out: list[Finding] = []
+    for path, value in _secret_locations(spec):
+        if not isinstance(value, str) or not value:
+            continue
+        if secret_kind(path) == COMMAND_NAME and value.lower() in ("disabled", "enabled", "config"):
+            continue
+        if len(value) >= MIN_SECRET_LENGTH and value.lower() not in COMMON_SECRETS and value.lower() not in user_names:
+            continue
+        f, line, col = spec.where(path)
+        names = sorted(spec.var_paths.get(path, ()))
+        what = f"the value of ${{{names[0]}}}" if names else "the value"
+        out.append(Finding("weak-secret", f"{f}:{line}:{col}" if line else f,
+            f"{_dotted(path)}: {what} is a weak secret (lint weak-secret): use {MIN_SECRET_LENGTH} or more characters "
+            "that are not a common word or a user name, e.g. from openssl rand -base64 24", severity="error"))
+    return out
+
+
+def _secret_locations(spec):
+    """(spec path, value) of every secret, as the spec's YAML spells the path."""
+    listed = any(p[:1] == ("targets",) for p in spec.positions)
+    for i, t in enumerate(spec.targets):
+        at = ("targets", i) if listed else ("target",)
+        yield at + ("password",), t.password
+        yield at + ("previous_password",), t.previous_password
+        if t.config_command.upper() != "CONFIG":
+            yield at + ("config_command",), t.config_command
+        for v in spec.target_server.get(t.name, {}).values():
+            if v.param.sensitive:
+                yield at + ("server", v.name_used), v.checked
+    for v in spec.server.values():
+        if v.param.sensitive:
+            yield ("server", v.name_used), v.checked
+    for name, u in spec.users.items():
+        yield ("users", name, "password"), u.password
+    for cmd, new in spec.commands.items():
+        if new not in ("disabled", "enabled"):
+            yield ("commands", _spelled(spec, cmd)), new
+
+
+def _spelled(spec, cmd: str) -> str:
+    """A command as the spec spells it (commands: keys are upper-cased when loaded)."""
+    return next((p[1] for p in spec.positions if len(p) == 2 and p[0] == "commands" and str(p[1]).upper() == cmd), cmd)
+
+
+def _dotted(path: tuple) -> str:
+    from .spec.yamlread import _dotted as dotted
+
+    return dotted(path)
+
+
+def refuse_errors(spec) -> None:
+    """Raise a SpecError (one positioned line each) for the lint findings that are
+    errors (ERROR_IDS): validate, plan, apply and render stop before anything
+    connects or is written."""
+    from .errors import Problem, SpecError
+
+    problems = []
+    for f in weak_secrets(spec):
+        file, line, col = _split_where(f.where)
+        problems.append(Problem(file, line, col, "", f.message))
+    if problems:
+        raise SpecError(problems)
+
+
+def _split_where(where: str) -> tuple[str, int, int]:
+    parts = where.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], int(parts[1]), int(parts[2])
+    return where, 0, 0
 
 
 def _lint_one(spec, live, target_name: str) -> list[Finding]:

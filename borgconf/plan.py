@@ -1,7 +1,11 @@
 """A plan is data: built by the planner, shown by the views, saved, applied.
 
-The JSON form (``format_version`` "1") holds no secret in any form: a
-sensitive change has ``before`` / ``after`` null and ``"sensitive": true``.
+The JSON form (``format_version`` "1.1"; a reader accepts any 1.x) holds no
+secret in any form: a sensitive change has ``before`` / ``after`` null and
+``"sensitive": true``. 1.1 added the lint findings (``lint``, each with its
+severity and file:line) and every target that could not be read or planned,
+with an ``error`` (:class:`UnreadTarget`; a target that was planned has no
+``error`` key, so a 1.0 file reads back as it was written).
 In memory, a plan built from a spec keeps the secret values it will set in a
 private field that is never serialised; a plan loaded from a file gets them
 back from the spec (whose digest it checks) at apply time.
@@ -16,7 +20,8 @@ from typing import Any
 from . import __version__
 from .errors import PlanError
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "1"  # the major version this borgconf reads
+WRITTEN_VERSION = "1.1"  # what it writes: 1.1 added lint findings and unreadable targets with an error
 CLASSES = ("live", "restart")  # when a change can take: now, or at the next restart
 KINDS = ("parameter", "command", "user", "file")
 ACTIONS = ("create", "update", "delete", "noop")
@@ -229,14 +234,55 @@ def _noop_id(label: str) -> ChangeId:
 
 
 @dataclass
+class UnreadTarget:
+    """A target that could not be read or planned (connection refused, auth failure,
+    timeout, a parameter its server does not know, ...): listed in the plan with its
+    ``error`` (redacted text) and no changes, never applied."""
+
+    name: str
+    address: str
+    error: str
+    group: str | None = None  # the spec target whose discover: found it
+    server: dict[str, str] | None = None  # flavour, version, run_id when it was read but not planned
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "address": self.address,
+            "server": None if self.server is None else dict(self.server),
+            "group": self.group,
+            "changes": [],
+            "warnings": [],
+            "in_sync": [],
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "UnreadTarget":
+        try:
+            server = d.get("server")
+            return cls(
+                name=str(d["name"]),
+                address=str(d.get("address") or ""),
+                error=str(d["error"]),
+                group=_opt_str(d.get("group")),
+                server=None if server is None else {k: str(v) for k, v in dict(server).items()},
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise PlanError(f"plan file: a target lacks {e}") from None
+
+
+@dataclass
 class Plan:
     spec_path: str
     spec_sha256: str
     targets: list[TargetPlan]
     borgconf_version: str = __version__
-    format_version: str = FORMAT_VERSION
+    format_version: str = WRITTEN_VERSION
     fingerprint_salt: str | None = None  # per plan, random: see fingerprint.py and seal()
-    lint: list[dict[str, Any]] = field(default_factory=list)  # the lint findings, as data
+    lint: list[dict[str, Any]] = field(default_factory=list)  # the lint findings, as data (views.lint_json)
+    unread: list[UnreadTarget] = field(default_factory=list)  # targets that could not be read or planned
+    order: list[str] = field(default_factory=list)  # every target's name in the fleet's order (JSON order)
 
     @property
     def has_changes(self) -> bool:
@@ -257,11 +303,22 @@ class Plan:
         }
         if self.fingerprint_salt is not None:
             out["fingerprint_salt"] = self.fingerprint_salt
-        out["targets"] = [t.to_json() for t in self.targets]
-        out["summary"] = self.summary()
+        out["targets"] = self.targets_json()
+        summary = self.summary()
+        if self.unread:  # every target listed is counted; "unreadable" says how many have an error
+            summary["targets"] += len(self.unread)
+            summary["unreadable"] = len(self.unread)
+        out["summary"] = summary
         if self.lint:
             out["lint"] = [dict(f) for f in self.lint]
         return out
+
+    def targets_json(self) -> list[dict[str, Any]]:
+        """Every target, planned or not, in the fleet's order (``order``), then any other."""
+        docs = {t.name: t.to_json() for t in self.targets}
+        docs.update({u.name: u.to_json() for u in self.unread})
+        out = [docs.pop(name) for name in self.order if name in docs]
+        return out + list(docs.values())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
@@ -274,16 +331,19 @@ class Plan:
         if major != FORMAT_VERSION:
             raise PlanError(f"plan format_version {d['format_version']!r} is not supported (this borgconf reads {FORMAT_VERSION})")
         try:
+            docs = list(d["targets"])
             return cls(
                 spec_path=str(d["spec"]["path"]),
                 spec_sha256=str(d["spec"]["sha256"]),
-                targets=[TargetPlan.from_json(t) for t in d["targets"]],
+                targets=[TargetPlan.from_json(t) for t in docs if t.get("error") is None],
+                unread=[UnreadTarget.from_json(t) for t in docs if t.get("error") is not None],
+                order=[str(t["name"]) for t in docs],
                 borgconf_version=str(d.get("borgconf_version", "")),
                 format_version=str(d["format_version"]),
                 fingerprint_salt=None if d.get("fingerprint_salt") is None else str(d["fingerprint_salt"]),
                 lint=[dict(f) for f in d.get("lint", [])],
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, AttributeError) as e:
             raise PlanError(f"plan file lacks {e}") from None
 
     @classmethod
@@ -294,4 +354,4 @@ class Plan:
             raise PlanError(f"plan file is not JSON: {e.msg} at line {e.lineno}") from None
 
 
-__all__ = ["Plan", "TargetPlan", "Change", "ChangeId", "noop", "FORMAT_VERSION", "CLASSES", "KINDS", "ACTIONS"]
+__all__ = ["Plan", "TargetPlan", "UnreadTarget", "WRITTEN_VERSION", "Change", "ChangeId", "noop", "FORMAT_VERSION", "CLASSES", "KINDS", "ACTIONS"]

@@ -29,6 +29,14 @@ file an integrity artifact: a key this borgconf does not know is a key whose
 meaning it cannot check, so it refuses the file (plan again with this
 version). README "Saved plans" says so.
 
+Format 1.1 (what this borgconf writes; 1.0 files are read as before) adds
+``lint`` (each finding with ``severity``, ``file``, ``line``, ``column``,
+``accepted``: informational, apply lints again itself) and targets that could
+not be read or planned: such a target has an ``error`` (text, no control
+character but newline and tab), no changes, may lack ``server``, and is counted
+in ``summary.unreadable``. It is never applied: ``apply`` applies the other
+targets and reports it as not applied (``--fail-fast`` refuses the file).
+
 ``fleet.load_saved_plan`` calls :func:`read_plan_document` first, then checks
 the document against the spec offline (``contract.check_offline``), and apply
 re-plans under the lock and compares (``contract.compare``).
@@ -139,7 +147,7 @@ class TargetDoc(BaseModel):
 
     name: StrictStr = Field(min_length=1, max_length=200)
     address: StrictStr = Field(min_length=3, max_length=300, pattern=_ADDRESS)
-    server: ServerDoc
+    server: ServerDoc | None = None  # None only on a target with an error (never read)
     persist: Literal["rewrite", "file", "none"] = "rewrite"
     role: Literal["primary", "replica"] = "primary"
     managed_by: Literal["cluster", "sentinel"] | None = None
@@ -148,6 +156,8 @@ class TargetDoc(BaseModel):
     changes: list[ChangeDoc] = Field(max_length=10_000)
     warnings: list[StrictStr] = Field(max_length=1_000)
     in_sync: list[StrictStr] = Field(default_factory=list, max_length=10_000)
+    # format 1.1: a target that could not be read or planned (its redacted error); never applied
+    error: StrictStr | None = Field(default=None, min_length=1, max_length=4000)
 
     @field_validator("name", "address", "primary", "group")
     @classmethod
@@ -156,8 +166,20 @@ class TargetDoc(BaseModel):
             return v
         return _no_control(v, "the field")  # type: ignore[return-value]
 
+    @field_validator("error")
+    @classmethod
+    def _error_text(cls, v: str | None) -> str | None:
+        # an error may span lines (a refusal lists its reasons), nothing else unprintable
+        if v is not None:
+            _no_control(v.replace("\n", " ").replace("\t", " "), "the error")
+        return v
+
     @model_validator(mode="after")
     def _unique(self) -> "TargetDoc":
+        if self.error is None and self.server is None:
+            raise ValueError("server is missing (only a target with an error, never read, has none)")
+        if self.error is not None and (self.changes or self.in_sync):
+            raise ValueError("a target with an error holds no changes (it could not be planned)")
         names = [c.parameter for c in self.changes]
         if len(set(names)) != len(names):
             raise ValueError("a parameter has more than one change")
@@ -182,6 +204,7 @@ class Summary(BaseModel):
     live: StrictInt = Field(ge=0)
     restart: StrictInt = Field(ge=0)
     targets: StrictInt = Field(ge=0)
+    unreadable: StrictInt = Field(default=0, ge=0)  # format 1.1: targets listed with an error
 
 
 class LintDoc(BaseModel):
@@ -193,6 +216,12 @@ class LintDoc(BaseModel):
     message: StrictStr = Field(max_length=2000)
     where: StrictStr = Field(default="", max_length=4200)
     target: StrictStr = Field(default="", max_length=200)
+    # format 1.1 (views.lint_json): the same finding, split for machines
+    severity: Literal["error", "warning", "accepted"] = "warning"
+    file: StrictStr | None = Field(default=None, max_length=4096)
+    line: StrictInt | None = Field(default=None, ge=0)
+    column: StrictInt | None = Field(default=None, ge=0)
+    accepted: StrictStr | None = Field(default=None, max_length=2000)
 
 
 class PlanDocument(BaseModel):
@@ -217,6 +246,7 @@ class PlanDocument(BaseModel):
             live=sum(c.cls == "live" for t in self.targets for c in t.changes),
             restart=sum(c.cls == "restart" for t in self.targets for c in t.changes),
             targets=len(self.targets),
+            unreadable=sum(t.error is not None for t in self.targets),
         )
         if counted != self.summary:
             raise ValueError("the summary does not count what the targets hold (the file was edited)")

@@ -10,14 +10,16 @@ the first is never to format a secret into a message at all.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 MASK = "***"
 
 _secrets: set[str] = set()
 
 
-# Masking a very short secret inside ordinary words would itself reveal it
-# ("removes the ***sswords"); such a secret is still never formatted anywhere.
+# A very short secret masked even as a whole word ("a", "on") would itself
+# reveal it; such a secret is still never formatted anywhere, and lint
+# weak-secret refuses any secret of the spec shorter than 8 characters.
 MIN_LENGTH = 4
 
 
@@ -46,15 +48,47 @@ def redact(text: str) -> str:
 
 
 def mask(text: str, secrets) -> str:
-    """``text`` with every occurrence of each of ``secrets`` masked (the
-    registered ones, or a set of values a message must not quote)."""
+    """``text`` with every whole occurrence of each of ``secrets`` masked (the
+    registered ones, or a set of values a message must not quote).
+
+    A whole occurrence is one that is not part of a longer word: masking
+    ``change`` inside ``change(s)``, or ``policy`` inside ``maxmemory-policy``,
+    would tell the reader the secret by the word left around the mask. Where a
+    secret begins with a letter, digit or ``_``, the character before it must
+    not be one (nor ``-``, ``.`` or ``'`` joining it to one: ``maxmemory-``,
+    ``redis.``, ``user'``); the same after its end, where ``(s)`` also
+    continues the word. A secret's own punctuation bounds it: ``p@ss w/rd`` is
+    masked wherever it stands, and ``redis://:SECRET@host``, ``'SECRET'`` and
+    ``requirepass=SECRET`` are whole occurrences. Weak secrets, that any
+    masking would reveal, are refused before they reach an output (lint
+    weak-secret). Longest first, so a secret that contains another is masked
+    whole."""
     if not secrets or not text:
         return text
-    # longest first, so a secret that contains another is masked whole
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret and secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    pattern = _pattern(frozenset(s for s in secrets if s))
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+# characters that join two words into one ("maxmemory-policy", "redis.conf", "user's")
+_JOIN = "-.'\u2019"
+
+
+@lru_cache(maxsize=64)
+def _pattern(secrets: frozenset[str]):
+    import re
+
+    if not secrets:
+        return None
+    alternatives = []
+    for secret in sorted(secrets, key=lambda s: (-len(s), s)):
+        before = rf"(?<!\w)(?<!\w[{_JOIN}])" if _is_word(secret[0]) else ""
+        after = rf"(?!\w)(?![{_JOIN}]\w)(?!\(s\))" if _is_word(secret[-1]) else ""
+        alternatives.append(before + re.escape(secret) + after)
+    return re.compile("|".join(alternatives))
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 class RedactingFilter(logging.Filter):

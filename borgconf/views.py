@@ -165,3 +165,190 @@ def plan_json(plan) -> str:
     # null), and masking a short password inside another value would corrupt
     # what apply later sets (masteruser "redis-repl" with the password "redis")
     return json.dumps(plan.to_json(), indent=2) + "\n"
+
+
+# ---------------------------------------------------------------- machine-readable documents
+
+
+def lint_json(findings, *, strict: bool = False) -> list[dict]:
+    """The lint findings as a JSON plan (and apply's result) carry them: the same
+    findings the text output shows, each with its id, severity ("warning"; "error"
+    under --strict; "accepted" for one the spec accepts, with the spec's reason),
+    message, where (``file:line:col`` as the text shows it) split into file, line
+    and column, and the target whose live facts it rests on ("" for the spec alone)."""
+    out = []
+    for f in findings:
+        file, line, column = _split_where(f.where)
+        out.append({
+            "id": f.id,
+            "severity": "accepted" if f.accepted else "error" if strict or f.severity == "error" else "warning",
+            "message": redact(f.message),
+            "where": f.where,
+            "file": file,
+            "line": line,
+            "column": column,
+            "target": f.target,
+            "accepted": f.accepted or None,
+        })
+    return out
+
+
+def _split_where(where: str) -> tuple[str | None, int | None, int | None]:
+    """``specs/prod.yaml:12:3`` -> (specs/prod.yaml, 12, 3); a bare file name has no line."""
+    if not where:
+        return None, None, None
+    parts = where.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], int(parts[1]), int(parts[2])
+    return where, None, None
+
+
+APPLY_FORMAT_VERSION = "1"
+
+
+def change_json(c) -> dict:
+    """A change as apply's result shows it: the plan JSON's form (a sensitive
+    value null, ``"sensitive": true``) with its name, without the fingerprint."""
+    d = c.to_json()
+    d.pop("fingerprint", None)
+    return {"parameter": d.pop("parameter"), "kind": d.pop("kind"), "name": c.name, **d}
+
+
+class ApplyReport:
+    """What ``apply --format json`` prints: one document, also when the apply is
+    refused or fails (the error as the text output gives it, redacted). The
+    command fills it as it goes (:meth:`planned`, :meth:`applied`); :meth:`run`
+    prints it whatever happens and lets the error go on to its exit code."""
+
+    def __init__(self, argument: str):
+        self.argument = argument
+        self.spec = None
+        self.plan = None
+        self.saved_file = False
+        self.lint: list[dict] = []
+        self.done = None  # fleet.FleetApply, once apply_fleet ran
+
+    def planned(self, spec, plan, findings, *, saved_file: bool) -> None:
+        self.spec, self.plan, self.saved_file = spec, plan, saved_file
+        self.lint = lint_json(findings)
+
+    def applied(self, done) -> None:
+        self.done = done
+
+    def run(self, body) -> int:
+        import click
+
+        from .errors import BorgconfError
+
+        from .fleet import is_plan_file
+
+        self.saved_file = is_plan_file(self.argument)
+        try:
+            rc = body(self)
+        except (BorgconfError, click.exceptions.Abort, KeyboardInterrupt) as exc:
+            sys.stdout.write(self.dumps(1, error=exc))
+            sys.stdout.flush()
+            raise
+        sys.stdout.write(self.dumps(rc))
+        sys.stdout.flush()
+        return rc
+
+    def _target(self, tp) -> dict:
+        done = self.done
+        results = {r.target: r for r in done.results} if done is not None else {}
+        r = results.get(tp.name)
+        doc = {
+            "name": tp.name,
+            "address": tp.address,
+            "status": "not_applied",
+            "applied": [],
+            "skipped": [],
+            "persisted": None,
+            "restart_required": [change_json(c) for c in tp.restart_changes],
+            "error": None,
+        }
+        if r is not None:
+            doc.update(
+                status="applied" if r.applied else "no_changes",
+                applied=[change_json(c) for c in r.applied],
+                skipped=list(r.skipped),
+                persisted=r.persisted,
+                restart_required=[change_json(c) for c in r.restart_required],
+            )
+            if done.gate_failed and done.gate_failed[0] == tp.name:
+                doc.update(status="gate_failed", error=redact("health gate failed after the change: " + "; ".join(done.gate_failed[1])))
+        elif done is not None and tp.name in done.failures:
+            exc = done.failures[tp.name]
+            doc.update(status="refused" if _refusal(exc) else "failed", error=redact(str(exc)))
+        elif done is not None and tp.name in done.not_reached:
+            doc.update(status="not_reached", error="not applied: the apply stopped before this target (--fail-fast or --rolling); nothing changed on it")
+        elif done is None and self.plan is not None and not any(t.live_changes for t in self.plan.targets):
+            doc.update(status="no_changes", persisted="none")
+        return doc
+
+    def _unread(self, u) -> dict:
+        why = "it could not be read when the plan was made" if self.saved_file else "it could not be read or planned"
+        return {
+            "name": u.name, "address": u.address, "status": "unreadable", "applied": [], "skipped": [],
+            "persisted": None, "restart_required": [], "error": redact(f"not applied: {why}: {u.error}"),
+        }
+
+    def document(self, rc: int, error: BaseException | None = None) -> dict:
+        import click
+
+        p = self.plan
+        targets: list[dict] = []
+        if p is not None:
+            docs = {tp.name: self._target(tp) for tp in p.targets}
+            docs.update({u.name: self._unread(u) for u in p.unread})
+            targets = [docs.pop(n) for n in p.order if n in docs] + list(docs.values())
+        changed = self.done is not None and self.done.changed_some
+        if error is not None:
+            if isinstance(error, KeyboardInterrupt):
+                message = "interrupted"
+            elif isinstance(error, click.exceptions.Abort):
+                message = "aborted at the confirmation; nothing changed"
+            else:
+                message = redact(str(error))
+            outcome = "refused" if _refusal(error) and not changed else "failed"
+        else:
+            failing = [t["name"] for t in targets if t["error"] is not None]
+            message = None
+            if rc != 0:
+                message = redact(f"{len(failing)} of {len(targets)} target(s) not applied as planned: {', '.join(failing)} (each target's error says why)")
+            refused = bool(failing) and all(t["status"] == "refused" for t in targets if t["error"] is not None)
+            outcome = {0: "applied" if changed else "no_changes", 3: "partial"}.get(rc, "refused" if refused and not changed else "failed")
+        spec = self.spec
+        return {
+            "format_version": APPLY_FORMAT_VERSION,
+            "borgconf_version": _version(),
+            "spec": {"path": spec.path, "sha256": spec.sha256} if spec is not None else {"path": None if self.saved_file else self.argument, "sha256": None},
+            "plan_file": self.argument if self.saved_file else None,
+            "outcome": outcome,
+            "exit_code": rc,
+            "error": message,
+            "targets": targets,
+            "lint": list(self.lint),
+            "summary": {
+                "targets": len(targets),
+                "applied": sum(len(t["applied"]) for t in targets),
+                "restart_required": sum(len(t["restart_required"]) for t in targets),
+                "failed": sum(t["error"] is not None for t in targets),
+            },
+        }
+
+    def dumps(self, rc: int, error: BaseException | None = None) -> str:
+        return json.dumps(self.document(rc, error), indent=2) + "\n"
+
+
+def _refusal(exc: BaseException) -> bool:
+    """Refused on purpose before anything was set: not approved, data at stake, a stale or edited plan."""
+    from .errors import PlanError, Refused
+
+    return isinstance(exc, (Refused, PlanError))
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

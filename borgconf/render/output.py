@@ -210,6 +210,9 @@ def render_files(
     spec = load_spec(spec_path, env=merged, allow_paths=allow_paths)
     for s in spec.secrets():
         _register_encodings(s)
+    from ..lint import refuse_errors
+
+    refuse_errors(spec)  # weak-secret: never rendered into redis.conf or .env
     try:
         conf_path, env_path2 = output_paths(spec, out_dir)
     except (ValueError, OSError, RuntimeError) as exc:

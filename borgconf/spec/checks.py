@@ -139,10 +139,12 @@ def validate(doc, shown: str, files: list[str], problems: list[Problem], var_pat
                 problems.append(_problem(doc, ("users", name), "the default user is set through server.requirepass; give this user another name", at_key=True))
 
     if model is not None:
-        from ..lint import LINT_IDS
+        from ..lint import ERROR_IDS, LINT_IDS
 
         for lint_id in model.lint.accept:
-            if lint_id not in LINT_IDS:
+            if lint_id in ERROR_IDS:
+                problems.append(_problem(doc, ("lint", "accept", lint_id), f"{lint_id} is an error, not a warning: it cannot be accepted", at_key=True))
+            elif lint_id not in LINT_IDS:
                 hint = _suggest_key(lint_id, list(LINT_IDS))
                 known = "" if hint else f" (lint ids: {', '.join(LINT_IDS)})"
                 problems.append(_problem(doc, ("lint", "accept", lint_id), f"unknown lint id {lint_id!r}{hint}{known}", at_key=True))

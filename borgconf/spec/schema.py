@@ -427,10 +427,10 @@ def json_schema() -> dict:
             "additionalProperties": False,
             "description": "this target's own parameters, merged over the shared server: block",
         }
-    from ..lint import LINT_IDS
+    from ..lint import ERROR_IDS, LINT_IDS
 
     accept = defs["Lint"]["properties"]["accept"]
-    accept["propertyNames"] = {"enum": list(LINT_IDS)}
+    accept["propertyNames"] = {"enum": [i for i in LINT_IDS if i not in ERROR_IDS]}  # an error cannot be accepted
     accept["additionalProperties"] = {"type": "string", "pattern": r"\S", "description": "why this finding is accepted (required)"}
     accept["description"] = "lint findings accepted on purpose: id -> the reason (shown as accepted, not failing --strict)"
     props["extends"] = {"type": "string", "description": "a base spec merged under this one (mappings merged, lists replaced, a null removes an inherited key)"}

@@ -92,9 +92,11 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
             what, context = f"duplicate key {dup.group(1)!r} (each key may appear once in a mapping)", ""
         elif isinstance(e, ConstructorError):  # its text quotes the value, which may be a secret
             what, context = "this value cannot be read as its YAML type (quote it to make it text)", ""
-        elif "'\\t'" in what:
+        else:  # the scanner quotes the character it stopped at: it may be one of a secret
+            what = _unquoted(what, tab="'\\t'" in what, parser=type(e).__name__ == "ParserError")
+        if "'\\t'" in (e.problem or "") and not dup:
             what += " (indent with spaces, not tabs)"
-        elif "'{'" in what and e.problem_mark is not None and text[e.problem_mark.index - 1 : e.problem_mark.index] == "$":
+        elif "'{'" in (e.problem or "") and e.problem_mark is not None and text[e.problem_mark.index - 1 : e.problem_mark.index] == "$":
             what += ' (inside { } or [ ], a variable needs quotes: "${VAR}")'
         if context and e.context_mark and e.problem_mark and what.endswith("end of stream"):
             # an unclosed quote or bracket: where it opened, not the end of the file
@@ -105,8 +107,8 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         raise SpecError([Problem(shown, line, col, "", f"YAML syntax error: {_oneline(what)}")]) from None
     except ReaderError as e:  # a control character: YAML only takes it escaped in double quotes
         line, col = _line_col(text, e.position) if isinstance(e.position, int) else (1, 1)
-        char = chr(e.character) if isinstance(e.character, int) else str(e.character)
-        raise SpecError([Problem(shown, line, col, "", f"the character {char!r} is not allowed in YAML text")]) from None
+        # which character is not said: it may be one of a secret (the position is enough)
+        raise SpecError([Problem(shown, line, col, "", "a control character is not allowed in YAML text (in double quotes, write it as an escape such as \\t)")]) from None
     except Exception as e:  # noqa: BLE001 -- anything else ruamel raises on a hostile file
         # ruamel converts a plain scalar of thousands of digits with int(): Python refuses it
         m = re.search(r"[0-9_]{4000,}", text) if isinstance(e, ValueError) else None
@@ -153,7 +155,8 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
             raise fail(path, f"spec is nested more than {MAX_DEPTH} levels deep")
         tag = getattr(getattr(node, "tag", None), "value", None)
         if tag is not None and tag not in _PLAIN_TAGS:
-            raise fail(path, f"the YAML tag {tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed in a spec (plain values only)")
+            # the tag is not quoted: an unquoted value that starts with ! is read as one (a secret, maybe)
+            raise fail(path, "a YAML tag (!name) is not allowed in a spec (plain values only; quote a value that starts with !)")
         if isinstance(node, dict):
             out = {}
             lc = getattr(node, "lc", None)
@@ -222,6 +225,47 @@ def _line_col(text: str | bytes, index: int) -> tuple[int, int]:
 
 def _short(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+# What the scanner, parser and composer say, without the text they quote from the
+# spec: a character where they stopped, an alias, a tag handle. That text may be
+# part of a secret (an unquoted password starting with *, a backslash escape in a
+# double-quoted one), so a YAML error gives the position and a description only.
+_QUOTED = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+_GENERIC = [
+    (re.compile(rf"found unknown escape character {_QUOTED}"),
+     "found an unknown escape sequence in a double-quoted value (write \\\\ for a backslash, or use single quotes)"),
+    (re.compile(rf"expected escape sequence of (\d+) hexdecimal numbers, but found {_QUOTED}"),
+     lambda m: f"an escape sequence needs {m.group(1)} hexadecimal digits (\\xXX, \\uXXXX, \\UXXXXXXXX)"),
+    (re.compile(rf"found character {_QUOTED} that cannot start any token"),
+     "found a character that cannot start a value (quote a value that starts with @, `, %, ! , & or *)"),
+    (re.compile(rf"found undefined alias {_QUOTED}"),
+     "found an alias (*name) to no anchor (quote a value that starts with *)"),
+    (re.compile(rf"found undefined tag handle {_QUOTED}"),
+     "found an undefined tag handle (quote a value that starts with !)"),
+    (re.compile(rf"duplicate tag handle {_QUOTED}"), "a %TAG handle is defined twice"),
+    (re.compile(rf"expected URI, but found {_QUOTED}"), "expected a tag URI"),
+    (re.compile(rf",? but (?:found|got) (?!'<)(?!\('<){_QUOTED}"), ""),
+    (re.compile(rf"\bfound (?!'<){_QUOTED}"), "found a character that is not allowed here"),
+]
+# what ruamel quotes of its own: token kinds ('<scalar>', '<block end>') and the
+# punctuation it expected (',' or ']')
+_TOKEN = re.compile(r"(?<=but found )'[\[\]{}?:,-]'|(?<=but got )'[\[\]{}?:,-]'")
+_OWN = re.compile(r"""'<[a-z ]+>'|\('<[a-z ]+>',\)|'[,\]}>!.\[{:?-]'|' '|"'"|'\\t'""")
+
+
+def _unquoted(what: str, *, tab: bool = False, parser: bool = False) -> str:
+    """A scanner or parser message without any text quoted from the spec (the
+    parser's own token kinds, '{' or '<scalar>', are not text of the spec)."""
+    if tab and "cannot start any token" in what:
+        return "found a tab that cannot start any token"  # whitespace of the layout, not of a value
+    if parser:
+        what = _TOKEN.sub(lambda m: m.group(0).replace("'", "\0"), what)  # kept out of the patterns below
+    for pattern, generic in _GENERIC:
+        what = pattern.sub(generic if callable(generic) else (lambda m, g=generic: g), what)
+    if re.search(_QUOTED, _OWN.sub("", what)):  # something else quoted: say where only
+        return "the YAML cannot be read here"
+    return what.replace("\0", "'")
 
 
 def _oneline(text: str) -> str:

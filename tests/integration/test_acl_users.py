@@ -79,10 +79,10 @@ def test_users_apply_when_new_users_get_all_channels(redis_server, tmp_path, cap
 
 def test_rollback_restores_users_exactly_as_they_were(redis_server, tmp_path, capsys):
     client = redis_server.client()
-    client.execute_command("ACL", "SETUSER", "a", "reset", "on", ">pw-a", "~app:*", "+@all", "-config", "+config|get", "(~secret:* +get)")
+    client.execute_command("ACL", "SETUSER", "a", "reset", "on", ">pw-a-Kq2mZ7x", "~app:*", "+@all", "-config", "+config|get", "(~secret:* +get)")
     before = [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")]
     # b's channels make its ACL SETUSER fail after a was already changed
-    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  a: {password: "pw-a", keys: ["other:*"]}\n  b: {password: "pw-b", channels: ["*", "x"]}\n')
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  a: {password: "pw-a-Kq2mZ7x", keys: ["other:*"]}\n  b: {password: "pw-b-Kq2mZ7x", channels: ["*", "x"]}\n')
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)
     assert rc == 1 and "restored" in err
     assert [l for l in client.execute_command("ACL", "LIST") if l.startswith("user a ")] == before
@@ -90,8 +90,8 @@ def test_rollback_restores_users_exactly_as_they_were(redis_server, tmp_path, ca
 
 
 def test_live_selectors_are_a_difference(redis_server, tmp_path, capsys):
-    redis_server.client().execute_command("ACL", "SETUSER", "u", "reset", "on", ">pw-u-1", "~app:*", "+@all", "(~secret:* +@all)")
-    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  u: {password: "pw-u-1", keys: ["app:*"]}\n')
+    redis_server.client().execute_command("ACL", "SETUSER", "u", "reset", "on", ">pw-u-1-Kq2mZ7", "~app:*", "+@all", "(~secret:* +@all)")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, 'users:\n  u: {password: "pw-u-1-Kq2mZ7", keys: ["app:*"]}\n')
     rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
     assert rc == 2 and "(~secret:*" in out
     assert run(capsys, "apply", "--auto-approve", spec)[0] == 0

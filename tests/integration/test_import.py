@@ -16,8 +16,8 @@ from cli_helpers import run
 
 PASSWORD = "pw-$ecret-42"
 USER_PASSWORD = "n8n-pw-77"
-CONFIG_NAME = "cfg_x9"
-FLUSHDB_NAME = "fdb_x9"
+CONFIG_NAME = "cfg_x9Kq2mZ7"
+FLUSHDB_NAME = "fdb_x9Kq2mZ7"
 
 CHANGED = [
     "maxmemory 100mb",

@@ -56,7 +56,7 @@ def test_non_editable_install_runs(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     cwd = tmp_path  # not the repo: `python -m` would import the checkout from cwd
     spec = tmp_path / "s.yaml"
-    spec.write_text("version: 1\nserver:\n  maxmemory: 1gb\n  requirepass: x\n  appendonly: yes\n")
+    spec.write_text("version: 1\nserver:\n  maxmemory: 1gb\n  requirepass: Zq4vN8wLr2Tx\n  appendonly: yes\n")
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import borgconf; print(borgconf.__file__)"], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
     assert str(target) in where
     r = subprocess.run([str(script), "--version"], cwd=cwd, env=env, capture_output=True, text=True)

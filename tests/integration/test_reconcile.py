@@ -128,7 +128,7 @@ def test_saved_plan_applies_exactly_and_stale_plans_are_refused(redis_server, tm
     rc, out, err = run(capsys, "plan", "--out", plan_file, spec)
     assert rc == 0
     doc = json.loads(plan_file.read_text())
-    assert doc["format_version"] == "1" and doc["summary"] == {"live": 2, "restart": 0, "targets": 1}
+    assert doc["format_version"] == "1.1" and doc["summary"] == {"live": 2, "restart": 0, "targets": 1}
     assert doc["targets"][0]["server"]["run_id"]
 
     # live drift: someone changed a value the plan is about to change

@@ -128,7 +128,7 @@ TRICKY_PASSWORDS = [
     "it's \"quoted\"",
     "back\\slash and space",
     "#starts-with-hash",
-    "pct%41%",
+    "pct%41%-Zq4vN8",
 ]
 
 

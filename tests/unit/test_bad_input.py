@@ -112,7 +112,7 @@ def _gen_not_utf8(d: Path) -> str:
 
 
 def _gen_control_character(d: Path) -> str:
-    (d / "control_character.yaml").write_bytes(b"# expect: the character '\\x1b' is not allowed in YAML text\n# line: 5\nversion: 1\nserver:\n  logfile: /var/log/\x1b[2J.log\n")
+    (d / "control_character.yaml").write_bytes(b"# expect: a control character is not allowed in YAML text\n# line: 5\nversion: 1\nserver:\n  logfile: /var/log/\x1b[2J.log\n")
     return "control_character.yaml"
 
 

@@ -115,7 +115,7 @@ def test_the_json_schema_takes_a_placeholder_where_borgconf_does(validator, sect
     assert not list(validator.iter_errors(doc))
     assert list(validator.iter_errors({"version": 1, section: {key: "not valid!"}}))  # still checked without one
     # and borgconf agrees, with the variable set to a valid value
-    value = {"config_command": "CFG", "username": "app", "name": "a", "persist": "none", "timeout": "7", "host": "cache", "port": "7000"}[key]
+    value = {"config_command": "CFG_k7Qm2xPz", "username": "app", "name": "a", "persist": "none", "timeout": "7", "host": "cache", "port": "7000"}[key]
     monkeypatch.setenv("X_VALUE", value)
     spec = tmp_path / "s.yaml"
     spec.write_text(f"version: 1\n{section}:\n  {key}: ${{X_VALUE}}\n")

@@ -15,7 +15,7 @@ GOOD = """
 server:
   maxmemory-policy: noeviction
   appendonly: yes
-  requirepass: pw
+  requirepass: Zq4vN8wLr2Tx
 services:
   n8n: {db: 0}
 """
@@ -57,13 +57,13 @@ def test_maxmemory_without_headroom(tmp_path):
 
 
 def test_no_requirepass_and_no_persistence(tmp_path):
-    assert "no-requirepass" in ids(tmp_path, GOOD.replace("  requirepass: pw\n", ""))
+    assert "no-requirepass" in ids(tmp_path, GOOD.replace("  requirepass: Zq4vN8wLr2Tx\n", ""))
     body = GOOD.replace("appendonly: yes", "appendonly: no\n  save: []")
     assert ids(tmp_path, body) == ["no-persistence"]
 
 
 def test_config_renamed(tmp_path):
-    assert ids(tmp_path, GOOD + "commands:\n  CONFIG: CFG_x\n") == ["config-renamed"]
+    assert ids(tmp_path, GOOD + "commands:\n  CONFIG: CFG_k7Qm2xPz\n") == ["config-renamed"]
     assert ids(tmp_path, GOOD + "commands:\n  FLUSHALL: disabled\n") == []
 
 
@@ -143,7 +143,7 @@ def test_an_accepted_finding_is_shown_as_accepted_and_does_not_fail_strict(tmp_p
     assert "warning" not in out + err
     assert "accepted: [queue-evicting-policy]" in out and "cache-only Redis; queues use another instance" in out
     # accepting one id leaves the others: a missing requirepass still fails --strict
-    p.write_text(p.read_text().replace("  requirepass: pw\n", ""))
+    p.write_text(p.read_text().replace("  requirepass: Zq4vN8wLr2Tx\n", ""))
     rc, out, err = run(capsys, "validate", "--strict", p)
     assert rc == 1 and "1 lint finding(s) and --strict" in err, err
     assert "warning: [no-requirepass]" in out and "accepted: [queue-evicting-policy]" in out

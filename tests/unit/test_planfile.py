@@ -95,3 +95,52 @@ def test_only_strings_or_null_for_before_and_after():
     doc = json.loads(json.dumps(base))
     doc["targets"][0]["changes"][0]["before"] = None  # null is fine (a new user, a parameter the server lacked)
     assert parse_plan_document(json.dumps(doc).encode()).targets[0].changes[0].before is None
+
+
+def _with_unread(doc: dict, **fields) -> dict:
+    """valid.json with a second target that could not be read (format 1.1)."""
+    doc = json.loads(json.dumps(doc))
+    doc["format_version"] = "1.1"
+    unread = {"name": "dead", "address": "127.0.0.1:1", "server": None, "group": None, "changes": [], "warnings": [], "in_sync": [],
+              "error": "cannot reach 127.0.0.1:1 to read the configuration (CONFIG GET, INFO): Connection refused."}
+    unread.update(fields)
+    doc["targets"].append(unread)
+    doc["summary"]["targets"] += 1
+    doc["summary"]["unreadable"] = 1
+    doc["lint"] = [{"id": "no-requirepass", "severity": "warning", "message": "no requirepass", "where": "s.yaml:3:1",
+                    "file": "s.yaml", "line": 3, "column": 1, "target": "default", "accepted": None}]
+    return doc
+
+
+def test_a_plan_with_an_unreadable_target_and_lint_reads_back_as_written():
+    raw = _with_unread(json.loads((PLANS / "valid.json").read_text()))
+    doc = parse_plan_document(json.dumps(raw).encode())
+    plan = Plan.from_json(doc.model_dump(by_alias=True, exclude_unset=True))
+    assert [t.name for t in plan.targets] == ["default"] and [u.name for u in plan.unread] == ["dead"]
+    assert plan.unread[0].error.endswith("Connection refused.")
+    assert plan.to_json() == raw  # the same document, in the same order
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (dict(changes=[{"parameter": "hz", "kind": "parameter", "action": "update", "class": "live", "before": "10", "after": "11",
+                    "sensitive": False, "warnings": []}]), "holds no changes"),
+    (dict(error="bad\x1b[31m"), "control character"),
+    (dict(error=""), "targets[1].error"),
+])
+def test_an_unreadable_target_is_checked_too(edit, expected):
+    raw = _with_unread(json.loads((PLANS / "valid.json").read_text()), **edit)
+    if edit.get("changes"):
+        raw["summary"]["live"] += 1
+    with pytest.raises(PlanError, match=re.escape(expected)):
+        parse_plan_document(json.dumps(raw).encode())
+
+
+def test_a_target_without_server_needs_an_error():
+    raw = json.loads((PLANS / "valid.json").read_text())
+    del raw["targets"][0]["server"]
+    with pytest.raises(PlanError, match="server is missing"):
+        parse_plan_document(json.dumps(raw).encode())
+    raw = _with_unread(json.loads((PLANS / "valid.json").read_text()))
+    raw["summary"]["unreadable"] = 0  # the summary counts them
+    with pytest.raises(PlanError, match="summary"):
+        parse_plan_document(json.dumps(raw).encode())

@@ -77,7 +77,7 @@ def test_plan_json_round_trip_holds_no_secret(tmp_path):
     text_ = plan.dumps()
     assert "topsecret" not in text_
     doc = json.loads(text_)
-    assert doc["format_version"] == "1" and doc["spec"]["sha256"] == spec.sha256
+    assert doc["format_version"] == "1.1" and doc["spec"]["sha256"] == spec.sha256  # 1.1: lint findings, unreadable targets
     again = Plan.loads(text_)
     assert again.to_json() == plan.to_json()
     assert all(c.secret_after is None for t in again.targets for c in t.changes)

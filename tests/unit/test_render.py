@@ -173,15 +173,15 @@ def test_acl_users_are_rendered_unless_an_aclfile_is_used(tmp_path):
     body = """
 version: 1
 users:
-  n8n: {password: "p w", keys: ["bull:*"], commands: "+@all -@dangerous"}
+  n8n: {password: "p w Kx9fQm2z", keys: ["bull:*"], commands: "+@all -@dangerous"}
 services:
   n8n: {db: 0, user: n8n}
 """
     spec = spec_file(tmp_path, body)
     render_files(str(spec), out_dir=tmp_path / "a")
-    assert 'user n8n on ">p w" ~bull:* resetchannels +@all -@dangerous' in (tmp_path / "a" / "redis.conf").read_text()
+    assert 'user n8n on ">p w Kx9fQm2z" ~bull:* resetchannels +@all -@dangerous' in (tmp_path / "a" / "redis.conf").read_text()
     env = env_of(tmp_path / "a" / ".env")
-    assert env["N8N_REDIS_URL"] == "redis://n8n:p%20w@redis:6379/0"
+    assert env["N8N_REDIS_URL"] == "redis://n8n:p%20w%20Kx9fQm2z@redis:6379/0"
     spec.write_text(spec.read_text().replace("version: 1\n", "version: 1\nserver: {aclfile: /etc/redis/users.acl}\n"))
     render_files(str(spec), out_dir=tmp_path / "b")
     assert "user n8n" not in (tmp_path / "b" / "redis.conf").read_text()
@@ -261,10 +261,10 @@ def test_url_percent_encodes_user_and_password():
 
 
 def test_env_snippets_render_in_a_sandbox_with_strict_undefined(tmp_path):
-    base = "version: 1\nserver: {requirepass: pw}\nservices:\n  app:\n    db: 4\n    env:\n      X: "
+    base = "version: 1\nserver: {requirepass: Pw9xKq2mZr4t}\nservices:\n  app:\n    db: 4\n    env:\n      X: "
     spec = spec_file(tmp_path, base + repr("{{ url }}|{{ host }}|{{ port }}|{{ db }}|{{ password }}|{{ username }}") + "\n")
     render_files(str(spec), environ={})
-    assert env_of(tmp_path / ".env")["X"] == "redis://:pw@redis:6379/4|redis|6379|4|pw|"
+    assert env_of(tmp_path / ".env")["X"] == "redis://:Pw9xKq2mZr4t@redis:6379/4|redis|6379|4|Pw9xKq2mZr4t|"
     spec.write_text(base + repr("{{ nope }}") + "\n")
     with pytest.raises(RenderError, match=r"services\.app\.env\.X: UndefinedError"):
         render_files(str(spec), environ={})
@@ -283,7 +283,7 @@ def test_two_services_setting_one_variable_differently_is_an_error(tmp_path):
 
 
 def test_a_value_env_files_cannot_hold_is_refused_by_name(tmp_path):
-    spec = spec_file(tmp_path, "version: 1\nserver: {requirepass: pw}\nservices:\n  a: {db: 1, env: {X: \"it's $HOME\"}}\n")
+    spec = spec_file(tmp_path, "version: 1\nserver: {requirepass: Pw9xKq2mZr4t}\nservices:\n  a: {db: 1, env: {X: \"it's $HOME\"}}\n")
     with pytest.raises(RenderError, match="X: its value cannot be written"):
         render_files(str(spec), environ={})
     assert not (tmp_path / ".env").exists() and not (tmp_path / "redis.conf").exists()

@@ -1,0 +1,96 @@
+"""views.lint_json and views.ApplyReport: the machine-readable documents, without a server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from borgconf.apply import ApplyResult
+from borgconf.errors import ApplyError, BorgconfError, Refused, StalePlan
+from borgconf.findings import Finding
+from borgconf.fleet import FleetApply
+from borgconf.plan import Change, ChangeId, Plan, TargetPlan, UnreadTarget
+from borgconf.views import ApplyReport, lint_json
+
+RUN_ID = "a" * 40
+
+
+def test_lint_json_splits_where_and_names_the_severity():
+    found = [
+        Finding("no-requirepass", "specs/a:b.yaml:3:4", "no requirepass", target="cache"),
+        Finding("config-renamed", "specs/prod.yaml", "renaming CONFIG breaks Sentinel"),
+        Finding("no-persistence", "", "no AOF", accepted="a cache"),
+    ]
+    a, b, c = lint_json(found)
+    assert (a["file"], a["line"], a["column"], a["where"], a["target"]) == ("specs/a:b.yaml", 3, 4, "specs/a:b.yaml:3:4", "cache")
+    assert a["severity"] == "warning" and a["accepted"] is None and a["id"] == "no-requirepass"
+    assert (b["file"], b["line"], b["column"]) == ("specs/prod.yaml", None, None)
+    assert (c["file"], c["severity"], c["accepted"]) == (None, "accepted", "a cache")
+    assert [f["severity"] for f in lint_json(found, strict=True)] == ["error", "error", "accepted"]
+
+
+def _plan() -> Plan:
+    def tp(name, port):
+        return TargetPlan(name, f"127.0.0.1:{port}", "redis", "7.0.15", RUN_ID, changes=[
+            Change(ChangeId("parameter", "hz"), "live", "10", "12"),
+            Change(ChangeId("parameter", "masterauth"), "live", None, None, sensitive=True, fingerprint="scrypt$1$1$1$" + "0" * 64),
+            Change(ChangeId("parameter", "databases"), "restart", "16", "20"),
+        ])
+    p = Plan("s.yaml", "0" * 64, [tp("a", 1), tp("b", 2)], unread=[UnreadTarget("dead", "127.0.0.1:3", "Connection refused.")], order=["a", "dead", "b"])
+    return p
+
+
+class _Spec:
+    path, sha256 = "s.yaml", "0" * 64
+
+
+def _report(done=None) -> ApplyReport:
+    r = ApplyReport("s.yaml")
+    r.planned(_Spec(), _plan(), [], saved_file=False)
+    if done is not None:
+        r.applied(done)
+    return r
+
+
+def test_a_partial_fleet_lists_every_target_in_order_with_masked_values():
+    p = _plan()
+    done = FleetApply(results=[ApplyResult("a", applied=p.targets[0].live_changes, restart_required=p.targets[0].restart_changes, persisted="rewrite")],
+                      failures={"b": ApplyError("CONFIG REWRITE failed on 127.0.0.1:2 (boom); the previous live values were restored")})
+    doc = json.loads(_report(done).dumps(3))
+    assert doc["outcome"] == "partial" and doc["exit_code"] == 3 and [t["name"] for t in doc["targets"]] == ["a", "dead", "b"]
+    a, dead, b = doc["targets"]
+    assert a["status"] == "applied" and a["persisted"] == "rewrite" and [c["name"] for c in a["applied"]] == ["hz", "masterauth"]
+    masked = a["applied"][1]
+    assert masked["sensitive"] is True and masked["before"] is None and masked["after"] is None and "fingerprint" not in masked
+    assert [c["name"] for c in a["restart_required"]] == ["databases"]
+    assert dead["status"] == "unreadable" and dead["error"] == "not applied: it could not be read or planned: Connection refused."
+    assert b["status"] == "failed" and b["error"].endswith("the previous live values were restored") and b["persisted"] is None
+    assert doc["summary"] == {"targets": 3, "applied": 2, "restart_required": 2, "failed": 2}
+
+
+@pytest.mark.parametrize(("error", "outcome"), [
+    (Refused("not approved; nothing changed"), "refused"),
+    (StalePlan("s.yaml changed since the plan was made; plan again"), "refused"),
+    (BorgconfError("no target could be read (a, b)"), "failed"),
+    (KeyboardInterrupt(), "failed"),
+])
+def test_an_apply_that_raises_still_gives_its_document(error, outcome):
+    doc = _report().document(1, error)
+    assert doc["outcome"] == outcome and doc["exit_code"] == 1
+    assert doc["error"] == ("interrupted" if isinstance(error, KeyboardInterrupt) else str(error))
+    assert [t["status"] for t in doc["targets"]] == ["not_applied", "unreadable", "not_applied"]
+
+
+def test_refusals_on_every_target_are_a_refused_outcome_and_a_gate_failure_is_named():
+    done = FleetApply(failures={"a": StalePlan("a moved on"), "b": Refused("data at stake (nothing changed)")})
+    r = _report(done)
+    r.plan.unread = []
+    doc = r.document(1)
+    assert doc["outcome"] == "refused" and [t["status"] for t in doc["targets"]] == ["refused", "refused"]
+    p = _plan()
+    done = FleetApply(results=[ApplyResult("b", applied=p.targets[1].live_changes, persisted="rewrite")], gate_failed=("b", ["replica link down"]), not_reached=["a"])
+    doc = _report(done).document(3)
+    by = {t["name"]: t for t in doc["targets"]}
+    assert by["b"]["status"] == "gate_failed" and "replica link down" in by["b"]["error"]
+    assert by["a"]["status"] == "not_reached" and by["a"]["applied"] == []
