@@ -126,7 +126,11 @@ def test_missing_file_is_a_create_and_in_sync_files_add_nothing(redis_factory, t
     (tp,) = json.loads(out)["targets"]
     assert [(c["parameter"], c["action"]) for c in tp["changes"]] == [("file app.env", "create")]
     assert OLD not in out
-    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    rc, out, err = run(capsys, "apply", "--auto-approve", "--format", "json", spec)
+    assert rc == 0, out + err
+    doc = json.loads(out)
+    assert doc["outcome"] == "applied" and [c["parameter"] for c in doc["targets"][0]["applied"]] == ["file app.env"]
+    assert OLD not in out + err
     _all_urls_connect(tmp_path / "app.env")
     assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
 
