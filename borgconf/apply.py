@@ -9,6 +9,11 @@ Per target, under the apply lock, each step a function of its own:
    every user that may still run a disabled command;
 4. ``verify``: read back every value;
 5. ``persist_values``: CONFIG REWRITE (+ ACL SAVE with an aclfile) or the rendered file.
+With file changes (filechanges.py: the rendered redis.conf / .env), checked against
+the plan after step 1, the files are written after step 5; when a password
+rotates, in a safe order instead: ``add_passwords`` (ACL SETUSER >new: the old and
+the new one both work; users the spec creates are created), ``write_files``, then
+steps 3-5 (CONFIG SET requirepass / ACL SETUSER reset make the new one the only one).
 A failure after step 3 goes to ``roll_back``, which puts back what ``Undo``
 recorded and says whether that worked. Restart-class changes are only reported.
 
@@ -260,6 +265,9 @@ class Undo:
     denied: list[tuple[str, str]] = field(default_factory=list)  # (user, its ACL LIST rules before) given -command
     rewritten: bool = False  # the config file already holds the new values
     left: list[str] = field(default_factory=list)  # not restored: another client set them since (after a reopen)
+    added: list[tuple[str, str]] = field(default_factory=list, repr=False)  # (user, new password) added beside the old one
+    files_written: list[str] = field(default_factory=list)  # rendered files already written with the new values
+    kept: list[str] = field(default_factory=list)  # users the spec creates, kept after a failure because the written files name them
 
 
 def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
@@ -367,12 +375,21 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
         try:
             s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
         except NoAnswer as exc:
-            settle_set(s, wanted, ev, exc)
+            try:
+                settle_set(s, wanted, ev, exc)
+            except BorgconfError as again:
+                if not (undo.added or undo.users_set):
+                    raise
+                roll_back(s, undo, ev, str(again))
+        except BorgconfError as exc:
+            if not (undo.added or undo.users_set):
+                raise
+            roll_back(s, undo, ev, str(exc))
     undo.restore = {n: ev.previous[n] for n in wanted}
     undo.set_to = dict(wanted)
     for c in user_changes:
         state = wanted_users.get(c.parameter)
-        if state is None:
+        if state is None or c in undo.users_set:  # created before the files were written
             continue
         try:
             had = ev.previous_users[c.parameter]
@@ -420,6 +437,49 @@ def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer)
         f"{why}; read again over a new connection, {s.address} holds neither the values it was given "
         "nor the previous ones (another client changed them meanwhile): run borgconf plan"
     )
+
+
+def add_passwords(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], ev: Evidence, secrets, undo: Undo) -> list[str]:
+    """Before the rendered files change: every new password is added beside the old
+    one (``ACL SETUSER <user> >new``: both work; for requirepass the default user),
+    and the users the spec creates are created, so the files never name a password
+    or a user the server refuses. Returns who got a second password."""
+    who = []
+    if wanted.get("requirepass") and ev.previous.get("requirepass"):  # (no password before: nothing to keep working)
+        try:
+            s.call("add the new password to user default (ACL SETUSER)", "ACL", "SETUSER", "default", ">" + wanted["requirepass"])
+        except BorgconfError as exc:
+            roll_back(s, undo, ev, str(exc))
+        undo.added.append(("default", wanted["requirepass"]))
+        who.append("default")
+    for c in user_changes:
+        state = wanted_users.get(c.parameter)
+        had = ev.previous_users[c.parameter]
+        password = secrets.get(c.id)
+        if state is None:
+            continue
+        try:
+            if had is None:
+                s.call(f"create {c.parameter} (ACL SETUSER)", *U.setuser_args(c.name, state, password or None))
+                undo.users_set.append(c)
+            elif c.password_change and password:
+                s.call(f"add the new password to {c.parameter} (ACL SETUSER)", "ACL", "SETUSER", c.name, ">" + password)
+                undo.added.append((c.name, password))
+                who.append(c.name)
+        except BorgconfError as exc:
+            roll_back(s, undo, ev, str(exc))
+    return who
+
+
+def write_files(s: _Session, files, undo: Undo, ev: Evidence) -> None:
+    """Write the rendered files (filechanges.FileStep); a failure rolls back what
+    :func:`add_passwords` did (a file written before the failure is named)."""
+    try:
+        files.write()
+    except BorgconfError as exc:
+        undo.files_written = list(files.written)
+        roll_back(s, undo, ev, f"writing the rendered files failed ({exc})")
+    undo.files_written = list(files.written)
 
 
 def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo: Undo) -> None:
@@ -541,6 +601,11 @@ def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
     after no answer does only the rest); returns the parameters left alone. After a
     reopen, another apply may have run between the two connections: a value that
     no longer reads as the one this apply set is left as it is."""
+    if not undo.files_written:  # no file names the new passwords: take them away again
+        while undo.added:
+            user, password = undo.added[-1]
+            s.call("restore ACL users", "ACL", "SETUSER", user, "<" + password)
+            undo.added.pop()
     while undo.denied:
         user, line = undo.denied[-1]
         rules = U.command_rules(line)  # only the command rules changed: replay them (they start at +@all / -@all)
@@ -550,7 +615,9 @@ def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
     while undo.users_set:
         c = undo.users_set[-1]
         had = ev.previous_users[c.parameter]
-        if had is None:
+        if had is None and undo.files_written:
+            undo.kept.append(c.name)  # the files name it: it stays (see _files_state)
+        elif had is None:
             s.call("restore ACL users", "ACL", "DELUSER", c.name)
         else:
             s.call("restore ACL users", *U.restore_args(c.name, had))
@@ -563,6 +630,9 @@ def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
     if restore:
         s.config_set(server_names(restore, ev.fresh), "restore the previous values")
     undo.restore = {}
+    if undo.files_written:  # the files name the new passwords: the server keeps accepting them (idempotent)
+        for user, password in undo.added:
+            s.call("keep the new password beside the old one (ACL SETUSER)", "ACL", "SETUSER", user, ">" + password)
     if undo.rewritten:  # the file already holds the new values: write the old ones back
         s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
         undo.rewritten = False
@@ -584,9 +654,22 @@ def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyErr
                 raise
             left = _again(s, exc, lambda: _restore(s, undo, ev))
     except BorgconfError as again:
-        raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}") from None
+        raise exc_type(f"{why}; restoring the previous values ALSO failed: {again}{_files_state(undo)}") from None
     note = f" ({', '.join(left)} left as another client set it since)" if left else ""
-    raise exc_type(f"{why}; the previous live values were restored{note}") from None
+    raise exc_type(f"{why}; the previous live values were restored{note}{_files_state(undo)}") from None
+
+
+def _files_state(undo: Undo) -> str:
+    """What a failure leaves in the rendered files, said exactly."""
+    if not undo.files_written:
+        return ""
+    said = f"; {', '.join(undo.files_written)} already written as the spec renders it"
+    if undo.added:
+        users = ", ".join(dict.fromkeys(u for u, _ in undo.added))
+        said += f" (with the new password): the server accepts both the old and the new password of {users} until apply runs again"
+    if undo.kept:
+        said += f"; the user(s) {', '.join(undo.kept)} the files name were kept"
+    return said
 
 
 def apply_target(
@@ -606,6 +689,7 @@ def apply_target(
     saved_file: bool = False,
     commands: dict[str, str] | None = None,
     stop: threading.Event | None = None,
+    files=None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
@@ -621,7 +705,11 @@ def apply_target(
 
     With no live change and a ``persist`` other than none, apply still takes the lock
     and persists what the server holds (persist_unchanged), so that live values an
-    interrupted apply set but never persisted do not stay unpersisted forever."""
+    interrupted apply set but never persisted do not stay unpersisted forever.
+
+    ``files`` (filechanges.FileStep) writes the plan's file changes: checked
+    against the plan under the lock, written after the server's changes, or
+    between adding and enforcing the new passwords when a password rotates."""
     from . import safety
 
     result = ApplyResult(target=tp.name, restart_required=list(tp.restart_changes))
@@ -636,8 +724,11 @@ def apply_target(
     param_changes = [c for c in live if c.kind == "parameter"]
     user_changes = [c for c in live if c.kind == "user"]
     command_changes = [c for c in live if c.kind == "command"]
-    if any(c.kind not in ("parameter", "user", "command") for c in live):
-        raise PlanError("plan has a live change that is neither a parameter, a user nor a command")
+    file_changes = [c for c in live if c.kind == "file"]
+    if any(c.kind not in ("parameter", "user", "command", "file") for c in live):
+        raise PlanError("plan has a live change that is neither a parameter, a user, a command nor a file")
+    if file_changes and files is None:
+        raise PlanError("plan has file changes, but apply was given no way to write them")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     read_spec = read_spec or (commands or {}, [])
     _acquire_lock(s, lock_timeout, lock_factory)
@@ -646,17 +737,27 @@ def apply_target(
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)
+        if file_changes:
+            files.check(ev.fresh)  # the files are still what the plan saw
         wanted, wanted_users = wanted_values(param_changes, user_changes, params, ev, secrets, users, result)
         _test_pause("before-set", s.stop)
         if s.stopping:
             raise Interrupted("interrupted; nothing changed")
-        if not wanted and not wanted_users and not command_changes:
+        if not wanted and not wanted_users and not command_changes and not file_changes:
             # nothing to set: persist what the server holds (an interrupted apply may have left it unpersisted)
             persist_unchanged(s, persist, write_file, ev, bool(read_spec[1] or ev.denials or user_changes), result)
             result.interrupted = s.stopping
             return result
-        check_persistable(s, persist, ev)
+        if wanted or wanted_users or command_changes:
+            check_persistable(s, persist, ev)
         undo = Undo()
+        # a new password (or user) the files will name: the server accepts it first
+        early = bool(file_changes) and (bool(wanted.get("requirepass")) or any(
+            ev.previous_users[c.parameter] is None or c.password_change for c in user_changes if c.parameter in wanted_users
+        ))
+        if early:
+            add_passwords(s, wanted, wanted_users, user_changes, ev, secrets, undo)
+            write_files(s, files, undo, ev)
         set_values(s, wanted, wanted_users, user_changes, ev, secrets, undo)
         deny_commands(s, command_changes, ev, undo)
         try:
@@ -666,8 +767,18 @@ def apply_target(
         _test_pause("before-persist", s.stop)
         if s.stopping:
             roll_back(s, undo, ev, "interrupted", Interrupted)
-        result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
-        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users or c in command_changes]
+        if wanted or wanted_users or command_changes:
+            result.persisted = persist_values(s, persist, write_file, wanted_users, undo, ev)
+        else:  # only files change: still persist what the server holds (as with no change at all)
+            persist_unchanged(s, persist, write_file, ev, bool(read_spec[1] or ev.denials or user_changes), result)
+        if file_changes and not early:
+            try:
+                files.write()
+            except BorgconfError as exc:
+                done = "; the server's changes are applied" + (f" and persisted ({result.persisted})" if result.persisted != "none" else "") if (wanted or wanted_users or command_changes) else ""
+                wrote = f"; written before the failure: {', '.join(files.written)}" if files.written else ""
+                raise ApplyError(f"{exc}{done}{wrote}; apply again to write the files") from None
+        result.applied = [c for c in live if c.parameter in wanted or c.parameter in wanted_users or c in command_changes or c in file_changes]
         result.interrupted = s.stopping  # the step in flight was finished: say so, and stop the fleet
         return result
     finally:
@@ -724,4 +835,5 @@ def deferred_interrupts(stream=None) -> Iterator[Interrupts]:
         signal.signal(signal.SIGINT, signal.SIG_IGN if flag.is_set() else old)
 
 
-__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "settle_set", "deny_commands", "verify", "persist_values", "persist_unchanged", "roll_back", "Evidence", "Undo", "deferred_interrupts", "Interrupts"]
+__all__ = ["apply_target", "ApplyResult", "refuse_unless_allowed", "check_evidence", "wanted_values", "check_persistable", "set_values", "settle_set", "deny_commands", "verify", "persist_values", "persist_unchanged", "roll_back", "add_passwords", "write_files", "Evidence", "Undo", "deferred_interrupts", "Interrupts"]
+

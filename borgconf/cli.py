@@ -253,6 +253,19 @@ def _build_plan(s, read, *, url: str | None = None, keep_going: bool = False):
     return p, list(read.failures) + list(failures)
 
 
+_NO_FILES_HELP = "Leave out render.redis_conf / render.env_file (e.g. in CI, where the rendered files are not)."
+
+
+def _file_changes(p, s, lives, env_file: str | None, allow_paths) -> None:
+    """The rendered files that differ from what the spec renders now, as changes of
+    kind file in the same plan (only when the spec names render paths: rendering
+    loads jinja2)."""
+    if s.render.redis_conf or s.render.env_file:
+        from .filechanges import add_file_changes
+
+        add_file_changes(p, s, lives, env_file=env_file, allow_paths=allow_paths)
+
+
 @cli.command()
 @global_options
 @spec_argument
@@ -283,8 +296,9 @@ def validate(ctx, spec, env_file, allow_paths, strict):
 @click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=16, show_default=True, help="Targets read at once.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first target that cannot be read.")
+@click.option("--no-files", is_flag=True, help=_NO_FILES_HELP)
 @click.pass_context
-def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast):
+def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, detailed_exitcode, strict, show_unchanged, parallel, fail_fast, no_files):
     """Read the live server(s) and show what apply would change."""
     from .views import plan_json, render_plan
 
@@ -294,6 +308,8 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
     read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(fmt), keep_going=fmt == "json")
     lives = read.states
     p, failed = _build_plan(s, read, url=url, keep_going=fmt == "json")
+    if not no_files:
+        _file_changes(p, s, lives, _env_file(ctx, env_file), allow_paths)
     out = _out(ctx)
     findings = None
     if fmt == "json" or out_path:
@@ -349,6 +365,7 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
 @click.option("--rolling", is_flag=True, help="One server at a time, replicas before their primary, each passing its health gate before the next.")
 @click.option("--gate-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, help="Seconds a server may take to pass its health gate (--rolling).")
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True, help="json: one result document on stdout (also when refused or failed); the rest goes to stderr.")
+@click.option("--no-files", is_flag=True, help=_NO_FILES_HELP + " A saved plan holds its own file changes.")
 @click.pass_context
 def apply(ctx, fmt, **options):
     """Apply a spec (plans first) or a saved plan file exactly."""
@@ -359,7 +376,7 @@ def apply(ctx, fmt, **options):
     return ApplyReport(options["spec_or_plan"]).run(lambda report: _apply(ctx, **options, report=report))
 
 
-def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout, report=None):
+def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_approve, no_persist, allow_evict, allow_hide_data, allow_no_persistence, allow_no_auth, lock_timeout, parallel, fail_fast, rolling, gate_timeout, no_files=False, report=None):
     from .apply import refuse_unless_allowed
     from .fleet import apply_fleet, connect_targets, is_plan_file, load_saved_plan
     from .views import Out, render_plan
@@ -371,6 +388,8 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
     failed: list[str] = []  # targets that could not be read (spec mode)
     saved_file = is_plan_file(spec_or_plan)
     if saved_file:
+        if no_files:
+            raise click.UsageError("--no-files: a saved plan holds its own file changes (plan again with --no-files)")
         saved = load_saved_plan(spec_or_plan, env_file=env_file, allow_paths=allow_paths, target_name=target_name, url=url)
         s, p, targets = saved.spec, saved.plan, saved.targets
         failed = [u.name for u in p.unread]  # could not be read when planned: never applied, reported
@@ -391,6 +410,8 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         lives, clients = read.states, read.clients
         targets = [t for t in read.targets if t.name in lives]
         p, failed = _build_plan(s, read, url=url, keep_going=json_doc)
+        if not no_files:
+            _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
     findings = _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
@@ -420,6 +441,7 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             s, p, targets, clients, lives=lives, no_persist=no_persist, allow=allow, lock_timeout=lock_timeout,
             fail_fast=fail_fast, parallel=parallel, rolling=rolling, gate_timeout=gate_timeout,
             progress=_progress(total=len(p.targets), doing="applied"), saved_file=saved_file, interrupt=interrupt,
+            env_file=env_file, allow_paths=allow_paths,
         )
         if report is not None:
             report.applied(done)

@@ -54,7 +54,7 @@ def secret_of(spec, change: Change, server: dict | None = None) -> str | None:
 
 
 def needs_fingerprint(change: Change) -> bool:
-    return (change.kind in ("parameter", "command") and change.sensitive) or (change.kind == "user" and change.password_change)
+    return (change.kind in ("parameter", "command") and change.sensitive) or (change.kind == "user" and change.password_change) or change.kind == "file"
 
 
 def seal(plan: Plan, spec) -> Plan:
@@ -68,6 +68,11 @@ def seal(plan: Plan, spec) -> Plan:
     plan.fingerprint_salt = plan.fingerprint_salt or new_salt()
     cache: dict[tuple[str, str], str] = {}
     for c, tp in todo:
+        if c.kind == "file":  # the file on disk and as rendered (filechanges.py)
+            from .filechanges import seal_file
+
+            seal_file(c, plan.fingerprint_salt)
+            continue
         secret = secret_of(spec, c, spec.server_for(tp.group or tp.name))
         if secret is None:
             continue
@@ -171,7 +176,11 @@ def check_offline(plan: Plan, spec, targets) -> None:
     from .fingerprint import matches
     from .users import managed
 
+    from .filechanges import render_names
+
     users = set(managed(spec))
+    files = render_names(spec)
+    first = spec.target.name
     for tp, t in zip(plan.targets, targets, strict=True):  # targets: the spec's (or the discovered node's) target of each
         server = spec.server_for(tp.group or tp.name)  # the shared server: block with the target's own merged over it
         if tp.persist != t.persist:
@@ -196,6 +205,14 @@ def check_offline(plan: Plan, spec, targets) -> None:
             elif c.kind == "user":
                 if c.name not in users:
                     raise PlanError(f"{where}: the spec does not manage user {c.name} (plan edited?)")
+            elif c.kind == "file":
+                if c.name not in files:
+                    raise PlanError(f"{where}: not a file the spec renders (render.redis_conf / render.env_file) (plan edited?)")
+                if first not in (tp.name, tp.group):
+                    raise PlanError(f"{where}: the rendered files follow target {first}, not {tp.name} (plan edited?)")
+                if c.fingerprint is None or plan.fingerprint_salt is None:
+                    raise PlanError(f"{where}: the plan holds no fingerprint of the file (plan edited?); plan again")
+                continue  # apply renders again and checks the fingerprint (filechanges.FileStep)
             if needs_fingerprint(c):
                 secret = secret_of(spec, c, server)
                 if c.fingerprint is None or plan.fingerprint_salt is None:
@@ -212,8 +229,9 @@ def check_offline(plan: Plan, spec, targets) -> None:
 def compare(saved: TargetPlan, fresh: TargetPlan, *, address: str, saved_file: bool = True) -> None:
     """Refuse (StalePlan) unless ``fresh`` -- planned again under the lock --
     holds exactly the changes of ``saved``."""
-    have = {c.parameter: c for c in saved.changes}
-    now = {c.parameter: c for c in fresh.changes}
+    # file changes are checked by filechanges.FileStep (rendered again, by fingerprint)
+    have = {c.parameter: c for c in saved.changes if c.kind != "file"}
+    now = {c.parameter: c for c in fresh.changes if c.kind != "file"}
     problems = []
     for label, c in have.items():
         n = now.get(label)

@@ -414,6 +414,8 @@ def apply_fleet(
     progress=None,
     saved_file: bool = False,
     interrupt: threading.Event | None = None,
+    env_file: str | None = None,
+    allow_paths=(),
 ) -> FleetApply:
     """Apply each target's plan (apply.apply_target), at most ``parallel`` at once.
     A target that fails is recorded and the others go on, unless ``fail_fast``.
@@ -428,7 +430,10 @@ def apply_fleet(
 
     ``interrupt`` (apply.deferred_interrupts: Ctrl-C): no target is started once it
     is set, and each one under way stops at its next step boundary; ``interrupted``
-    and ``changed`` then say where things stand."""
+    and ``changed`` then say where things stand.
+
+    A target whose plan holds file changes (filechanges.py) writes them, rendered
+    again with ``env_file`` and ``allow_paths`` and checked against the plan."""
     from .apply import apply_target
     from .planner import build_target_plan
     from .users import managed
@@ -451,6 +456,12 @@ def apply_fleet(
             write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
         secrets = desired_secrets(spec, tp.group or tp.name)
         node = NodeInfo(role=tp.role, managed_by=tp.managed_by, primary=tp.primary, group=tp.group)
+        files = None
+        if tp.file_changes:
+            from .filechanges import FileStep
+
+            live = lives.get(tp.name)
+            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=live.total_memory if live is not None else None, persist=t.persist)
 
         # under the lock, apply plans again from what it reads and refuses any difference
         def replan(fresh, t=t, node=node):
@@ -458,7 +469,7 @@ def apply_fleet(
 
         return apply_target(
             clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
-            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands,
+            lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands, files=files,
             stop=interrupt,
         )
 

@@ -23,14 +23,15 @@ from .errors import PlanError
 FORMAT_VERSION = "1"  # the major version this borgconf reads
 WRITTEN_VERSION = "1.1"  # what it writes: 1.1 added lint findings and unreadable targets with an error
 CLASSES = ("live", "restart")  # when a change can take: now, or at the next restart
-KINDS = ("parameter", "command", "user")
+KINDS = ("parameter", "command", "user", "file")
 ACTIONS = ("create", "update", "delete", "noop")
-_PREFIX = {"command": "rename-command ", "user": "user "}
+_PREFIX = {"command": "rename-command ", "user": "user ", "file": "file "}
 
 
 @dataclass(frozen=True)
 class ChangeId:
-    """What a change is about: a parameter, a command's rename, a user, by name."""
+    """What a change is about: a parameter, a command's rename, a user, a rendered
+    file (its path relative to the spec), by name."""
 
     kind: str  # one of KINDS
     name: str
@@ -70,8 +71,12 @@ class Change:
     password_change: bool = False  # a user change that sets a password (never the password itself)
     secret_after: str | None = field(default=None, repr=False, compare=False)
     # scrypt fingerprint of the secret this change sets (a sensitive change, or a user's
-    # new password), under the plan's per-plan salt: apply refuses a secret changed since
+    # new password), under the plan's per-plan salt: apply refuses a secret changed since;
+    # for a file: of the file as it is on disk and as the spec renders it (filechanges.py)
     fingerprint: str | None = None
+    lines: list[str] = field(default_factory=list)  # a file change: its masked diff (no secret, no foreign line)
+    # a file change made in this process: (the file now or None, the text to write); never serialised
+    file_texts: tuple[str | None, str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -111,6 +116,8 @@ class Change:
             out["password_change"] = self.password_change
         if self.fingerprint is not None:
             out["fingerprint"] = self.fingerprint
+        if self.kind == "file":
+            out["lines"] = list(self.lines)
         return out
 
     @classmethod
@@ -128,6 +135,7 @@ class Change:
                 requires=[str(r) for r in d.get("requires", [])],
                 password_change=bool(d.get("password_change", False)),
                 fingerprint=None if d.get("fingerprint") is None else str(d["fingerprint"]),
+                lines=[str(line) for line in d.get("lines", [])],
             )
         except (KeyError, TypeError) as e:
             raise PlanError(f"plan file: a change lacks {e}") from None
@@ -173,6 +181,10 @@ class TargetPlan:
     @property
     def restart_changes(self) -> list[Change]:
         return [c for c in self.changes if c.timing == "restart"]
+
+    @property
+    def file_changes(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == "file"]
 
     def to_json(self) -> dict[str, Any]:
         return {

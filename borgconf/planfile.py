@@ -79,7 +79,7 @@ class ChangeDoc(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
 
     parameter: StrictStr = Field(min_length=1, max_length=300)
-    kind: Literal["parameter", "user", "command"]
+    kind: Literal["parameter", "user", "command", "file"]
     action: Literal["create", "update"]
     cls: Literal["live", "restart"] = Field(alias="class")
     before: StrictStr | None = Field(max_length=100_000)
@@ -90,6 +90,7 @@ class ChangeDoc(BaseModel):
     requires: list[Flag] = Field(default_factory=list, max_length=3)
     password_change: StrictBool = False
     fingerprint: StrictStr | None = Field(default=None, pattern=_FINGERPRINT)
+    lines: list[StrictStr] = Field(default_factory=list, max_length=100_000)  # a file change's masked diff
 
     @field_validator("parameter")
     @classmethod
@@ -101,6 +102,13 @@ class ChangeDoc(BaseModel):
     def _value(cls, v: str | None) -> str | None:
         return _no_control(v, "the value")
 
+    @field_validator("lines")
+    @classmethod
+    def _lines(cls, v: list[str]) -> list[str]:
+        for line in v:
+            _no_control(line.replace("\t", " "), "a line of a file change")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> "ChangeDoc":
         if self.sensitive and (self.before is not None or self.after is not None):
@@ -109,14 +117,20 @@ class ChangeDoc(BaseModel):
             raise ValueError("a change of kind user names 'user NAME'")
         if self.kind == "command" and not self.parameter.startswith("rename-command "):
             raise ValueError("a change of kind command names 'rename-command NAME'")
+        if self.kind == "file" and not self.parameter.startswith("file "):
+            raise ValueError("a change of kind file names 'file PATH'")
+        if self.kind == "file" and (self.sensitive or self.before is not None or self.after is not None or self.cls != "live"):
+            raise ValueError("a file change is live, not sensitive, with before and after null (its lines say what changes)")
+        if self.lines and self.kind != "file":
+            raise ValueError("lines are only for changes of kind file")
         if self.kind == "parameter" and " " in self.parameter:
             raise ValueError("a parameter name has no spaces")
         if self.password_change and self.kind != "user":
             raise ValueError("password_change is only for changes of kind user")
-        if self.fingerprint is not None and not (self.sensitive or self.password_change):
+        if self.fingerprint is not None and not (self.sensitive or self.password_change or self.kind == "file"):
             raise ValueError("a fingerprint is only for a sensitive change or a new password")
-        if self.action == "create" and self.kind != "user":
-            raise ValueError("only a user change creates")
+        if self.action == "create" and self.kind not in ("user", "file"):
+            raise ValueError("only a user or file change creates")
         return self
 
 

@@ -101,6 +101,13 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
         if not tp.changes:
             out.line(f"  in sync: {len(tp.in_sync)} parameter(s) already as the spec says", "green")
         for c in tp.changes:
+            if c.kind == "file":  # names and masked lines only (render --check's)
+                out.line(f"  ~ {c.parameter}: {'create' if c.action == 'create' else 'update'}", "yellow")
+                for line in c.lines:
+                    out.line(f"      {line}", "green" if line.startswith("+") else "red" if line.startswith("-") else None)
+                if c.reason:
+                    out.line(f"      {c.reason}", "dim")
+                continue
             if c.timing == "live":
                 out.line(f"  ~ {c.parameter}: {_value(c.parameter, c.before)} -> {_value(c.parameter, c.after)}", "yellow")
                 if c.reason:
@@ -120,8 +127,10 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
     if not plan.has_changes:
         out.line(f"No changes. {s['targets']} target(s) in sync with {plan.spec_path}.", "bold green")
     else:
+        files = sum(len(tp.file_changes) for tp in plan.targets)
         out.line(
-            f"Plan: {s['live']} to change live, {s['restart']} needing a restart, on {s['targets']} target(s).",
+            f"Plan: {s['live'] - files} to change live, {s['restart']} needing a restart"
+            + (f", {files} file(s) to write" if files else "") + f", on {s['targets']} target(s).",
             "bold",
         )
 
@@ -132,9 +141,16 @@ def render_results(results, out: Out) -> None:
     what differs from the plan is named: a change found already as wanted when
     the lock was taken (not set)."""
     for r in results:
-        if r.applied:
+        files = [c for c in r.applied if c.kind == "file"]
+        if len(files) < len(r.applied):
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
-            out.line(f"Target {r.target}: applied {len(r.applied)} live change(s) (~ above), verified, {how}.", "bold green")
+            wrote = f"; wrote {len(files)} file(s)" if files else ""
+            out.line(f"Target {r.target}: applied {len(r.applied) - len(files)} live change(s) (~ above), verified, {how}{wrote}.", "bold green")
+        elif files:
+            out.line(f"Target {r.target}: wrote {len(files)} file(s) (~ above).", "bold green")
+            if r.persist_only and r.persisted != "none":
+                how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
+                out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
         elif r.persist_only and r.persisted != "none":
             how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
             out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")

@@ -198,6 +198,8 @@ def _apply_rule(u: dict[str, Any], rule: str) -> None:
         u["nopass"], u["hashes"] = True, set()
     elif rule.startswith(">"):
         u["hashes"].add(hashlib.sha256(rule[1:].encode()).hexdigest())
+    elif rule.startswith("<"):
+        u["hashes"].discard(hashlib.sha256(rule[1:].encode()).hexdigest())
     elif rule.startswith("#"):
         u["hashes"].add(rule[1:])
     elif rule.startswith(("~", "%")):

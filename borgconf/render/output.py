@@ -181,13 +181,16 @@ def render_files(
     total_memory: int | None = None,
     env_file: str | None = None,
     allow_paths: tuple[str | os.PathLike, ...] = (),
+    replace_secrets: bool = False,
 ) -> RenderResult:
     """Render (and unless ``check``, write) redis.conf and .env for a spec.
     ``allow_paths``: directories outside the spec's repository the command line
     allowed (``--allow-path``); ``out_dir`` is the command line's too.
 
     ``env_file`` (--env-file) supplies ${VAR}s under the environment, which wins
-    (as for every other command); the rendered .env's own values come under both."""
+    (as for every other command); the rendered .env's own values come under both.
+    ``replace_secrets`` (plan and apply): a secret the environment gives replaces
+    the one in the .env instead of being refused (the .env follows the server)."""
     from ..spec import load_spec, referenced_variables
     from ..spec.extends import resolve_allowed
     from ..spec.interpolation import load_env_file
@@ -202,7 +205,7 @@ def render_files(
         redact.register(existing_values.get(name))
         redact.register(environ.get(name))
 
-    sec = resolve_secrets(secret_variables(refs), existing_values, environ, env_path)
+    sec = resolve_secrets(secret_variables(refs), existing_values, environ, env_path, replace=replace_secrets)
     merged = {**existing_values, **environ, **sec.values}
     spec = load_spec(spec_path, env=merged, allow_paths=allow_paths)
     for s in spec.secrets():

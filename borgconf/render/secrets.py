@@ -46,12 +46,17 @@ class Secrets:
     from_environment: list[str]
 
 
-def resolve_secrets(wanted: dict[str, tuple[str, bool]], existing: dict[str, str], environ: dict[str, str], env_path: Path) -> Secrets:
+def resolve_secrets(wanted: dict[str, tuple[str, bool]], existing: dict[str, str], environ: dict[str, str], env_path: Path, *, replace: bool = False) -> Secrets:
+    """``replace`` (plan and apply, issue 13): a secret the environment gives wins
+    over the one in the .env, which must follow what apply sets on the server."""
     out = Secrets({}, [], [], [])
     for name in sorted(wanted):
         kind, has_default = wanted[name]
         from_env = environ.get(name)
-        if existing.get(name):
+        if replace and from_env and existing.get(name) and from_env != existing[name]:
+            value = from_env
+            out.from_environment.append(name)
+        elif existing.get(name):
             value = existing[name]
             if from_env and from_env != value:
                 raise RenderError(

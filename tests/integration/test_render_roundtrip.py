@@ -50,7 +50,8 @@ def render_start_plan(capsys, redis_factory, spec: Path, out: Path, *extra_plan_
     assert rc == 0, err1
     env = env_of(out / ".env")
     server = redis_factory(config_file=out / "redis.conf", password=env.get("REDIS_PASSWORD"))
-    rc, out2, err2 = run(capsys, "plan", "--detailed-exitcode", spec, "--env-file", out / ".env", "--url", server.url, *extra_plan_args)
+    # rendered under --out-dir, not at the spec's render paths: the plan is the server's
+    rc, out2, err2 = run(capsys, "plan", "--detailed-exitcode", "--no-files", spec, "--env-file", out / ".env", "--url", server.url, *extra_plan_args)
     for text in (out1, err1, out2, err2):
         for secret in secrets_in(env):
             assert secret not in text

@@ -77,7 +77,7 @@ case("sensitive_with_value.json", mod(ch(1, after="hunter2")), "a sensitive chan
 case("sensitive_flipped.json", mod(ch(1, sensitive=False, before="x", after="y")), "summary")  # placeholder, replaced below
 case("sensitive_string.json", mod(ch(1, sensitive="true")), "targets[0].changes[1].sensitive")
 case("class_unknown.json", mod(ch(0, **{"class": "now"})), "targets[0].changes[0].class")
-case("kind_unknown.json", mod(ch(0, kind="file")), "targets[0].changes[0].kind")
+case("kind_unknown.json", mod(ch(0, kind="module")), "targets[0].changes[0].kind")
 case("action_unknown.json", mod(ch(0, action="delete")), "targets[0].changes[0].action")
 case("requires_unknown.json", mod(ch(2, requires=["allow-anything"])), "targets[0].changes[2].requires[0]")
 case("change_unknown_key.json", mod(ch(0, apply_anyway=True)), "targets[0].changes[0].apply_anyway: is not a field")
