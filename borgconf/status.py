@@ -24,6 +24,10 @@ OK, WARN, ERROR = "ok", "warn", "error"
 _RANK = {OK: 0, WARN: 1, ERROR: 2}
 
 MEMORY_WARN = 0.90
+# at maxmemory: Redis refuses a write when the memory it counts is above maxmemory at that
+# moment; a moment later INFO may read a little under it (the refused command's buffers
+# are freed), so within 1% counts as full
+MEMORY_FULL = 0.99
 HIT_RATE_TARGET = 0.90
 CLIENTS_WARN = 0.90
 REPLICA_LAG_WARN = 10  # seconds since the last interaction with the primary
@@ -170,8 +174,8 @@ def evaluate(info: dict, config: dict[str, str], slowlog_len: int, spec, *, now:
     else:
         ratio = used / maxmemory
         value = f"{_size(used)} of {_size(maxmemory)} ({ratio:.0%})"
-        if ratio >= 1 and policy == "noeviction":
-            add("memory", ERROR, value, "at maxmemory with noeviction: writes are refused (OOM)")
+        if ratio >= MEMORY_FULL and policy == "noeviction":
+            add("memory", ERROR, value, "at maxmemory (within 1%) with noeviction: writes are refused (OOM)")
         elif ratio > MEMORY_WARN:
             add("memory", WARN, value, f"above {MEMORY_WARN:.0%} of maxmemory" + ("; keys are being evicted" if policy != "noeviction" else "; writes will be refused at 100%"))
         else:

@@ -82,6 +82,9 @@ def test_no_traffic_is_ok_with_a_note(tmp_path):
         ({"used_memory": 91}, "memory", WARN),
         ({"used_memory": 90}, "memory", OK),
         ({"used_memory": 101, "policy": "noeviction"}, "memory", ERROR),
+        # a moment after an OOM refusal INFO reads a little under maxmemory: still full
+        ({"used_memory": 99, "policy": "noeviction"}, "memory", ERROR),
+        ({"used_memory": 98, "policy": "noeviction"}, "memory", WARN),
         ({"keyspace_hits": 90, "keyspace_misses": 10}, "hit rate", WARN),
         ({"keyspace_hits": 91, "keyspace_misses": 9}, "hit rate", OK),
         ({"connected_clients": 91}, "clients", WARN),
