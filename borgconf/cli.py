@@ -145,13 +145,14 @@ def _targets(spec, target_name: str | None, url: str | None):
     return select_targets(spec, target_name, url)
 
 
-def _lint(spec, strict: bool, out, lives=None, *, show: bool = True) -> None:
+def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, nodes=None) -> None:
     """Lint findings as warnings (not shown where stdout is one JSON document);
     with --strict they are an error. A finding the spec accepts (lint.accept)
     is shown as accepted, with its reason, and never fails --strict."""
     from .lint import lint
 
-    findings = lint(spec, lives or {})
+    # a discovered node is linted with the own server: block of the target that found it
+    findings = lint(spec, lives or {}, {n: i.group for n, i in (nodes or {}).items() if i.group})
     if show:
         for f in findings:
             if f.accepted:
@@ -256,9 +257,9 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
         p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
-        _lint(s, strict, out, lives, show=False)
+        _lint(s, strict, out, lives, show=False, nodes=read.nodes)
     else:
-        _lint(s, strict, out, lives)
+        _lint(s, strict, out, lives, nodes=read.nodes)
         render_plan(p, out, show_in_sync=show_unchanged)
     if failed:
         if out_path:
@@ -306,6 +307,7 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
     env_file = _env_file(ctx, env_file)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence), ("allow-no-auth", allow_no_auth)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
+    nodes: dict = {}  # discovered nodes (spec mode)
     failed: list[str] = []  # targets that could not be read (spec mode)
     saved_file = is_plan_file(spec_or_plan)
     if saved_file:
@@ -316,12 +318,12 @@ def apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appro
         s = _load(spec_or_plan, env_file, allow_paths)
         targets = _targets(s, target_name, url)
         read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress())
-        lives, clients = read.states, read.clients
+        lives, clients, nodes = read.states, read.clients, read.nodes
         targets = [t for t in read.targets if t.name in lives]
         p, failed = _build_plan(s, read)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
-    _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    _lint(s, False, out, lives, nodes=nodes)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)
         refuse_unless_allowed(tp, allow)
