@@ -429,8 +429,9 @@ def render(ctx, spec, env_file, out_dir, check, allow_db_move, allow_paths):
 @click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--discover", "discover_mode", type=click.Choice(["replicas", "cluster"]), help="Import every node found from --url (a primary's replicas, or a Redis Cluster) into one spec.")
 @click.pass_context
-def import_(ctx, url, output, force):
+def import_(ctx, url, output, force, discover_mode):
     """Write a spec of a running server: its non-default parameters, commands and users.
 
     The password comes from BORGCONF_PASSWORD or REDISCLI_AUTH, a renamed
@@ -439,7 +440,7 @@ def import_(ctx, url, output, force):
     """
     import datetime
 
-    from .adopt import import_server, write_spec
+    from .adopt import import_group, import_server, write_spec
     from .spec.schema import Target
 
     _no_env_file(ctx)
@@ -451,13 +452,17 @@ def import_(ctx, url, output, force):
     if output and os.path.lexists(output) and not force:
         raise BorgconfError(f"{output} exists; pass --force to overwrite it (nothing read, nothing written)")
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    result = import_server(target, url, config_command=config_command, now=now)
+    if discover_mode:
+        result = import_group(target, url, discover_mode, config_command=config_command, now=now)
+    else:
+        result = import_server(target, url, config_command=config_command, now=now)
     if not output:
         sys.stdout.write(result.text)
         return 0
     write_spec(output, result.text, force=force)
     out = _out(ctx)
-    out.line(f"wrote {output} (mode 0600): {len(result.parameters)} parameter(s) that differ from the defaults", "green")
+    what = f"{len(result.parameters)} parameter(s) that differ from the defaults" if not discover_mode else f"{len(result.parameters)} parameter(s) that differ from the defaults (shared, and per node where the nodes differ)"
+    out.line(f"wrote {output} (mode 0600): {what}", "green")
     if result.variables:
         out.line("set before plan: " + ", ".join(sorted(result.variables)))
     for note in result.left_out:
