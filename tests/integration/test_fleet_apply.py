@@ -58,3 +58,34 @@ def test_fleet_apply_with_an_unreadable_target_never_exits_0(redis_factory, tmp_
     spec = _fleet_with_a_dead_target(tmp_path, ok, hz=10)
     rc, out, err = run(capsys, "apply", "--auto-approve", spec)  # a is in sync, dead cannot be read
     assert rc == 1 and "target dead" in err
+
+
+def test_reads_ask_only_for_the_parameters_a_plan_needs(redis_factory, tmp_path, capsys):
+    """Issue 12 (scale): a read asks CONFIG GET for the spec's parameters and the
+    few lint and safety read (live.config_names, once per fleet), not all ~200;
+    the reply says of them exactly what CONFIG GET * says: Valkey's second
+    name of masterauth too, and never a hidden config CONFIG GET * leaves out."""
+    from borgconf.fleet import read_targets
+    from borgconf.live import ALWAYS_READ, config_names, connect, read_state
+    from borgconf.spec import load_spec
+
+    pw = "Wq5-tRn8!mZc3vB"
+    srv = redis_factory(["maxmemory-policy allkeys-lru"], password=pw)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\ntarget:\n  url: {srv.url}\n  password: {pw}\nserver:\n  hz: 15\n  maxmemory: 64mb\n  masterauth: {pw}\n")
+    s = load_spec(spec, env={})
+    read = read_targets(s, s.targets)
+    [live] = read.states.values()
+    everything = read_state(connect(s.target), s.target).config  # CONFIG GET *
+    asked = set(config_names(s))
+    assert {"hz", "maxmemory", "masterauth", *ALWAYS_READ} <= asked
+    assert set(live.config) == {n for n in everything if n in asked}
+    assert live.config == {n: everything[n] for n in live.config}
+    assert "list-max-listpack-size" not in live.config and len(live.config) < len(everything) // 4
+    assert live.config["maxmemory-policy"] == "allkeys-lru"
+    # plan and apply are what they were: 3 changes, applied, then in sync
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, err
+    rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
+    assert rc == 0, out + err
+    assert pw not in out + err
