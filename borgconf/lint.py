@@ -51,24 +51,23 @@ def lint(spec, lives: dict | None = None, groups: dict[str, str] | None = None) 
     server: block names that target and the line of its override."""
     lives = lives or {}
     groups = groups or {}
-    out: list[Finding] = []
+    out: dict[Finding, None] = {}  # in order, each once (a set's speed: a fleet has hundreds)
+    renamed = any(t.config_command.upper() != "CONFIG" for t in spec.targets)  # once, not per target
 
     def add(found):
-        for f in found:
-            if f not in out:
-                out.append(f)
+        out.update(dict.fromkeys(found))
 
     if not lives:
         if not spec.target_server:
-            return _accepted(spec, _lint_one(spec, None, "", ""))
+            return _accepted(spec, _lint_one(spec, None, "", "", renamed))
         for t in spec.targets:
-            add(_lint_one(spec, None, t.name, t.name))
-        return _accepted(spec, out)
+            add(_lint_one(spec, None, t.name, t.name, renamed))
+        return _accepted(spec, list(out))
     names = {t.name for t in spec.targets}
     order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in names)
     for name in order:
-        add(_lint_one(spec, lives[name], name, groups.get(name, name)))
-    return _accepted(spec, out)
+        add(_lint_one(spec, lives[name], name, groups.get(name, name), renamed))
+    return _accepted(spec, list(out))
 
 
 def _accepted(spec, findings: list[Finding]) -> list[Finding]:
@@ -86,7 +85,7 @@ def _own_path(spec, owner: str, name_used: str) -> tuple:
     return ("server", name_used)
 
 
-def _lint_one(spec, live, target_name: str, owner: str) -> list[Finding]:
+def _lint_one(spec, live, target_name: str, owner: str, config_renamed: bool) -> list[Finding]:
     """Findings for one target (``live`` None: offline, the spec alone).
     ``target_name`` is the target (or discovered node) linted, ``owner`` the spec
     target whose own server: block applies to it."""
@@ -150,7 +149,7 @@ def _lint_one(spec, live, target_name: str, owner: str) -> list[Finding]:
                 "no AOF and no save points: every key is lost on restart", about("appendonly", "save")))
 
     renamed = spec.commands.get("CONFIG")
-    if (renamed is not None and renamed != "enabled") or any(t.config_command.upper() != "CONFIG" for t in spec.targets):
+    if (renamed is not None and renamed != "enabled") or config_renamed:
         path = ("commands", "CONFIG") if renamed is not None else ("target", "config_command")
         out.append(Finding("config-renamed", where(path),
             "renaming CONFIG breaks Sentinel, exporters and Redis 8 modules; prefer ACL users without +@admin"))

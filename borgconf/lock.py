@@ -102,6 +102,24 @@ def parse_client_list(reply: Any, prefix: str = PREFIX) -> list[Contender]:
     return sorted(out, key=lambda c: c.id)
 
 
+class _OnlyConnection:
+    """A pool of one connection, the lock's, for a pipeline of the lock client:
+    it hands out that connection and never gives it back to the real pool (the
+    lock closes it at release); everything else is the real pool's."""
+
+    def __init__(self, pool, conn) -> None:
+        self._pool, self._conn = pool, conn
+
+    def get_connection(self, *args, **kwargs):
+        return self._conn
+
+    def release(self, conn) -> None:
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+
 class ApplyLock:
     """The apply lock on one server. ``acquire()`` / ``check()`` / ``release()``,
     or use it as a context manager (or :func:`apply_lock`).
@@ -136,6 +154,11 @@ class ApplyLock:
         self._conn = lc.connection
         self._lost = None
         self._conn.register_connect_callback(self._refuse_reconnect)
+        # redis-py's pipeline() takes a connection of the pool, not the client's one:
+        # a pipeline of the lock client goes over the lock connection too (the read
+        # under the lock; no second connection, no second AUTH, per target)
+        one = _OnlyConnection(self._parent.connection_pool, self._conn)
+        lc.pipeline = lambda transaction=True, shard_hint=None: redis.client.Pipeline(one, lc.response_callbacks, transaction, shard_hint)
         self._lc = lc
 
     def _refuse_reconnect(self, conn) -> None:

@@ -89,3 +89,25 @@ def test_reads_ask_only_for_the_parameters_a_plan_needs(redis_factory, tmp_path,
     rc, out, err = run(capsys, "plan", "--detailed-exitcode", spec)
     assert rc == 0, out + err
     assert pw not in out + err
+
+
+def test_apply_reads_under_the_lock_over_the_lock_connection(redis_factory, tmp_path, capsys):
+    """The read under the apply lock is a pipeline of the lock client: it goes
+    over the lock connection itself (redis-py's pipeline() would take another
+    connection of the pool: one more connection and AUTH per target, and a read
+    that is not on the connection holding the lock). One apply of one target:
+    one connection, reused by the read, the lock and every command after."""
+    pw = "Jd6-pXs4!kLq8wN"
+    srv = redis_factory(password=pw)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\ntarget:\n  url: {srv.url}\n  password: {pw}\nserver:\n  hz: 17\n")
+    watcher = srv.client()
+
+    def connections() -> int:
+        return int(watcher.info("stats")["total_connections_received"])
+
+    before = connections()
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, err
+    assert connections() - before == 1
+    assert watcher.config_get("hz")["hz"] == "17"
