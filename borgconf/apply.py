@@ -53,9 +53,11 @@ class _Session:
     def call(self, doing: str, *args):
         import redis.exceptions as rx
 
-        if self.lock is not None:
-            self.lock.check()  # still the connection that took the lock
         try:
+            if self.lock is not None and hasattr(self.lock, "call"):
+                return self.lock.call(*args)  # the lock's check and the command in one round trip
+            if self.lock is not None:
+                self.lock.check()  # still the connection that took the lock
             return self.client.execute_command(*args)
         except rx.RedisError as exc:
             raise translate(exc, self.target, self.address, doing) from None

@@ -192,17 +192,38 @@ class ApplyLock:
         try:
             return self._lc.execute_command(*args)
         except rx.ResponseError as exc:
-            text = str(exc)
-            if isinstance(exc, rx.NoPermissionError) or "NOPERM" in text:
-                user = self._parent.connection_pool.connection_kwargs.get("username") or "default"
-                raise LockError(
-                    f"user {user!r} may not take the apply lock on {self.address}: {text} "
-                    f"(grant {PERMISSIONS}: the lock is a named connection, it writes no key)"
-                ) from None
-            raise LockError(f"{self.address} refused the apply lock ({' '.join(map(str, args[:2]))}): {text}") from None
+            self._refused(args, exc)
+
+    def _refused(self, args, exc) -> None:
+        import redis.exceptions as rx
+
+        text = str(exc)
+        if isinstance(exc, rx.NoPermissionError) or "NOPERM" in text:
+            user = self._parent.connection_pool.connection_kwargs.get("username") or "default"
+            raise LockError(
+                f"user {user!r} may not take the apply lock on {self.address}: {text} "
+                f"(grant {PERMISSIONS}: the lock is a named connection, it writes no key)"
+            ) from None
+        raise LockError(f"{self.address} refused the apply lock ({' '.join(map(str, args[:2]))}): {text}") from None
 
     def _named(self) -> list[Contender]:
         return parse_client_list(self._cmd("CLIENT", "LIST", "TYPE", "normal"))
+
+    def _name_and_list(self) -> list[Contender]:
+        """CLIENT SETNAME, then CLIENT LIST, in one round trip: one connection's
+        commands run in order, so the list is still taken after the naming."""
+        import redis.exceptions as rx
+
+        pipe = self._lc.pipeline(transaction=False)
+        pipe.execute_command("CLIENT", "SETNAME", self.name)
+        pipe.execute_command("CLIENT", "LIST", "TYPE", "normal")
+        replies = pipe.execute(raise_on_error=False)
+        for args, reply in zip((("CLIENT", "SETNAME"), ("CLIENT", "LIST")), replies):
+            if isinstance(reply, rx.ResponseError):
+                self._refused(args, reply)
+            if isinstance(reply, Exception):
+                raise reply
+        return parse_client_list(replies[1])
 
     # -- API ---------------------------------------------------------------
 
@@ -227,10 +248,9 @@ class ApplyLock:
 
     def _wait(self) -> bool:
         deadline = time.monotonic() + self.timeout
-        self._cmd("CLIENT", "SETNAME", self.name)
+        seen = self._name_and_list()
         named = True
         while True:
-            seen = self._named()
             me = next((c for c in seen if c.name == self.name), None)
             others = [c for c in seen if c.name != self.name]
             if named:
@@ -245,7 +265,7 @@ class ApplyLock:
                     self._cmd("CLIENT", "SETNAME", "")
                     named = False
             elif not others:
-                self._cmd("CLIENT", "SETNAME", self.name)
+                seen = self._name_and_list()
                 named = True
                 continue  # the list that counts is the one taken after naming
             if time.monotonic() >= deadline:
@@ -260,6 +280,7 @@ class ApplyLock:
                 log.warning("apply lock not taken: %s", message)
                 return False
             time.sleep(self.poll * (0.5 + random.random()))
+            seen = self._named()
 
     def check(self) -> None:
         """Raise LockError unless this lock is still held: its connection is the
@@ -277,6 +298,33 @@ class ApplyLock:
         if not mine or mine[0].id != self.id or mine[0].name != self.name:
             self.held = False
             raise LockError(self._lost_message())
+
+    def call(self, *args):
+        """Run one command over the lock connection, with :meth:`check`'s
+        ``CLIENT LIST ID`` in the same round trip (before it on the connection).
+        The connection never reconnects and only its owner can rename it, so
+        a live connection still holds the lock: the command reaches the server
+        only while the lock is held, as after a separate check. Raises
+        LockError when the check fails, else the command's error (redis-py's)."""
+        import redis.exceptions as rx
+
+        if not self.held or self._conn is None:
+            raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
+        pipe = self._lc.pipeline(transaction=False)
+        pipe.execute_command("CLIENT", "LIST", "ID", self.id)
+        pipe.execute_command(*args)
+        try:
+            mine_reply, reply = pipe.execute(raise_on_error=False)
+        except (rx.RedisError, LockError):
+            self.held = False
+            raise LockError(self._lost_message()) from None
+        mine = parse_client_list(mine_reply) if not isinstance(mine_reply, Exception) else []
+        if not mine or mine[0].id != self.id or mine[0].name != self.name:
+            self.held = False
+            raise LockError(self._lost_message())
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     def release(self) -> None:
         """Let go: clear the name (best effort) and close the connection."""

@@ -111,3 +111,34 @@ def test_apply_reads_under_the_lock_over_the_lock_connection(redis_factory, tmp_
     assert rc == 0, err
     assert connections() - before == 1
     assert watcher.config_get("hz")["hz"] == "17"
+
+
+def test_apply_of_one_target_takes_few_round_trips(redis_factory, tmp_path, capsys, monkeypatch):
+    """Issue 12 (scale): the lock is taken with CLIENT SETNAME and CLIENT LIST in
+    one round trip, and each command under the lock travels with the lock's
+    check (CLIENT LIST ID) in one: read, lock, read under the lock, CONFIG SET,
+    read back, CONFIG REWRITE and letting go are 7 round trips, not 11; the
+    check still runs before every command (CLIENT LIST ID 3 times)."""
+    from redis.connection import Connection
+
+    srv = redis_factory()
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\ntarget:\n  url: {srv.url}\nserver:\n  hz: 19\n")
+    sent: list[str] = []
+    original = Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        parts = command if isinstance(command, list) else [command]
+        sent.append(b"".join(bytes(p) for p in parts).decode("utf-8", "replace"))
+        return original(self, command, check_health)
+
+    watcher = srv.client()
+    watcher.config_resetstat()
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    monkeypatch.undo()
+    assert rc == 0, err
+    assert len(sent) == 7, sent
+    stats = watcher.info("commandstats")
+    assert stats["cmdstat_client|list"]["calls"] == 4  # taking the lock, then the check before each of 3 commands
+    assert watcher.config_get("hz")["hz"] == "19"
