@@ -41,7 +41,9 @@ with :class:`LockError`, and :attr:`ApplyLock.client` runs commands on that
 one connection only.  So a command sent through ``lock.client`` reaches the
 server only while the connection that took the lock is alive, i.e. only while
 the lock has been held without a break since it was taken.  :meth:`check`
-says so explicitly (``CLIENT LIST ID <own id>`` still shows our name).
+says so explicitly (``CLIENT LIST ID <own id>`` still shows our name);
+:meth:`ApplyLock.call` sends that check and a command in one round trip, and a
+pipeline of ``lock.client`` runs on the lock connection too.
 
 ACL: the user needs ``+client|setname +client|list``.  Without them taking
 the lock fails with a LockError naming those permissions; it is never skipped
