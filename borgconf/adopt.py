@@ -279,17 +279,36 @@ class Imported:
     left_out: list[str]  # parameters not written, with the reason
 
 
-def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Imported:
-    """The spec text of a server (pure)."""
+@dataclass
+class _Parts:
+    """What import writes for one server, before it becomes a spec's text."""
+
+    server: dict[str, Any]
+    secrets: dict[str, str]  # sensitive parameter -> its live value (compared across nodes, never written)
+    variables: dict[str, str]
+    env_owned: list[str]
+    left_out: list[str]
+    ignore: list[str]
+    commands: dict[str, str]
+    users: dict[str, Any]
+    user_notes: list[str]
+    target: dict[str, Any]
+
+
+def _parts(facts: ServerFacts, url: str) -> _Parts:
+    """The spec parts of one server (pure)."""
+    from .discovery import owned_by_topology
+
     catalog = P.catalog()
-    key, defaults = version_defaults(facts.flavour, facts.version)
-    label = f"{'Valkey' if facts.flavour == 'valkey' else 'Redis'} {facts.version}"
+    _, defaults = version_defaults(facts.flavour, facts.version)
     server: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
     variables: dict[str, str] = {}
     env_owned: list[str] = []
     left_out: list[str] = []
     ignore: list[str] = []
     seen: set[str] = set()
+    managed_by = "cluster" if facts.mode == "cluster" else None
     for raw_name in sorted(facts.config):
         p = catalog.lookup(raw_name)
         if p is None:
@@ -309,7 +328,7 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
         default = known if known is not None else p.default
         if default is not None and P.canonical_live(p, raw) == P.canonical_live(p, default):
             continue
-        if p.name in TOPOLOGY_OWNED:
+        if p.name in TOPOLOGY_OWNED or owned_by_topology(p.name, managed_by):
             if raw.strip():
                 ignore.append(p.name)
             continue
@@ -318,6 +337,7 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
                 continue
             var = SECRET_PLACEHOLDERS.get(p.name, env_name(f"REDIS_{p.name}"))
             server[p.name] = f"${{{var}}}"
+            secrets[p.name] = raw
             variables[var] = f"server.{p.name} (the server's current value)"
             continue
         value = spec_value(p, raw)
@@ -381,10 +401,146 @@ def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Impor
             entry = {"password": f"${{{var}}}", **entry}
             variables[var] = f"the password of user {name}"
         users[name] = entry
+    return _Parts(server, secrets, variables, env_owned, left_out, ignore, commands, users, user_notes, target)
 
+
+def build_spec(facts: ServerFacts, url: str, *, now: str | None = None) -> Imported:
+    """The spec text of a server (pure)."""
+    key, _ = version_defaults(facts.flavour, facts.version)
+    part = _parts(facts, url)
+    header = (
+        f"Written by `borgconf import` from {facts.address} ({_label(facts)}, role {facts.role}"
+        + (f", {facts.mode}" if facts.mode != "standalone" else "")
+        + ")"
+        + (f" at {now}" if now else "")
+        + f".\nParameters: those that differ from the defaults of {key}."
+    )
+    targets = [_comment("The server runs without a config file: CONFIG REWRITE cannot persist; persist: none.")] if part.target["persist"] == "none" else []
+    targets.append(_dump({"target": part.target}))
     return Imported(
-        text=_write(facts, label, key, url, target, server, ignore, commands, users, user_notes, env_owned, left_out, variables, now),
-        parameters=list(server),
+        text=_write(header, targets, part.server, part.ignore, part.commands, part.users, part.user_notes, part.env_owned, part.left_out, part.variables,
+                    _databases(facts.config), facts.keyspace),
+        parameters=list(part.server),
+        variables=part.variables,
+        left_out=part.left_out,
+    )
+
+
+def _label(facts: ServerFacts) -> str:
+    return f"{'Valkey' if facts.flavour == 'valkey' else 'Redis'} {facts.version}"
+
+
+def _databases(config: dict[str, str]) -> int:
+    return int(config.get("databases", "16") or 16)
+
+
+# ---------------------------------------------------------------- a replication group or cluster
+
+
+def node_name(address: str) -> str:
+    """A discovered node's target name: its address (as a plan names a discovered node)."""
+    return address.replace("[", "").replace("]", "")
+
+
+def build_group_spec(nodes: list[tuple[Any, ServerFacts]], url: str, mode: str, *, now: str | None = None) -> Imported:
+    """One spec for every node of a replication group or cluster (pure).
+
+    ``nodes``: (discovery.Node, its facts), in discovery's order. What every
+    node agrees on goes into the shared ``server:`` block (a secret: when its
+    live value is the same on every node), users and commands likewise; a
+    parameter where nodes differ goes into each node's own ``server:`` (a
+    target per node, named by its address). When no node differs, the spec is
+    one target with ``discover:`` at ``url``, which also finds nodes added
+    later. What the topology owns (``replicaof``, ``cluster-*`` of the node)
+    is under ``ignore:`` and never in a ``server:`` block."""
+    scheme = url.split("://", 1)[0]
+    parts = [(node, facts, _parts(facts, f"{scheme}://{node.address}")) for node, facts in nodes]
+    if not parts:
+        raise BorgconfError(f"discover: {mode} found no node at {url}")
+
+    def same(name: str) -> bool:
+        first = parts[0][2]
+        return all(name in p.server and p.server[name] == first.server[name] and p.secrets.get(name) == first.secrets.get(name) for _, _, p in parts)
+
+    names = list(dict.fromkeys(n for _, _, p in parts for n in p.server))
+    shared = {n: parts[0][2].server[n] for n in names if same(n)}
+    variables: dict[str, str] = {}
+    overrides: dict[str, dict[str, Any]] = {}
+    for node, facts, p in parts:
+        own: dict[str, Any] = {}
+        for n, v in p.server.items():
+            if n in shared:
+                continue
+            if n in p.secrets:  # a secret that differs: this node's own variable
+                base = v[2:-1]
+                v = f"${{{base}_{env_name(node_name(node.address))}}}"
+                variables[v[2:-1]] = f"server.{n} of {node.address} (its current value)"
+                if p.target.get("password") == "${REDIS_PASSWORD}" and n == "requirepass":
+                    p.target["password"] = v
+            own[n] = v
+        overrides[node.address] = own
+    notes: list[str] = []
+
+    def agreed(attr: str, what: str) -> dict[str, Any]:
+        out = {}
+        keys = list(dict.fromkeys(k for _, _, p in parts for k in getattr(p, attr)))
+        for k in keys:
+            values = [getattr(p, attr).get(k) for _, _, p in parts]
+            if all(v == values[0] for v in values):
+                out[k] = values[0]
+            else:
+                have = [n.address for (n, _, _), v in zip(parts, values) if v is not None]
+                notes.append(f"{what} {k} left out: the nodes differ ({', '.join(have)} have it, not all alike); a spec holds one for every node")
+        return out
+
+    users = agreed("users", "user")
+    commands = agreed("commands", "command")
+    ignore = sorted({n for _, _, p in parts for n in p.ignore})
+    env_owned = sorted({n for _, _, p in parts for n in p.env_owned})
+    left_out = list(dict.fromkeys(n for _, _, p in parts for n in p.left_out))
+    user_notes = list(dict.fromkeys([*(n for _, _, p in parts for n in p.user_notes), *notes]))
+    differ = any(overrides.values())
+    _, first, first_part = parts[0]
+    keys = sorted({version_defaults(f.flavour, f.version)[0] for _, f, _ in parts})
+    roles = ", ".join(f"{n.address} ({_label(f)}, {'replica of ' + n.primary if n.role == 'replica' and n.primary else n.role})" for n, f, _ in parts)
+    header = (
+        f"Written by `borgconf import` from the {'Redis Cluster' if mode == 'cluster' else 'replication group'} found at {url} "
+        + f"(discover: {mode})" + (f" at {now}" if now else "") + f": {len(parts)} node(s): {roles}."
+        + f"\nParameters: those that differ from the defaults of {', '.join(keys)}; what every node agrees on is in the shared server: block."
+    )
+    if differ:
+        targets = [_comment(
+            "The nodes differ, so each is a target with its own server: block (merged over the shared one); "
+            f"a target with discover: {mode} would give every node the same settings."
+        )]
+        listed = []
+        for node, facts, p in parts:
+            t = {"name": node_name(node.address), **p.target}
+            if overrides[node.address]:
+                t["server"] = overrides[node.address]
+            listed.append(t)
+        targets.append(_dump({"targets": listed}))
+    else:
+        seed = dict(first_part.target)
+        seed["url"] = url
+        seed = {"name": "group" if mode == "replicas" else "cluster", **seed, "discover": mode}
+        if any(p.target.get("persist") != seed["persist"] for _, _, p in parts):
+            seed["persist"] = "none"
+        targets = [_comment(f"Every node agrees: one target with discover: {mode} stands for all of them (and for nodes added later)."), _dump({"targets": [seed]})]
+    described = dict(variables)
+    for _, _, p in parts:
+        for k, v in p.variables.items():
+            described.setdefault(k, v)
+    written = str([shared, commands, users, [p.target for _, _, p in parts], list(overrides.values())])
+    variables = {k: described[k] for k in sorted(set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}", written)))}
+    keyspace: dict[int, int] = {}
+    for node, facts, _ in parts:
+        if node.role == "primary":
+            for db, n in facts.keyspace.items():
+                keyspace[db] = keyspace.get(db, 0) + n
+    return Imported(
+        text=_write(header, targets, shared, ignore, commands, users, user_notes, env_owned, left_out, variables, _databases(first.config), keyspace),
+        parameters=list(shared) + [f"{name}: {n}" for name, o in overrides.items() for n in o],
         variables=variables,
         left_out=left_out,
     )
@@ -441,14 +597,10 @@ def _comment(text: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
 
 
-def _write(facts, label, key, url, target, server, ignore, commands, users, user_notes, env_owned, left_out, variables, now) -> str:
+def _write(header, targets, server, ignore, commands, users, user_notes, env_owned, left_out, variables, databases, keyspace) -> str:
     parts = [
         _comment(
-            f"Written by `borgconf import` from {facts.address} ({label}, role {facts.role}"
-            + (f", {facts.mode}" if facts.mode != "standalone" else "")
-            + ")"
-            + (f" at {now}" if now else "")
-            + f".\nParameters: those that differ from the defaults of {key}."
+            header
             + ("\nNo secret is in this file: set these variables (environment or --env-file) before plan:" if variables else "")
         )
     ]
@@ -456,9 +608,7 @@ def _write(facts, label, key, url, target, server, ignore, commands, users, user
         parts.append(_comment(f"  {var}: {what}"))
     parts.append("\n")
     parts.append(_dump({"version": 1}))
-    if target["persist"] == "none":
-        parts.append(_comment("The server runs without a config file: CONFIG REWRITE cannot persist; persist: none."))
-    parts.append(_dump({"target": target}))
+    parts += targets
     parts.append("\n")
     if env_owned:
         parts.append(_comment("Left out, owned by the environment (compose, systemd, the image): " + ", ".join(sorted(env_owned))))
@@ -478,12 +628,11 @@ def _write(facts, label, key, url, target, server, ignore, commands, users, user
         if users:
             parts.append(_dump({"users": users}))
     parts.append("\n")
-    databases = int(facts.config.get("databases", "16") or 16)
-    used = sorted(db for db, n in facts.keyspace.items() if n > 0)
+    used = sorted(db for db, n in keyspace.items() if n > 0)
     if used:
         parts.append(_comment(f"Databases holding keys (of {databases}): name the application of each, e.g."))
         for db in used:
-            parts.append(_comment(f"  app{db}: {{db: {db}}}   # {facts.keyspace[db]} keys"))
+            parts.append(_comment(f"  app{db}: {{db: {db}}}   # {keyspace[db]} keys"))
     else:
         parts.append(_comment(f"No database holds keys yet (of {databases}); one service per application, e.g."))
         parts.append(_comment("  myapp: {db: 0, role: cache}"))
@@ -510,6 +659,51 @@ def import_server(target, url: str, *, config_command: str = "CONFIG", now: str 
     return build_spec(facts, url, now=now)
 
 
+def import_group(target, url: str, mode: str, *, config_command: str = "CONFIG", now: str | None = None, parallel: int = 8) -> Imported:
+    """Discover every node from the server at ``url`` (discovery.discover, mode
+    ``replicas`` or ``cluster``), read each (concurrently, at most ``parallel``
+    at once) and build one spec of them all. A node discovery reports as failed
+    or unreadable is an error naming it: nothing is written for part of a group."""
+    import concurrent.futures as cf
+
+    from . import redact
+    from .discovery import discover
+    from .fleet import _url_address, node_target
+    from .live import connect, target_password
+
+    password = target_password(target)
+    seed = target.model_copy(update={"url": url})
+
+    def connect_node(host: str, port: int):
+        return connect(node_target(seed, host, port))
+
+    nodes = discover(connect_node, _url_address(url), mode, parallel=parallel)
+    bad = [n for n in nodes if not n.port or not n.healthy]
+    if bad:
+        raise BorgconfError(
+            f"discover: {mode} from {_url_address(url)}: " + "; ".join(f"{n.address}: {n.problem or 'not healthy'}" for n in bad)
+            + "; import reads every node (nothing written)"
+        )
+
+    def read(node):
+        nt = node_target(seed, node.host, node.port)
+        client = connect(nt)
+        try:
+            return read_server(client, nt, config_command=config_command, password=password)
+        finally:
+            client.close()
+
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(parallel, len(nodes)))) as pool:
+        facts = list(pool.map(read, nodes))  # the first node's error, in discovery's order
+    for f in facts:
+        for secret in (f.config.get(n) for n in SECRET_PLACEHOLDERS):
+            if secret:
+                redact.register(secret)
+    if config_command != "CONFIG":
+        redact.register(config_command)
+    return build_group_spec(list(zip(nodes, facts)), url, mode, now=now)
+
+
 def write_spec(path: str, text: str, *, force: bool = False) -> None:
     """0600, atomically; an existing file only with ``force``."""
     import os
@@ -524,4 +718,4 @@ def write_spec(path: str, text: str, *, force: bool = False) -> None:
         raise BorgconfError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-__all__ = ["ServerFacts", "Imported", "read_server", "build_spec", "import_server", "write_spec", "version_defaults", "server_key", "command_states", "spec_value", "ENVIRONMENT_OWNED", "DANGEROUS_COMMANDS"]
+__all__ = ["ServerFacts", "Imported", "read_server", "build_spec", "build_group_spec", "import_server", "import_group", "node_name", "write_spec", "version_defaults", "server_key", "command_states", "spec_value", "ENVIRONMENT_OWNED", "DANGEROUS_COMMANDS"]

@@ -92,7 +92,7 @@ class _Session:
     def call(self, doing: str, *args, pause: str | None = None):
         import redis.exceptions as rx
 
-        if self.lock is not None:
+        if self.lock is not None and not hasattr(self.lock, "call"):  # a lock without call(): check it first
             try:
                 self.lock.check()  # still the connection that took the lock
             except LockError as exc:
@@ -105,6 +105,10 @@ class _Session:
         if pause is not None:
             _test_pause(pause, self.stop)
         try:
+            if self.lock is not None and hasattr(self.lock, "call"):
+                # the lock's check and the command in one round trip: a failure of either
+                # leaves it open whether the command ran (NoAnswer below: read again)
+                return self.lock.call(*args)
             return self.client.execute_command(*args)
         except (rx.TimeoutError, rx.ConnectionError, LockError) as exc:
             if isinstance(exc, rx.AuthenticationError):
@@ -270,7 +274,7 @@ class Undo:
     kept: list[str] = field(default_factory=list)  # users the spec creates, kept after a failure because the written files name them
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None) -> Evidence:  # type: ignore[assignment]
     """Step 1: read again under the lock; refuse another server, or values that drifted
     since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
     refuse unless the plan is exactly what the spec and the fresh server give."""
@@ -282,8 +286,10 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
     for c in command_changes:
         spec_commands.setdefault(c.name, "disabled")
     names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
+    # config_names (live.config_names, once per fleet): the spec's parameters, not all ~200; the plan's too
+    config = tuple(dict.fromkeys([*config_names, *(n for p in params.values() for n in (*p.names(), *p.server_names.values()))])) if config_names else None
     # rules that name a category are compared by what they grant: that needs the command table
-    fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names))
+    fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names), config=config)
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -690,11 +696,15 @@ def apply_target(
     commands: dict[str, str] | None = None,
     stop: threading.Event | None = None,
     files=None,
+    config_names: tuple[str, ...] | None = None,
 ) -> ApplyResult:
     """Apply one target's plan. ``secrets`` maps the ``ChangeId`` of a sensitive parameter
     (and of a user) to the value to set; ``users`` maps a user's ``ChangeId`` to its
     desired ``users.UserState``; ``commands`` are the spec's ``commands:`` (a disabled
     command is denied to every user through ACL rules, the spec's users included).
+
+    ``config_names`` (live.config_names): the parameters the read under the lock
+    asks for (None: all of them).
 
     ``write_file(total_memory)`` persists for ``persist: file`` (the server's total
     memory resolves percentages the way the live value was resolved).
@@ -733,7 +743,7 @@ def apply_target(
     read_spec = read_spec or (commands or {}, [])
     _acquire_lock(s, lock_timeout, lock_factory)
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file, config_names=config_names)
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)

@@ -179,14 +179,16 @@ def _targets(spec, target_name: str | None, url: str | None):
     return select_targets(spec, target_name, url)
 
 
-def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, findings=None) -> list:
+def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, findings=None, nodes=None) -> list:
     """Lint findings as warnings (not shown where stdout is one JSON document);
     with --strict they are an error. A finding the spec accepts (lint.accept)
     is shown as accepted, with its reason, and never fails --strict.
     Returns the findings (``findings``: already computed)."""
     from .lint import lint
 
-    findings = lint(spec, lives or {}) if findings is None else findings
+    # a discovered node is linted with the own server: block of the target that found it
+    if findings is None:
+        findings = lint(spec, lives or {}, {n: i.group for n, i in (nodes or {}).items() if i.group})
     errors = [f for f in findings if f.severity == "error"]
     if errors:  # refused whatever --strict says (a spec read without _load: a saved plan's, render's)
         from .lint import refuse_errors
@@ -317,7 +319,7 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
         from .views import lint_json
 
         seal(p, s)  # fingerprints of the secrets it sets, under a fresh random salt
-        findings = _lint(s, False, out, lives, show=False)
+        findings = _lint(s, False, out, lives, show=False, nodes=read.nodes)
         p.lint = lint_json(findings, strict=strict)  # the same findings the text output shows
     if out_path:
         from .contract import recorded_spec_path
@@ -325,9 +327,9 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
         p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
-        _lint(s, strict, out, lives, show=False, findings=findings)
+        _lint(s, strict, out, lives, show=False, findings=findings, nodes=read.nodes)
     else:
-        _lint(s, strict, out, lives, findings=findings)
+        _lint(s, strict, out, lives, findings=findings, nodes=read.nodes)
         render_plan(p, out, show_in_sync=show_unchanged)
     if failed:
         if out_path:
@@ -385,6 +387,7 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
     env_file = _env_file(ctx, env_file)
     allow = {name for name, on in (("allow-evict", allow_evict), ("allow-hide-data", allow_hide_data), ("allow-no-persistence", allow_no_persistence), ("allow-no-auth", allow_no_auth)) if on}
     lives: dict = {}  # read in spec mode only; from a plan file, apply_target reads the server itself
+    nodes: dict = {}  # discovered nodes (spec mode)
     failed: list[str] = []  # targets that could not be read (spec mode)
     saved_file = is_plan_file(spec_or_plan)
     if saved_file:
@@ -407,14 +410,14 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         targets = _targets(s, target_name, url)
         json_doc = report is not None  # the result document lists every target, one not read with its error
         read = _read_lives(s, targets, url, parallel=parallel, fail_fast=fail_fast, progress=_progress(), keep_going=json_doc)
-        lives, clients = read.states, read.clients
+        lives, clients, nodes = read.states, read.clients, read.nodes
         targets = [t for t in read.targets if t.name in lives]
         p, failed = _build_plan(s, read, url=url, keep_going=json_doc)
         if not no_files:
             _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
-    findings = _lint(s, False, out, lives)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    findings = _lint(s, False, out, lives, nodes=nodes)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     if report is not None:
         report.planned(s, p, findings, saved_file=saved_file)
     if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read
@@ -557,8 +560,9 @@ def render(ctx, spec, env_file, out_dir, check, allow_db_move, allow_paths):
 @click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--discover", "discover_mode", type=click.Choice(["replicas", "cluster"]), help="Import every node found from --url (a primary's replicas, or a Redis Cluster) into one spec.")
 @click.pass_context
-def import_(ctx, url, output, force):
+def import_(ctx, url, output, force, discover_mode):
     """Write a spec of a running server: its non-default parameters, commands and users.
 
     The password comes from BORGCONF_PASSWORD or REDISCLI_AUTH, a renamed
@@ -567,7 +571,7 @@ def import_(ctx, url, output, force):
     """
     import datetime
 
-    from .adopt import import_server, write_spec
+    from .adopt import import_group, import_server, write_spec
     from .spec.schema import Target
 
     _no_env_file(ctx)
@@ -579,13 +583,17 @@ def import_(ctx, url, output, force):
     if output and os.path.lexists(output) and not force:
         raise BorgconfError(f"{output} exists; pass --force to overwrite it (nothing read, nothing written)")
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    result = import_server(target, url, config_command=config_command, now=now)
+    if discover_mode:
+        result = import_group(target, url, discover_mode, config_command=config_command, now=now)
+    else:
+        result = import_server(target, url, config_command=config_command, now=now)
     if not output:
         sys.stdout.write(result.text)
         return 0
     write_spec(output, result.text, force=force)
     out = _out(ctx)
-    out.line(f"wrote {output} (mode 0600): {len(result.parameters)} parameter(s) that differ from the defaults", "green")
+    what = f"{len(result.parameters)} parameter(s) that differ from the defaults" if not discover_mode else f"{len(result.parameters)} parameter(s) that differ from the defaults (shared, and per node where the nodes differ)"
+    out.line(f"wrote {output} (mode 0600): {what}", "green")
     if result.variables:
         out.line("set before plan: " + ", ".join(sorted(result.variables)))
     for note in result.left_out:

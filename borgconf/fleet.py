@@ -94,10 +94,11 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
     waiting for the targets still being read. ``progress(name, error)`` is
     called once per finished target (error None when it was read)."""
     from .discovery import discover
-    from .live import connect, first_call, read_state
+    from .live import config_names, connect, first_call, read_state
     from .users import managed
 
     users = managed(spec)
+    names = config_names(spec)  # once per fleet: the parameters every read asks for
     # rules naming a category are compared by what they grant: that needs the server's command table
     by_category = any("@" in rule for name in users for rule in spec.users[name].commands.split())
     todo: queue.Queue = queue.Queue()
@@ -126,7 +127,7 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
                     done.put((kind, t, discover_nodes(t), None, None))
                 else:
                     client = connect(t, url=url if t in targets else None)
-                    done.put((kind, t, client, read_state(client, t, spec.commands, users, command_table=by_category), None))
+                    done.put((kind, t, client, read_state(client, t, spec.commands, users, command_table=by_category, config=names), None))
             except BorgconfError as exc:
                 done.put((kind, t, None, None, exc))
             except BaseException as exc:  # a bug: hand it to the caller, never lose it on a thread
@@ -435,11 +436,13 @@ def apply_fleet(
     A target whose plan holds file changes (filechanges.py) writes them, rendered
     again with ``env_file`` and ``allow_paths`` and checked against the plan."""
     from .apply import apply_target
+    from .live import config_names
     from .planner import build_target_plan
     from .users import managed
 
     lives = lives or {}
     read_users = managed(spec)
+    names = config_names(spec)  # once per fleet: what the read under each target's lock asks for
     users = desired_users(spec)
     by_name = {t.name: t for t in targets}
     out = FleetApply()
@@ -470,7 +473,7 @@ def apply_fleet(
         return apply_target(
             clients[tp.name], t, tp, secrets=secrets, persist=persist, allow=allow, write_file=write_file,
             lock_timeout=lock_timeout, users=users, replan=replan, read_spec=(spec.commands, read_users), saved_file=saved_file, commands=spec.commands, files=files,
-            stop=interrupt,
+            stop=interrupt, config_names=names,
         )
 
     def interrupted() -> bool:
@@ -491,7 +494,7 @@ def apply_fleet(
                 out.stopped, out.not_reached = i + 1 < len(order), [x.name for x in order[i + 1 :]]
                 break
             out.results.append(r)
-            problems = gate(spec, by_name[tp.name], tp, clients[tp.name], timeout=gate_timeout) if r.applied else []
+            problems = gate(spec, by_name[tp.name], tp, clients[tp.name], timeout=gate_timeout, config=names) if r.applied else []
             if progress is not None:
                 progress(tp.name, BorgconfError("health gate: " + "; ".join(problems)) if problems else None)
             if problems:
@@ -546,7 +549,7 @@ def apply_fleet(
     return out
 
 
-def gate(spec, target, tp, client, *, timeout: float = 10.0, interval: float = 0.2) -> list[str]:
+def gate(spec, target, tp, client, *, timeout: float = 10.0, interval: float = 0.2, config: tuple[str, ...] | None = None) -> list[str]:
     """The health gate of one node after its apply ([] when it passes): it answers
     PING, a replica's link to its primary is up (and not syncing), a cluster node
     says cluster_state:ok (discovery.health_problems), and a fresh read plans no
@@ -569,7 +572,7 @@ def gate(spec, target, tp, client, *, timeout: float = 10.0, interval: float = 0
         problems = health_problems_of(client, node)
         if not problems:
             try:
-                again = build_target_plan(spec, target, read_state(client, target, spec.commands, managed(spec)), info)
+                again = build_target_plan(spec, target, read_state(client, target, spec.commands, managed(spec), config=config), info)
                 left = [c.parameter for c in again.live_changes]
                 if left:
                     problems = [f"{tp.address}: does not read back what was applied ({', '.join(left)} still differ)"]

@@ -46,9 +46,9 @@ def service_role(name: str, svc) -> str | None:
     return svc.role or KNOWN_APP_ROLES.get(name)
 
 
-def _value(spec, live, name):
+def _value(server, live, name):
     """The value a parameter will have: the spec's (checked), else the live one, else None."""
-    sv = spec.server.get(name)
+    sv = server.get(name)
     if sv is not None:
         return sv.checked
     if live is not None:
@@ -56,20 +56,37 @@ def _value(spec, live, name):
     return None
 
 
-def lint(spec, lives: dict | None = None) -> list[Finding]:
-    """Offline findings from the spec alone; with live states, every target is
-    linted against its own facts (in the spec's target order, duplicates once),
-    so the result never depends on which server answered first."""
+def lint(spec, lives: dict | None = None, groups: dict[str, str] | None = None) -> list[Finding]:
+    """Findings for every target's effective settings: the shared server: block
+    with the target's own merged over it (Spec.server_for). Offline from the spec
+    alone; with live states, every target is linted against its own facts too.
+    In the spec's target order, an identical finding once, so the result never
+    depends on which server answered first. ``groups`` names the spec target
+    whose ``discover:`` found a node (node name -> target name): a node takes
+    that target's own server: block. A finding that rests on a target's own
+    server: block names that target and the line of its override."""
     lives = lives or {}
+    groups = groups or {}
+    out: dict[Finding, None] = {}  # in order, each once (a set's speed: a fleet has hundreds)
+    renamed = any(t.config_command.upper() != "CONFIG" for t in spec.targets)  # once, not per target
+
+    def add(found):
+        out.update(dict.fromkeys(found))
+
     if not lives:
-        return _accepted(spec, weak_secrets(spec) + _lint_one(spec, None, ""))
-    order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in {t.name for t in spec.targets})
-    out: list[Finding] = weak_secrets(spec)
+        add(weak_secrets(spec))
+        if not spec.target_server:
+            add(_lint_one(spec, None, "", "", renamed))
+            return _accepted(spec, list(out))
+        for t in spec.targets:
+            add(_lint_one(spec, None, t.name, t.name, renamed))
+        return _accepted(spec, list(out))
+    add(weak_secrets(spec))
+    names = {t.name for t in spec.targets}
+    order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in names)
     for name in order:
-        for f in _lint_one(spec, lives[name], name):
-            if f not in out:
-                out.append(f)
-    return _accepted(spec, out)
+        add(_lint_one(spec, lives[name], name, groups.get(name, name), renamed))
+    return _accepted(spec, list(out))
 
 
 def _accepted(spec, findings: list[Finding]) -> list[Finding]:
@@ -157,12 +174,28 @@ def _split_where(where: str) -> tuple[str, int, int]:
     return where, 0, 0
 
 
-def _lint_one(spec, live, target_name: str) -> list[Finding]:
-    """Findings for one target (``live`` None: offline, the spec alone)."""
+def _own_path(spec, owner: str, name_used: str) -> tuple:
+    """Where a target's own server: block sets a parameter (targets: or target:)."""
+    for i, t in enumerate(spec.targets):
+        if t.name == owner:
+            listed = ("targets", i, "server", name_used)
+            return listed if listed[:2] in spec.positions or i else ("target", "server", name_used)
+    return ("server", name_used)
+
+
+def _lint_one(spec, live, target_name: str, owner: str, config_renamed: bool) -> list[Finding]:
+    """Findings for one target (``live`` None: offline, the spec alone).
+    ``target_name`` is the target (or discovered node) linted, ``owner`` the spec
+    target whose own server: block applies to it."""
+    own = spec.target_server.get(owner, {})
+    server = spec.server_for(owner) if owner else spec.server
 
     def about(*names: str) -> str:
-        """The target's name when a finding rests on its live facts."""
-        return target_name if live is not None and any(n not in spec.server for n in names) else ""
+        """The target a finding is about: the one whose live facts it rests on,
+        else the one whose own server: block sets what it rests on."""
+        if live is not None and any(n not in server for n in names):
+            return target_name
+        return owner if any(n in own for n in names) else ""
 
     out: list[Finding] = []
 
@@ -170,55 +203,65 @@ def _lint_one(spec, live, target_name: str) -> list[Finding]:
         f, line, col = spec.where(path)
         return f"{f}:{line}:{col}" if line else f
 
-    policy = _value(spec, live, "maxmemory-policy")
+    def at(path: tuple, *names: str) -> str:
+        """``path``, or the line of the target's own override of the first of ``names`` it sets."""
+        for n in names:
+            if n in own:
+                return where(_own_path(spec, owner, own[n].name_used))
+        return where(path)
+
+    def param_at(sv) -> str:
+        return at(("server", sv.name_used), sv.param.name)
+
+    policy = _value(server, live, "maxmemory-policy")
     if policy is not None and str(policy).lower() not in EVICTING_OK:
         for name, svc in spec.services.items():
             if service_role(name, svc) == "queue":
-                out.append(Finding("queue-evicting-policy", where(("services", name)),
+                out.append(Finding("queue-evicting-policy", at(("services", name), "maxmemory-policy"),
                     f"service {name} is a queue but maxmemory-policy is {policy}: BullMQ and Sidekiq lose jobs when keys are evicted; use noeviction",
                     about("maxmemory-policy")))
 
-    mm = spec.server.get("maxmemory")
+    mm = server.get("maxmemory")
     if mm is not None:
         if isinstance(mm.checked, tuple) and mm.checked[1] > 75:
-            out.append(Finding("maxmemory-no-headroom", where(("server", mm.name_used)),
-                f"maxmemory {mm.checked[1]}% leaves no headroom for the fork of BGSAVE / AOF rewrite; stay at or below 75%"))
+            out.append(Finding("maxmemory-no-headroom", param_at(mm),
+                f"maxmemory {mm.checked[1]}% leaves no headroom for the fork of BGSAVE / AOF rewrite; stay at or below 75%", about("maxmemory")))
         elif isinstance(mm.checked, int) and live is not None and live.total_memory and mm.checked > live.total_memory * 3 // 4:
-            out.append(Finding("maxmemory-no-headroom", where(("server", mm.name_used)),
+            out.append(Finding("maxmemory-no-headroom", param_at(mm),
                 f"maxmemory is above 75% of the server's {live.total_memory} bytes: no headroom for the fork of BGSAVE / AOF rewrite", target_name))
 
-    rp = _value(spec, live, "requirepass")
+    rp = _value(server, live, "requirepass")
     if not rp:
-        out.append(Finding("no-requirepass", where(("server",)),
+        out.append(Finding("no-requirepass", at(("server",), "requirepass"),
             "no requirepass: anyone who reaches the port can read, write and reconfigure Redis", about("requirepass")))
 
-    aof = _value(spec, live, "appendonly")
-    save = _value(spec, live, "save")
+    aof = _value(server, live, "appendonly")
+    save = _value(server, live, "save")
     aof_on = str(aof).lower() == "yes" if aof is not None else False
     # offline, a spec without `save` leaves the server's default save points in force
     # (Redis 7.0: 3600 1 300 100 60 10000): only an explicit empty save turns them off
     save_on = bool(save) if save is not None else live is None
     if (aof is not None or save is not None) and not aof_on and not save_on:
-        if "appendonly" in spec.server or "save" in spec.server or live is not None:
-            out.append(Finding("no-persistence", where(("server",)),
+        if "appendonly" in server or "save" in server or live is not None:
+            out.append(Finding("no-persistence", at(("server",), "appendonly", "save"),
                 "no AOF and no save points: every key is lost on restart", about("appendonly", "save")))
 
     renamed = spec.commands.get("CONFIG")
-    if (renamed is not None and renamed != "enabled") or any(t.config_command.upper() != "CONFIG" for t in spec.targets):
+    if (renamed is not None and renamed != "enabled") or config_renamed:
         path = ("commands", "CONFIG") if renamed is not None else ("target", "config_command")
         out.append(Finding("config-renamed", where(path),
             "renaming CONFIG breaks Sentinel, exporters and Redis 8 modules; prefer ACL users without +@admin"))
 
     live_cluster = live is not None and live.mode == "cluster"
-    cluster = live_cluster or str(_value(spec, None, "cluster-enabled") or "").lower() == "yes"
+    cluster = live_cluster or str(_value(server, None, "cluster-enabled") or "").lower() == "yes"
     if cluster:
         for name, svc in spec.services.items():
             if svc.db != 0:
                 out.append(Finding("cluster-db", where(("services", name, "db")),
-                    f"service {name} uses db {svc.db}, but a Redis Cluster has only db 0", target_name if live_cluster else ""))
+                    f"service {name} uses db {svc.db}, but a Redis Cluster has only db 0", target_name if live_cluster else about("cluster-enabled")))
 
-    nke = spec.server.get("notify-keyspace-events")
+    nke = server.get("notify-keyspace-events")
     if nke is not None and isinstance(nke.raw, str) and "n" in nke.raw:
-        out.append(Finding("keyspace-events-n", where(("server", nke.name_used)),
-            "'n' (new-key events) is neither reported by CONFIG GET nor kept by CONFIG REWRITE; borgconf leaves it out"))
+        out.append(Finding("keyspace-events-n", param_at(nke),
+            "'n' (new-key events) is neither reported by CONFIG GET nor kept by CONFIG REWRITE; borgconf leaves it out", about("notify-keyspace-events")))
     return out

@@ -332,10 +332,58 @@ def first_call(client, address: str, fn):
             _use_password(client, password)
 
 
-def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False) -> LiveState:
+#: Parameters a plan reads whatever the spec sets: lint (policy, persistence,
+#: password, cluster mode), data safety (maxmemory, databases, AOF and save
+#: points), a replication group's shared secrets, the parameter class of a
+#: protected config, and where users are persisted (aclfile).
+ALWAYS_READ = (
+    "appendonly", "save", "requirepass", "masterauth", "masteruser", "maxmemory", "maxmemory-policy",
+    "databases", "enable-protected-configs", "aclfile", "cluster-enabled",
+)
+
+
+def config_names(spec, extra=()) -> tuple[str, ...]:
+    """The names one ``CONFIG GET`` asks for a spec (once per fleet, not per
+    target): every parameter of the shared and the targets' own server:
+    blocks and :data:`ALWAYS_READ`, each under all its names (aliases, and the
+    name a server of another flavour reports: Valkey's primaryauth). A
+    parameter the server does not know is simply not in the reply, as with
+    ``CONFIG GET *`` (see :func:`config_get_args`)."""
+    from . import params as P
+
+    catalog = P.catalog()
+    params = [sv.param for sv in spec.server.values()]
+    params += [sv.param for own in spec.target_server.values() for sv in own.values()]
+    params += [p for p in (catalog.lookup(n) for n in (*ALWAYS_READ, *extra)) if p is not None]
+    names: dict[str, None] = {}
+    for p in params:
+        for n in (*p.names(), *p.server_names.values()):
+            names[n] = None
+    return tuple(names)
+
+
+# An unauthenticated client may send at most 10 arguments per command (Redis and
+# Valkey close the connection otherwise, before saying NOAUTH): CONFIG GET + 8 names.
+_NAMES_PER_GET = 8
+
+
+def config_get_args(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The arguments of the CONFIG GETs that read ``names`` (after the command name):
+    each name as a glob that matches only itself (``hz`` -> ``h[z]``), so the reply
+    is exactly what ``CONFIG GET *`` says of them: a server answers an exact name
+    even for its hidden configs (``aof-disable-auto-gc`` on Redis 8.2 and Valkey),
+    which ``*`` leaves out, and a plan must call those unknown as before.
+    Several names per command (Redis 7.0+ and Valkey), 8 at most."""
+    patterns = [n[:-1] + "[" + n[-1] + "]" for n in names if n]
+    return [("GET", *patterns[i : i + _NAMES_PER_GET]) for i in range(0, len(patterns), _NAMES_PER_GET)] or [("GET", "*")]
+
+
+def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False, config: tuple[str, ...] | None = None) -> LiveState:
     """Everything a plan needs from one server, in one round trip; with
     ``command_table`` (users whose rules name categories), also ``COMMAND``,
-    so that command rules are compared by what they grant (users.granted)."""
+    so that command rules are compared by what they grant (users.granted).
+    ``config``: the parameter names to read (:func:`config_names`), else all
+    of them (``CONFIG GET *``, some 200 parameters to parse on every read)."""
     address = getattr(client, "borgconf_address", target.address)
     user_names = list(users or [])
     wanted = commands or {}
@@ -344,9 +392,12 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     list_users = bool(user_names or denials)
     import redis.exceptions as rx
 
+    gets = config_get_args(config) if config else [("GET", "*")]
+
     def once():
         pipe = client.pipeline(transaction=False)
-        pipe.execute_command(target.config_command, "GET", "*")
+        for args in gets:
+            pipe.execute_command(target.config_command, *args)
         pipe.execute_command("INFO", "server", "memory", "keyspace", "replication")
         for name in user_names:
             pipe.execute_command("ACL", "GETUSER", name)
@@ -357,6 +408,7 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
             for cmd in wanted:
                 pipe.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower())
         replies = pipe.execute(raise_on_error=False)
+        config_replies, replies = replies[: len(gets)], [None, *replies[len(gets) :]]
         if isinstance(replies[1], dict):
             from .discovery import is_sentinel
 
@@ -365,16 +417,20 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
                     f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
                     "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"
                 )
-        for r in replies:
+        for r in (*config_replies, *replies):
             if isinstance(r, Exception):
                 raise r
+        merged: dict[str, str] = {}
+        for r in config_replies:
+            merged.update(parse_config_reply(r))
+        replies[0] = merged
         return replies
 
     try:
         replies = first_call(client, address, once)
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
-    config = parse_config_reply(replies[0])
+    config = replies[0]
     facts = parse_info(replies[1])
     from .users import parse_acl_list, parse_getuser
 
@@ -428,4 +484,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -41,7 +41,9 @@ with :class:`LockError`, and :attr:`ApplyLock.client` runs commands on that
 one connection only.  So a command sent through ``lock.client`` reaches the
 server only while the connection that took the lock is alive, i.e. only while
 the lock has been held without a break since it was taken.  :meth:`check`
-says so explicitly (``CLIENT LIST ID <own id>`` still shows our name).
+says so explicitly (``CLIENT LIST ID <own id>`` still shows our name);
+:meth:`ApplyLock.call` sends that check and a command in one round trip, and a
+pipeline of ``lock.client`` runs on the lock connection too.
 
 ACL: the user needs ``+client|setname +client|list``.  Without them taking
 the lock fails with a LockError naming those permissions; it is never skipped
@@ -102,6 +104,24 @@ def parse_client_list(reply: Any, prefix: str = PREFIX) -> list[Contender]:
     return sorted(out, key=lambda c: c.id)
 
 
+class _OnlyConnection:
+    """A pool of one connection, the lock's, for a pipeline of the lock client:
+    it hands out that connection and never gives it back to the real pool (the
+    lock closes it at release); everything else is the real pool's."""
+
+    def __init__(self, pool, conn) -> None:
+        self._pool, self._conn = pool, conn
+
+    def get_connection(self, *args, **kwargs):
+        return self._conn
+
+    def release(self, conn) -> None:
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+
 class ApplyLock:
     """The apply lock on one server. ``acquire()`` / ``check()`` / ``release()``,
     or use it as a context manager (or :func:`apply_lock`).
@@ -136,6 +156,11 @@ class ApplyLock:
         self._conn = lc.connection
         self._lost = None
         self._conn.register_connect_callback(self._refuse_reconnect)
+        # redis-py's pipeline() takes a connection of the pool, not the client's one:
+        # a pipeline of the lock client goes over the lock connection too (the read
+        # under the lock; no second connection, no second AUTH, per target)
+        one = _OnlyConnection(self._parent.connection_pool, self._conn)
+        lc.pipeline = lambda transaction=True, shard_hint=None: redis.client.Pipeline(one, lc.response_callbacks, transaction, shard_hint)
         self._lc = lc
 
     def _refuse_reconnect(self, conn) -> None:
@@ -169,17 +194,38 @@ class ApplyLock:
         try:
             return self._lc.execute_command(*args)
         except rx.ResponseError as exc:
-            text = str(exc)
-            if isinstance(exc, rx.NoPermissionError) or "NOPERM" in text:
-                user = self._parent.connection_pool.connection_kwargs.get("username") or "default"
-                raise LockError(
-                    f"user {user!r} may not take the apply lock on {self.address}: {text} "
-                    f"(grant {PERMISSIONS}: the lock is a named connection, it writes no key)"
-                ) from None
-            raise LockError(f"{self.address} refused the apply lock ({' '.join(map(str, args[:2]))}): {text}") from None
+            self._refused(args, exc)
+
+    def _refused(self, args, exc) -> None:
+        import redis.exceptions as rx
+
+        text = str(exc)
+        if isinstance(exc, rx.NoPermissionError) or "NOPERM" in text:
+            user = self._parent.connection_pool.connection_kwargs.get("username") or "default"
+            raise LockError(
+                f"user {user!r} may not take the apply lock on {self.address}: {text} "
+                f"(grant {PERMISSIONS}: the lock is a named connection, it writes no key)"
+            ) from None
+        raise LockError(f"{self.address} refused the apply lock ({' '.join(map(str, args[:2]))}): {text}") from None
 
     def _named(self) -> list[Contender]:
         return parse_client_list(self._cmd("CLIENT", "LIST", "TYPE", "normal"))
+
+    def _name_and_list(self) -> list[Contender]:
+        """CLIENT SETNAME, then CLIENT LIST, in one round trip: one connection's
+        commands run in order, so the list is still taken after the naming."""
+        import redis.exceptions as rx
+
+        pipe = self._lc.pipeline(transaction=False)
+        pipe.execute_command("CLIENT", "SETNAME", self.name)
+        pipe.execute_command("CLIENT", "LIST", "TYPE", "normal")
+        replies = pipe.execute(raise_on_error=False)
+        for args, reply in zip((("CLIENT", "SETNAME"), ("CLIENT", "LIST")), replies):
+            if isinstance(reply, rx.ResponseError):
+                self._refused(args, reply)
+            if isinstance(reply, Exception):
+                raise reply
+        return parse_client_list(replies[1])
 
     # -- API ---------------------------------------------------------------
 
@@ -204,10 +250,9 @@ class ApplyLock:
 
     def _wait(self) -> bool:
         deadline = time.monotonic() + self.timeout
-        self._cmd("CLIENT", "SETNAME", self.name)
+        seen = self._name_and_list()
         named = True
         while True:
-            seen = self._named()
             me = next((c for c in seen if c.name == self.name), None)
             others = [c for c in seen if c.name != self.name]
             if named:
@@ -222,7 +267,7 @@ class ApplyLock:
                     self._cmd("CLIENT", "SETNAME", "")
                     named = False
             elif not others:
-                self._cmd("CLIENT", "SETNAME", self.name)
+                seen = self._name_and_list()
                 named = True
                 continue  # the list that counts is the one taken after naming
             if time.monotonic() >= deadline:
@@ -237,6 +282,7 @@ class ApplyLock:
                 log.warning("apply lock not taken: %s", message)
                 return False
             time.sleep(self.poll * (0.5 + random.random()))
+            seen = self._named()
 
     def check(self) -> None:
         """Raise LockError unless this lock is still held: its connection is the
@@ -254,6 +300,33 @@ class ApplyLock:
         if not mine or mine[0].id != self.id or mine[0].name != self.name:
             self.held = False
             raise LockError(self._lost_message())
+
+    def call(self, *args):
+        """Run one command over the lock connection, with :meth:`check`'s
+        ``CLIENT LIST ID`` in the same round trip (before it on the connection).
+        The connection never reconnects and only its owner can rename it, so
+        a live connection still holds the lock: the command reaches the server
+        only while the lock is held, as after a separate check. Raises
+        LockError when the check fails, else the command's error (redis-py's)."""
+        import redis.exceptions as rx
+
+        if not self.held or self._conn is None:
+            raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
+        pipe = self._lc.pipeline(transaction=False)
+        pipe.execute_command("CLIENT", "LIST", "ID", self.id)
+        pipe.execute_command(*args)
+        try:
+            mine_reply, reply = pipe.execute(raise_on_error=False)
+        except (rx.RedisError, LockError):
+            self.held = False
+            raise LockError(self._lost_message()) from None
+        mine = parse_client_list(mine_reply) if not isinstance(mine_reply, Exception) else []
+        if not mine or mine[0].id != self.id or mine[0].name != self.name:
+            self.held = False
+            raise LockError(self._lost_message())
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     def release(self) -> None:
         """Let go: clear the name (best effort) and close the connection."""

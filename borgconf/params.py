@@ -107,6 +107,7 @@ class Param:
 SERVER_KEYS = ("redis-7.0", "redis-8.2", "valkey-8", "valkey-8.1", "valkey-9.1")
 
 
+@lru_cache(maxsize=64)  # pure, and asked per parameter per target: a fleet has few flavours and versions
 def server_key(flavour: str, version: str) -> str:
     """"redis-7.0" for ("redis", "7.0.15"), "valkey-9.1" for ("valkey", "9.1.2").
 

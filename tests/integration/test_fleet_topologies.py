@@ -211,3 +211,27 @@ targets:
         assert "pass-a-1234" not in out + err and "pass-b-1234" not in out + err
         for srv in topo.servers:
             assert srv.client().config_get("requirepass")["requirepass"] == ""  # nothing changed
+
+
+def test_plan_lints_discovered_nodes_with_their_seeds_own_server_block(redis_binary, tmp_path, capsys):
+    """Issue 12: a discover: target's own server: block applies to every node it
+    finds, and lint sees it: a queue service under an evicting policy set only
+    there is a finding naming that target and the line of its override."""
+    with ReplicationTopology(redis_binary, tmp_path / "rep") as topo:
+        spec = _spec(tmp_path / "s.yaml", f"""version: 1
+targets:
+  - name: jobs
+    url: redis://127.0.0.1:{topo.primary.port}
+    discover: replicas
+    server:
+      maxmemory-policy: allkeys-lru
+server:
+  maxmemory-policy: noeviction
+  appendonly: yes
+services:
+  n8n: {{db: 0}}
+""")
+        rc, out, err = run(capsys, "plan", spec)
+        assert rc == 0, err
+        [line] = [ln for ln in out.splitlines() if "[queue-evicting-policy]" in ln]
+        assert "s.yaml:7:" in line and "target jobs:" in line and "allkeys-lru" in line, out

@@ -168,3 +168,99 @@ def test_import_of_a_replica_ignores_replicaof_and_hides_masterauth(redis_factor
     rc, target, shown = plan(capsys, spec)
     assert rc == 0 and target["changes"] == [] and "masterauth" in target["in_sync"], shown
     assert PASSWORD not in shown
+
+
+# -- import --discover: one spec for a replication group or a cluster (issue 13) --
+
+GROUP_PASSWORD = "Kq7-vN2x!pRw9zT"  # requirepass and masterauth of every node
+
+
+def _set_everywhere(servers, *pairs):
+    for srv in servers:
+        c = srv.client()
+        for name, value in pairs:
+            c.config_set(name, value)
+
+
+def _import_group(capsys, monkeypatch, url, mode, spec):
+    monkeypatch.setenv("BORGCONF_PASSWORD", GROUP_PASSWORD)
+    rc, out, err = run(capsys, "import", "--url", url, "--discover", mode, "-o", spec, "--force")
+    assert rc == 0, err
+    monkeypatch.delenv("BORGCONF_PASSWORD")
+    text = spec.read_text()
+    assert GROUP_PASSWORD not in text + out + err
+    assert stat.S_IMODE(os.stat(spec).st_mode) == 0o600
+    return text
+
+
+def _plans_empty_everywhere(capsys, monkeypatch, spec, addresses):
+    monkeypatch.setenv("REDIS_PASSWORD", GROUP_PASSWORD)
+    monkeypatch.setenv("REDIS_MASTERAUTH", GROUP_PASSWORD)
+    rc, out, err = run(capsys, "validate", spec)
+    assert rc == 0, err
+    rc, out, err = run(capsys, "plan", spec, "--format", "json", "--detailed-exitcode")
+    assert rc == 0, out + err
+    doc = json.loads(out)
+    assert {t["address"] for t in doc["targets"]} == set(addresses)
+    assert all(t["changes"] == [] for t in doc["targets"]), out
+    assert GROUP_PASSWORD not in out + err
+    return doc
+
+
+def _server_blocks(text):
+    """Every server: block of the spec (shared first, then each target's), parsed."""
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe").load(text)
+    return doc.get("server") or {}, {t["name"]: t.get("server") or {} for t in doc.get("targets") or []}, doc
+
+
+def test_import_of_a_replication_group_writes_one_spec_with_per_node_overrides(redis_binary, tmp_path, capsys, monkeypatch):
+    from topologies import ReplicationTopology
+
+    with ReplicationTopology(redis_binary, tmp_path / "rep", password=GROUP_PASSWORD) as topo:
+        addresses = list(topo.expected_roles())
+        _set_everywhere(topo.servers, ("hz", "15"), ("maxmemory-policy", "allkeys-lru"))
+        spec = tmp_path / "group.yaml"
+        # every node agrees: one target with discover: replicas
+        text = _import_group(capsys, monkeypatch, topo.primary.url, "replicas", spec)
+        shared, own, doc = _server_blocks(text)
+        assert [t.get("discover") for t in doc["targets"]] == ["replicas"] and own == {"group": {}}
+        assert shared["hz"] == 15 and shared["maxmemory-policy"] == "allkeys-lru"
+        assert shared["requirepass"] == "${REDIS_PASSWORD}" and shared["masterauth"] == "${REDIS_MASTERAUTH}"
+        assert "replicaof" not in shared and "replicaof" in doc["ignore"]
+        _plans_empty_everywhere(capsys, monkeypatch, spec, addresses)
+
+        # the chained replica differs in one parameter: a target per node, its own server: block
+        topo.chained.client().config_set("maxmemory", "200mb")
+        monkeypatch.delenv("REDIS_PASSWORD")
+        text = _import_group(capsys, monkeypatch, topo.primary.url, "replicas", spec)
+        shared, own, doc = _server_blocks(text)
+        assert [t["name"] for t in doc["targets"]] == addresses and not any("discover" in t for t in doc["targets"])
+        assert own == {a: ({"maxmemory": "200mb"} if a == f"127.0.0.1:{topo.chained.port}" else {}) for a in addresses}
+        assert "maxmemory" not in shared and shared["hz"] == 15
+        assert not any(k in block for block in (shared, *own.values()) for k in ("replicaof", "slaveof", "replica-announce-ip"))
+        _plans_empty_everywhere(capsys, monkeypatch, spec, addresses)
+
+
+def test_import_of_a_cluster_writes_one_spec_with_per_node_overrides(redis_binary, tmp_path, capsys, monkeypatch):
+    from topologies import ClusterTopology
+
+    with ClusterTopology(redis_binary, tmp_path / "cl", password=GROUP_PASSWORD) as topo:
+        addresses = [f"127.0.0.1:{s.port}" for s in topo.servers]
+        _set_everywhere(topo.servers, ("maxmemory-policy", "volatile-lru"), ("slowlog-max-len", "512"))
+        odd = topo.servers[4]
+        odd.client().config_set("hz", "25")
+        spec = tmp_path / "cluster.yaml"
+        text = _import_group(capsys, monkeypatch, topo.servers[0].url, "cluster", spec)
+        shared, own, doc = _server_blocks(text)
+        assert sorted(own) == sorted(addresses)
+        assert own == {a: ({"hz": 25} if a == f"127.0.0.1:{odd.port}" else {}) for a in own}
+        assert shared["maxmemory-policy"] == "volatile-lru" and shared["slowlog-max-len"] == 512
+        # what the topology owns is in no server: block
+        for block in (shared, *own.values()):
+            assert not any(k.startswith("cluster-announce") or k in ("cluster-enabled", "cluster-port", "cluster-config-file", "replicaof") for k in block), block
+        assert {"cluster-enabled", "cluster-port"} <= set(doc["ignore"])
+        assert "Redis Cluster found at" in text
+        plan_doc = _plans_empty_everywhere(capsys, monkeypatch, spec, addresses)
+        assert {t["managed_by"] for t in plan_doc["targets"]} == {"cluster"}

@@ -156,3 +156,76 @@ def test_a_value_the_spec_would_refuse_is_left_out_with_the_reason(tmp_path):
     imported = adopt.build_spec(f, "redis://redis:6379")
     assert "dbfilename" not in imported.parameters and any(n.startswith("dbfilename") for n in imported.left_out)
     load(tmp_path, imported.text)
+
+
+# -- a replication group or cluster in one spec (build_group_spec) -------------
+
+PRIMARY_PW = "Zt8-qLw3!vXe5mR"
+OTHER_PW = "Hp4-sGc7!yNa2kW"
+
+
+def _node(port, role="primary", primary=None, managed_by=None):
+    from borgconf.discovery import Node
+
+    return Node(f"127.0.0.1:{port}", "127.0.0.1", port, role, managed_by, primary)
+
+
+def _group_facts(port, **changes):
+    f = facts_of("redis-8.2", **{"save": "3600 1 300 100 60 10000", **changes})  # the capture ran without save points
+    f.address = f"127.0.0.1:{port}"
+    f.password_used = PRIMARY_PW
+    return f
+
+
+def test_group_spec_shares_what_all_agree_on_and_overrides_the_rest(tmp_path):
+    common = {"hz": "20", "requirepass": PRIMARY_PW, "masterauth": PRIMARY_PW}
+    nodes = [
+        (_node(7000), _group_facts(7000, **common)),
+        (_node(7001, "replica", "127.0.0.1:7000"), _group_facts(7001, **common, replicaof="127.0.0.1 7000", maxmemory=str(300 * 1024**2))),
+    ]
+    out = adopt.build_group_spec(nodes, "redis://127.0.0.1:7000", "replicas")
+    assert PRIMARY_PW not in out.text
+    spec = load(tmp_path, out.text, {"REDIS_PASSWORD": PRIMARY_PW, "REDIS_MASTERAUTH": PRIMARY_PW})
+    assert [t.name for t in spec.targets] == ["127.0.0.1:7000", "127.0.0.1:7001"]
+    assert set(spec.server) == {"hz", "requirepass", "masterauth"}
+    assert spec.target_server.get("127.0.0.1:7000", {}) == {}
+    assert set(spec.target_server["127.0.0.1:7001"]) == {"maxmemory"}
+    assert "replicaof" in spec.ignore and not any(t.discover for t in spec.targets)
+    assert set(out.variables) == {"REDIS_PASSWORD", "REDIS_MASTERAUTH"}
+
+
+def test_group_spec_of_agreeing_nodes_is_one_discover_target(tmp_path):
+    nodes = [(_node(7000), _group_facts(7000, hz="20")), (_node(7001, "replica", "127.0.0.1:7000"), _group_facts(7001, hz="20", replicaof="127.0.0.1 7000"))]
+    out = adopt.build_group_spec(nodes, "redis://127.0.0.1:7000", "replicas")
+    spec = load(tmp_path, out.text, {"REDIS_TARGET_PASSWORD": PRIMARY_PW})
+    [t] = spec.targets
+    assert t.discover == "replicas" and t.url == "redis://127.0.0.1:7000" and set(spec.server) == {"hz"}
+
+
+def test_group_spec_secrets_that_differ_get_a_variable_per_node_and_users_that_differ_are_left_out(tmp_path):
+    h = password_hash(OTHER_PW)
+    user = UserState(enabled=True, hashes=(h,), keys=("~bull:*",), channels=(), commands=("+@all",))
+    a = _group_facts(7000, requirepass=PRIMARY_PW)
+    b = _group_facts(7001, requirepass=OTHER_PW)
+    a.users, b.users = {"n8n": user}, {}
+    out = adopt.build_group_spec([(_node(7000, managed_by="cluster"), a), (_node(7001, managed_by="cluster"), b)], "redis://127.0.0.1:7000", "cluster")
+    assert PRIMARY_PW not in out.text and OTHER_PW not in out.text
+    env = {"REDIS_PASSWORD_127_0_0_1_7000": PRIMARY_PW, "REDIS_PASSWORD_127_0_0_1_7001": OTHER_PW, "REDIS_TARGET_PASSWORD": PRIMARY_PW}
+    spec = load(tmp_path, out.text, env)
+    assert "requirepass" not in spec.server
+    assert spec.target_server["127.0.0.1:7000"]["requirepass"].checked == PRIMARY_PW
+    assert spec.target_server["127.0.0.1:7001"]["requirepass"].checked == OTHER_PW
+    assert spec.targets[0].password == PRIMARY_PW  # it connected with that node's requirepass
+    assert spec.users == {} and "user n8n left out: the nodes differ (127.0.0.1:7000 have it" in out.text
+    assert set(out.variables) == set(env)
+
+
+def test_group_spec_leaves_cluster_owned_parameters_out_of_every_server_block(tmp_path):
+    owned = {"cluster-enabled": "yes", "cluster-port": "17000"}
+    nodes = [(_node(7000, managed_by="cluster"), _group_facts(7000, **owned)), (_node(7001, managed_by="cluster"), _group_facts(7001, **{**owned, "cluster-port": "17001"}))]
+    for n, f in nodes:
+        f.mode = "cluster"
+    out = adopt.build_group_spec(nodes, "redis://127.0.0.1:7000", "cluster")
+    spec = load(tmp_path, out.text, {"REDIS_TARGET_PASSWORD": PRIMARY_PW})
+    assert not spec.server and not spec.target_server.get("cluster")
+    assert {"cluster-enabled", "cluster-port"} <= spec.ignore

@@ -282,3 +282,20 @@ def test_a_saved_plan_reaches_discovered_nodes_through_their_seed_only(tmp_path)
         path.write_text(bad.dumps())
         with pytest.raises(PlanError, match=why):
             load_saved_plan(str(path))
+
+
+def test_config_get_args_ask_each_name_as_a_glob_of_itself_at_most_8_a_command():
+    """An unauthenticated client may send 10 arguments a command (more and the
+    server closes the connection before saying NOAUTH); a glob of one name
+    keeps hidden configs out, as CONFIG GET * does."""
+    from fnmatch import fnmatchcase
+
+    from borgconf.live import config_get_args
+
+    names = tuple(f"param-{i}" for i in range(19))
+    gets = config_get_args(names)
+    assert [len(g) for g in gets] == [9, 9, 4] and all(g[0] == "GET" for g in gets)
+    patterns = [p for g in gets for p in g[1:]]
+    assert patterns[0] == "param-[0]" and patterns[10] == "param-1[0]"
+    assert all(fnmatchcase(n, p) and sum(fnmatchcase(m, p) for m in names) == 1 for n, p in zip(names, patterns))
+    assert config_get_args(()) == [("GET", "*")]

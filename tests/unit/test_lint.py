@@ -199,3 +199,92 @@ def test_lint_accept_is_inherited_and_a_child_null_takes_it_back(tmp_path, capsy
     assert run(capsys, "validate", "--strict", tmp_path / "child.yaml")[0] == 0
     rc, out, err = run(capsys, "validate", "--strict", tmp_path / "strict.yaml")
     assert rc == 1 and "warning: [queue-evicting-policy]" in out
+
+
+# -- every target's effective settings (issue 12: a target's own server: block) -
+
+FLEET = """
+targets:
+  - name: cache-a
+    url: redis://127.0.0.1:7001
+  - name: queue-b
+    url: redis://127.0.0.1:7002
+    server:
+      maxmemory-policy: allkeys-lru
+  - name: queue-c
+    url: redis://127.0.0.1:7003
+    server:
+      appendonly: no
+      save: []
+server:
+  maxmemory-policy: noeviction
+  appendonly: yes
+  requirepass: pw
+services:
+  n8n: {db: 0}
+"""
+
+
+def test_a_target_override_is_linted_with_its_target_and_line(tmp_path):
+    """A per-target server: block is merged over the shared one and linted: the
+    finding names the target and the line of its override."""
+    findings = lint(spec_from(tmp_path, FLEET))
+    assert [(f.id, f.target) for f in findings] == [("queue-evicting-policy", "queue-b"), ("no-persistence", "queue-c")]
+    lines = (tmp_path / "s.yaml").read_text().splitlines()
+    evict, persist = findings
+    assert evict.where.startswith(str(tmp_path / "s.yaml") + ":")
+    assert "maxmemory-policy: allkeys-lru" in lines[int(evict.where.split(":")[-2]) - 1]
+    assert "appendonly: no" in lines[int(persist.where.split(":")[-2]) - 1]
+    assert "target queue-b: service n8n is a queue but maxmemory-policy is allkeys-lru" in str(evict)
+
+
+def test_identical_findings_across_targets_are_reported_once(tmp_path):
+    """The shared block's finding is the same for every target: once, with no target."""
+    body = FLEET.replace("  requirepass: pw\n", "")
+    findings = lint(spec_from(tmp_path, body))
+    assert [(f.id, f.target) for f in findings].count(("no-requirepass", "")) == 1
+    assert sorted(f.id for f in findings) == ["no-persistence", "no-requirepass", "queue-evicting-policy"]
+    # two targets overriding the same way are two findings, each naming its own target and line
+    body = FLEET.replace("      appendonly: no\n      save: []", "      maxmemory-policy: volatile-lru")
+    found = [(f.id, f.target) for f in lint(spec_from(tmp_path, body))]
+    assert found == [("queue-evicting-policy", "queue-b"), ("queue-evicting-policy", "queue-c")]
+
+
+def test_an_override_that_fixes_the_shared_block_clears_the_finding_for_that_target(tmp_path):
+    body = FLEET.replace("maxmemory-policy: noeviction", "maxmemory-policy: allkeys-lru").replace(
+        "      maxmemory-policy: allkeys-lru", "      maxmemory-policy: noeviction")
+    findings = lint(spec_from(tmp_path, body))
+    # cache-a and queue-c evict through the shared block (one finding, no target); queue-b does not
+    assert [(f.id, f.target) for f in findings] == [("queue-evicting-policy", ""), ("no-persistence", "queue-c")]
+    # every target overriding it: no finding from the shared block at all
+    body = body.replace("    url: redis://127.0.0.1:7001\n", "    url: redis://127.0.0.1:7001\n    server: {maxmemory-policy: noeviction}\n")
+    body = body.replace("      appendonly: no\n", "      appendonly: no\n      maxmemory-policy: noeviction\n")
+    assert [(f.id, f.target) for f in lint(spec_from(tmp_path, body))] == [("no-persistence", "queue-c")]
+
+
+def test_single_target_override_and_override_headroom(tmp_path):
+    body = GOOD + "target:\n  url: redis://127.0.0.1:7001\n  server:\n    maxmemory: 90%\n"
+    (f,) = lint(spec_from(tmp_path, body))
+    assert f.id == "maxmemory-no-headroom" and f.target == "default"
+    assert "maxmemory: 90%" in (tmp_path / "s.yaml").read_text().splitlines()[int(f.where.split(":")[-2]) - 1]
+
+
+def test_live_lint_uses_each_targets_merged_settings(tmp_path):
+    """With live states, each target is linted with its own merged block; a node
+    found by discover: takes the own block of the target that found it."""
+    spec = spec_from(tmp_path, FLEET)
+    lives = {"cache-a": live(), "queue-b": live(), "queue-c": live()}
+    assert [(f.id, f.target) for f in lint(spec, lives)] == [("queue-evicting-policy", "queue-b"), ("no-persistence", "queue-c")]
+    body = FLEET.replace("    url: redis://127.0.0.1:7002\n", "    url: redis://127.0.0.1:7002\n    discover: replicas\n")
+    spec = spec_from(tmp_path, body)
+    lives = {"127.0.0.1:7002": live(), "127.0.0.1:7004": live()}
+    groups = {"127.0.0.1:7002": "queue-b", "127.0.0.1:7004": "queue-b"}
+    assert [(f.id, f.target) for f in lint(spec, lives, groups)] == [("queue-evicting-policy", "queue-b")]
+
+
+def test_validate_prints_the_override_finding(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text("version: 1\n" + textwrap.dedent(FLEET))
+    rc, out, err = run(capsys, "validate", "--strict", p)
+    assert rc == 1 and "2 lint finding(s)" in err
+    assert "[queue-evicting-policy]" in out and "target queue-b:" in out and "target queue-c:" in out
