@@ -219,7 +219,7 @@ targets:
 server:
   maxmemory-policy: noeviction
   appendonly: yes
-  requirepass: pw
+  requirepass: Vb7-kQ2m-Zr9x
 services:
   n8n: {db: 0}
 """
@@ -240,7 +240,7 @@ def test_a_target_override_is_linted_with_its_target_and_line(tmp_path):
 
 def test_identical_findings_across_targets_are_reported_once(tmp_path):
     """The shared block's finding is the same for every target: once, with no target."""
-    body = FLEET.replace("  requirepass: pw\n", "")
+    body = FLEET.replace("  requirepass: Vb7-kQ2m-Zr9x\n", "")
     findings = lint(spec_from(tmp_path, body))
     assert [(f.id, f.target) for f in findings].count(("no-requirepass", "")) == 1
     assert sorted(f.id for f in findings) == ["no-persistence", "no-requirepass", "queue-evicting-policy"]
