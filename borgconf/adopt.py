@@ -16,8 +16,9 @@ What goes into the spec:
   password ``${<USER>_PASSWORD}`` (only its hash can be read anyway), a renamed
   CONFIG ``${REDIS_CONFIG_COMMAND}`` and any other renamed command
   ``${REDIS_<COMMAND>_COMMAND}`` (Redis never reveals a new name);
-* disabled commands (``rename-command X ""``), seen live: a command that is
-  neither answered by ``COMMAND INFO`` nor listed by ``COMMAND LIST``;
+* disabled commands, seen live: a command neither answered by ``COMMAND INFO``
+  nor listed by ``COMMAND LIST`` (``rename-command X ""``), or one that no user
+  may run (ACL rules; ``ACL DRYRUN`` asks the server);
 * parameters the environment owns (port, bind, dir, logfile, pidfile,
   daemonize, ...) are left out and named in a comment: compose, systemd or the
   image decide them, and a spec that set them would fight its deployment.
@@ -137,6 +138,7 @@ class ServerFacts:
     role: str = "master"
     listed: set[str] = field(default_factory=set)  # COMMAND LIST, lower case, top-level names
     answered: dict[str, bool] = field(default_factory=dict)  # COMMAND INFO <NAME> not null
+    denied: set[str] = field(default_factory=set)  # dangerous commands no user may run (ACL rules: disabled live)
     users: dict[str, Any] = field(default_factory=dict)  # name -> users.UserState
     password_used: str | None = None  # the password import connected with (never written)
     config_command: str = "CONFIG"
@@ -198,6 +200,7 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read commands and users (COMMAND INFO, ACL GETUSER)") from None
     answered = {name: reply is not None for name, reply in zip(names, info_reply or [])}
+    denied = _denied_to_everyone(client, target, address, dict(zip(names, info_reply or [])), answered, users)
     return ServerFacts(
         address=address,
         flavour=facts["flavour"],
@@ -209,6 +212,7 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
         role=str(info.get("role", "master")),
         listed=listed,
         answered=answered,
+        denied=denied,
         users={name: parse_getuser(r, acl_lines.get(name, "")) for name, r in zip(users, getusers)},
         password_used=password,
         config_command=config_command,
@@ -216,6 +220,19 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
 
 
 # ---------------------------------------------------------------- the spec
+
+
+def _denied_to_everyone(client, target, address: str, infos: dict[str, Any], answered: dict[str, bool], users: list[str]) -> set[str]:
+    """The dangerous commands that exist under their own name and that no user may run
+    (ACL DRYRUN, the server's own answer): disabled live through ACL rules, the way
+    ``commands: {X: disabled}`` converges (issue 11), so import writes them as disabled."""
+    from .live import deniable, read_allowed
+
+    asks = {n: infos[n] for n in DANGEROUS_COMMANDS if answered.get(n) and infos.get(n) is not None and deniable(n, target)}
+    if not asks or not users:
+        return set()
+    allowed, _ = read_allowed(client, target, address, asks, users)
+    return {cmd for cmd, who in allowed.items() if not who}
 
 
 def command_states(facts: ServerFacts) -> dict[str, str]:
@@ -234,7 +251,9 @@ def command_states(facts: ServerFacts) -> dict[str, str]:
             out[name] = "renamed"
         elif name in DANGEROUS_COMMANDS:
             out[name] = "disabled"
-    return out
+    for name in sorted(facts.denied):  # reachable by name, but denied to every user
+        out[name] = "disabled"
+    return dict(sorted(out.items()))
 
 
 def _escape(text: str) -> str:
@@ -619,7 +638,7 @@ def _write(header, targets, server, ignore, commands, users, user_notes, env_own
         parts.append("\n" + _comment("Owned by the replication topology: never planned."))
         parts.append(_dump({"ignore": ignore}))
     if commands:
-        parts.append("\n" + _comment("Seen live: disabled (rename-command X \"\") and renamed commands."))
+        parts.append("\n" + _comment("Seen live: disabled (rename-command X \"\", or denied to every user by ACL rules) and renamed commands."))
         parts.append(_dump({"commands": commands}))
     if users or user_notes:
         parts.append("\n" + _comment("ACL users (only password hashes can be read: each password is a variable)."))

@@ -264,3 +264,29 @@ def test_import_of_a_cluster_writes_one_spec_with_per_node_overrides(redis_binar
         assert "Redis Cluster found at" in text
         plan_doc = _plans_empty_everywhere(capsys, monkeypatch, spec, addresses)
         assert {t["managed_by"] for t in plan_doc["targets"]} == {"cluster"}
+
+
+def test_a_command_denied_to_every_user_by_acl_rules_is_imported_as_disabled(redis_factory, tmp_path, capsys, monkeypatch):
+    # FLUSHALL denied live through ACL rules (how borgconf itself disables a command on a
+    # running server, issue 11) to every user; KEYS denied to one user only stays allowed
+    server = redis_factory([f"user app on >{USER_PASSWORD} ~app:* +@all -flushall -keys"], password=PASSWORD)
+    c = server.client()
+    c.execute_command("ACL", "SETUSER", "default", "-flushall")
+    c.config_rewrite()
+    monkeypatch.setenv("BORGCONF_PASSWORD", PASSWORD)
+    spec = tmp_path / "imported.yaml"
+    rc, out, err = run(capsys, "import", "--url", server.url, "-o", spec)
+    assert rc == 0, err
+    text = spec.read_text()
+    assert "FLUSHALL: disabled" in text, text
+    assert "KEYS:" not in text  # the default user may still run it
+    monkeypatch.setenv("REDIS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("APP_PASSWORD", USER_PASSWORD)
+    monkeypatch.delenv("BORGCONF_PASSWORD")
+    rc, target, shown = plan(capsys, spec)
+    assert rc == 0 and target["changes"] == [], shown
+    assert "rename-command FLUSHALL" in target["in_sync"]
+    # the rendered redis.conf of the imported spec keeps it disabled on a new install
+    rc, out, err = run(capsys, "render", spec, "--out-dir", tmp_path / "out")
+    assert rc == 0, err
+    assert 'rename-command FLUSHALL ""' in (tmp_path / "out" / "redis.conf").read_text()
