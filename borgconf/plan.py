@@ -311,6 +311,9 @@ class Plan:
             out["fingerprint_salt"] = self.fingerprint_salt
         out["targets"] = self.targets_json()
         summary = self.summary()
+        files = sum(len(t.file_changes) for t in self.targets)
+        if files:  # of the live changes, how many are rendered files to write (the text's "file(s) to write")
+            summary["files"] = files
         if self.unread:  # every target listed is counted; "unreadable" says how many have an error
             summary["targets"] += len(self.unread)
             summary["unreadable"] = len(self.unread)

@@ -205,6 +205,7 @@ class Summary(BaseModel):
     restart: StrictInt = Field(ge=0)
     targets: StrictInt = Field(ge=0)
     unreadable: StrictInt = Field(default=0, ge=0)  # format 1.1: targets listed with an error
+    files: StrictInt = Field(default=0, ge=0)  # format 1.1: of the live changes, rendered files to write
 
 
 class LintDoc(BaseModel):
@@ -247,6 +248,7 @@ class PlanDocument(BaseModel):
             restart=sum(c.cls == "restart" for t in self.targets for c in t.changes),
             targets=len(self.targets),
             unreadable=sum(t.error is not None for t in self.targets),
+            files=sum(c.kind == "file" for t in self.targets for c in t.changes),
         )
         if counted != self.summary:
             raise ValueError("the summary does not count what the targets hold (the file was edited)")

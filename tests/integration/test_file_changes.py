@@ -96,9 +96,12 @@ def test_plan_holds_a_live_change_and_an_env_change_and_apply_converges_both(red
     rc, out, err = run(capsys, "plan", "--detailed-exitcode", "--format", "json", spec)
     assert rc == 2, err
     assert OLD not in out
-    (tp,) = json.loads(out)["targets"]
+    doc = json.loads(out)
+    (tp,) = doc["targets"]
     by_label = {c["parameter"]: c for c in tp["changes"]}
     assert set(by_label) == {"maxmemory-policy", "file conf/redis.conf", "file app.env"}
+    # the text's "1 to change live, ..., 2 file(s) to write": live counts every change of class live
+    assert doc["summary"] == {"live": 3, "restart": 0, "targets": 1, "files": 2}
     env_change = by_label["file app.env"]
     assert env_change["kind"] == "file" and env_change["action"] == "update" and env_change["class"] == "live"
     assert env_change["before"] is None and env_change["after"] is None and not env_change["sensitive"]

@@ -158,7 +158,7 @@ def _doc(change: dict) -> bytes:
         "targets": [{"name": "default", "address": "fake:6379", "server": {"flavour": "redis", "version": "7.0.15", "run_id": "c" * 40},
                      "persist": "rewrite", "role": "primary", "managed_by": None, "primary": None, "group": None,
                      "changes": [change], "warnings": [], "in_sync": []}],
-        "summary": {"live": 1, "restart": 0, "targets": 1},
+        "summary": {"live": 1, "restart": 0, "targets": 1, **({"files": 1} if change.get("kind") == "file" else {})},
     }
     return json.dumps(plan).encode()
 
