@@ -120,6 +120,8 @@ class _Session:
             cause = exc if not isinstance(exc, LockError) else _first_cause(exc)
             if isinstance(cause, rx.TimeoutError):
                 raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to {what}") from None
+            if isinstance(exc, LockError):  # the lock's own connection closed: the lock went with it
+                raise NoAnswer(f"{exc} (during {what}); another apply may hold the server now", timed_out=False) from None
             raise NoAnswer(f"the connection to {self.address} broke during {what} ({cause})", timed_out=False) from None
         except rx.RedisError as exc:
             raise translate(exc, self.target, self.address, doing) from None
