@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from borgconf.cli import main
+from cli_helpers import no_network  # noqa: F401 -- a fixture
 
 BAD = Path(__file__).resolve().parents[1] / "cases" / "bad"
 # CPU seconds this process spends on one bad spec: a limit on the work (an alias
@@ -127,25 +127,6 @@ def _materialize(case_id: str, tmp_path: Path) -> Case:
     if case_id in GENERATED:
         return _case(tmp_path, GENERATED[case_id](tmp_path))
     return _case(BAD, case_id)
-
-
-# ---------------------------------------------------------------- no network
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to connect anywhere fails the test."""
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise AssertionError(f"a connection was attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    yield attempts
-    assert not attempts, f"connections attempted: {attempts}"
 
 
 # ---------------------------------------------------------------- checks

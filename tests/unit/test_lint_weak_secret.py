@@ -6,7 +6,6 @@ would narrow it down), and lint.accept cannot accept it."""
 
 from __future__ import annotations
 
-import socket
 import textwrap
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from borgconf import redact
 from borgconf.lint import COMMON_SECRETS, ERROR_IDS, LINT_IDS, lint, weak_secrets
 from borgconf.spec import load_spec
-from cli_helpers import run
+from cli_helpers import run, no_network  # noqa: F401 -- a fixture
 
 STRONG = "Zq4vN8wLr2Tx"  # 12 characters, not a word
 USER_PW = "Hb7mQx2Vk9Lp"
@@ -32,19 +31,6 @@ def weak(tmp_path, body: str, env: dict | None = None) -> list[str]:
     return [f.message.split(": ", 1)[0] for f in weak_secrets(spec_from(tmp_path, body, env))]
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    attempts: list = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise AssertionError(f"a connection was attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    yield
-    assert not attempts
 
 
 def test_strong_secrets_have_no_finding(tmp_path):
