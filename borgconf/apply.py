@@ -92,20 +92,10 @@ class _Session:
     def call(self, doing: str, *args, pause: str | None = None):
         import redis.exceptions as rx
 
-        if self.lock is not None and not hasattr(self.lock, "call"):  # a lock without call(): check it first
-            try:
-                self.lock.check()  # still the connection that took the lock
-            except LockError as exc:
-                if not isinstance(_first_cause(exc), rx.TimeoutError):
-                    raise  # closed (killed): another apply may hold the server now
-                # a busy server: the check got no answer, and took the lock connection with it
-                self.broken = True
-                what = doing.removesuffix(" (nothing changed)")
-                raise NoAnswer(f"no answer from {self.address} within {self.target.timeout:g}s to the lock check before {what}", sent=False) from None
         if pause is not None:
             _test_pause(pause, self.stop)
         try:
-            if self.lock is not None and hasattr(self.lock, "call"):
+            if self.lock is not None:
                 # the lock's check and the command in one round trip: a failure of either
                 # leaves it open whether the command ran (NoAnswer below: read again)
                 return self.lock.call(*args)
@@ -427,8 +417,6 @@ def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer)
     answered). Returns when the new values are there (all, or some: verify then
     rolls back); raises when the server still holds the previous ones, or did not
     answer again (outcome unknown)."""
-    if not why.sent:
-        raise ApplyError(f"{why} (nothing changed: the CONFIG SET was not sent)")
     names = list(server_names(wanted, ev.fresh))
     now = _again(s, why, lambda: s.config_get(names))
     took = [n for n, v in wanted.items() if _holds(n, v, now)]

@@ -63,12 +63,11 @@ class ConnectionFailed(BorgconfError):
 
 class NoAnswer(ConnectionFailed):
     """A command got no answer in time (or its connection broke): it may or may
-    not have run. ``sent`` is False when it never left borgconf; ``timed_out`` is
-    False when the connection broke instead (closed by the server, reset)."""
+    not have run. ``timed_out`` is False when the connection broke instead
+    (closed by the server, reset)."""
 
-    def __init__(self, message: str, *, sent: bool = True, timed_out: bool = True):
+    def __init__(self, message: str, *, timed_out: bool = True):
         super().__init__(message)
-        self.sent = sent
         self.timed_out = timed_out
 
 

@@ -45,6 +45,11 @@ class FakeLock:
     def check(self) -> None:
         assert self.held, "a command was sent without the apply lock"
 
+    def call(self, *args):
+        """As ApplyLock.call: the command goes only while the lock is held."""
+        self.check()
+        return self.fake.execute_command(*args)
+
     def release(self) -> None:
         if self.held:
             self.fake.lock_held = self.held = False
