@@ -371,16 +371,12 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
     A CONFIG SET that got no answer is settled by reading the server again (settle_set)."""
     if wanted:
         try:
-            s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
-        except NoAnswer as exc:
             try:
+                s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
+            except NoAnswer as exc:
                 settle_set(s, wanted, ev, exc)
-            except BorgconfError as again:
-                if not (undo.added or undo.users_set):
-                    raise
-                roll_back(s, undo, ev, str(again))
         except BorgconfError as exc:
-            if not (undo.added or undo.users_set):
+            if not (undo.added or undo.users_set):  # nothing set before it (add_passwords): nothing to put back
                 raise
             roll_back(s, undo, ev, str(exc))
     undo.restore = {n: ev.previous[n] for n in wanted}

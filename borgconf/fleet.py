@@ -450,21 +450,21 @@ def apply_fleet(
     def one(tp):
         t = by_name[tp.name]
         persist = "none" if no_persist else t.persist
+        # `maxmemory: 25%` is 25% of the live server's memory, not this machine's
+        live = lives.get(tp.name)
+        total_memory = live.total_memory if live is not None else None
         write_file = None
         if persist == "file":
             from .render import persist_file_writer
 
-            # `maxmemory: 25%` is 25% of the live server's memory, not this machine's
-            live = lives.get(tp.name)
-            write_file = persist_file_writer(spec, total_memory=live.total_memory if live is not None else None)
+            write_file = persist_file_writer(spec, total_memory=total_memory)
         secrets = desired_secrets(spec, tp.group or tp.name)
         node = NodeInfo(role=tp.role, managed_by=tp.managed_by, primary=tp.primary, group=tp.group)
         files = None
         if tp.file_changes:
             from .filechanges import FileStep
 
-            live = lives.get(tp.name)
-            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=live.total_memory if live is not None else None, persist=t.persist)
+            files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=total_memory, persist=t.persist)
 
         # under the lock, apply plans again from what it reads and refuses any difference
         def replan(fresh, t=t, node=node):
