@@ -287,19 +287,7 @@ class ApplyLock:
     def check(self) -> None:
         """Raise LockError unless this lock is still held: its connection is the
         one that took the lock (never reconnected) and still carries the name."""
-        import redis.exceptions as rx
-
-        if not self.held or self._conn is None:
-            raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
-        try:
-            reply = self._lc.execute_command("CLIENT", "LIST", "ID", self.id)
-        except (rx.RedisError, LockError):
-            self.held = False
-            raise LockError(self._lost_message()) from None
-        mine = parse_client_list(reply)
-        if not mine or mine[0].id != self.id or mine[0].name != self.name:
-            self.held = False
-            raise LockError(self._lost_message())
+        self._checked(())
 
     def call(self, *args):
         """Run one command over the lock connection, with :meth:`check`'s
@@ -308,15 +296,20 @@ class ApplyLock:
         a live connection still holds the lock: the command reaches the server
         only while the lock is held, as after a separate check. Raises
         LockError when the check fails, else the command's error (redis-py's)."""
+        return self._checked(args)
+
+    def _checked(self, args: tuple):
+        """``CLIENT LIST ID <own id>``, then ``args`` (if any), in one round trip."""
         import redis.exceptions as rx
 
         if not self.held or self._conn is None:
             raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
         pipe = self._lc.pipeline(transaction=False)
         pipe.execute_command("CLIENT", "LIST", "ID", self.id)
-        pipe.execute_command(*args)
+        if args:
+            pipe.execute_command(*args)
         try:
-            mine_reply, reply = pipe.execute(raise_on_error=False)
+            mine_reply, *reply = pipe.execute(raise_on_error=False)
         except (rx.RedisError, LockError):
             self.held = False
             raise LockError(self._lost_message()) from None
@@ -324,9 +317,11 @@ class ApplyLock:
         if not mine or mine[0].id != self.id or mine[0].name != self.name:
             self.held = False
             raise LockError(self._lost_message())
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
+        if not reply:
+            return None
+        if isinstance(reply[0], Exception):
+            raise reply[0]
+        return reply[0]
 
     def release(self) -> None:
         """Let go: clear the name (best effort) and close the connection."""
