@@ -249,9 +249,7 @@ def _build_plan(s, read, *, url: str | None = None, keep_going: bool = False):
         raise next(iter(failures.values()))
     for name, exc in failures.items():
         _err(f"target {name}: {exc}")
-    if keep_going:
-        return p, list(read.failures) + list(failures)
-    if failures and not p.targets:
+    if failures and not p.targets and not keep_going:
         raise BorgconfError(f"no target could be planned ({', '.join(list(read.failures) + list(failures))}); nothing changed")
     return p, list(read.failures) + list(failures)
 
