@@ -400,7 +400,7 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             from .errors import PlanError
 
             if report is not None:
-                report.planned(s, p, [], saved_file=True)
+                report.planned(s, p, [])
             raise PlanError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
         from .lint import refuse_errors
 
@@ -420,7 +420,7 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
     findings = _lint(s, False, out, _findings(s, lives, nodes))  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     if report is not None:
-        report.planned(s, p, findings, saved_file=saved_file)
+        report.planned(s, p, findings)
     if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read
         render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)

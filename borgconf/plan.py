@@ -324,10 +324,12 @@ class Plan:
 
     def targets_json(self) -> list[dict[str, Any]]:
         """Every target, planned or not, in the fleet's order (``order``), then any other."""
-        docs = {t.name: t.to_json() for t in self.targets}
-        docs.update({u.name: u.to_json() for u in self.unread})
-        out = [docs.pop(name) for name in self.order if name in docs]
-        return out + list(docs.values())
+        return self.in_order({t.name: t.to_json() for t in self.targets} | {u.name: u.to_json() for u in self.unread})
+
+    def in_order(self, docs: dict[str, Any]) -> list[Any]:
+        """``docs`` (by target name) in the fleet's order (``order``), then any other."""
+        docs = dict(docs)
+        return [docs.pop(name) for name in self.order if name in docs] + list(docs.values())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
