@@ -127,7 +127,7 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
     if not plan.has_changes:
         out.line(f"No changes. {s['targets']} target(s) in sync with {plan.spec_path}.", "bold green")
     else:
-        files = sum(len(tp.file_changes) for tp in plan.targets)
+        files = plan.files
         out.line(
             f"Plan: {s['live'] - files} to change live, {s['restart']} needing a restart"
             + (f", {files} file(s) to write" if files else "") + f", on {s['targets']} target(s).",
