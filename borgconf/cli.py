@@ -179,21 +179,22 @@ def _targets(spec, target_name: str | None, url: str | None):
     return select_targets(spec, target_name, url)
 
 
-def _lint(spec, strict: bool, out, lives=None, *, show: bool = True, findings=None, nodes=None) -> list:
+def _findings(spec, lives=None, nodes=None) -> list:
+    """The lint findings of the spec and of every server read; a discovered node is
+    linted with the own server: block of the target that found it."""
+    from .lint import lint
+
+    return lint(spec, lives or {}, {n: i.group for n, i in (nodes or {}).items() if i.group})
+
+
+def _lint(spec, strict: bool, out, findings=None, *, show: bool = True) -> list:
     """Lint findings as warnings (not shown where stdout is one JSON document);
     with --strict they are an error. A finding the spec accepts (lint.accept)
     is shown as accepted, with its reason, and never fails --strict.
-    Returns the findings (``findings``: already computed)."""
-    from .lint import lint
-
-    # a discovered node is linted with the own server: block of the target that found it
+    ``findings``: computed already (_findings), else the spec's offline ones.
+    Returns the findings. (Error findings were refused where the spec was read.)"""
     if findings is None:
-        findings = lint(spec, lives or {}, {n: i.group for n, i in (nodes or {}).items() if i.group})
-    errors = [f for f in findings if f.severity == "error"]
-    if errors:  # refused whatever --strict says (a spec read without _load: a saved plan's, render's)
-        from .lint import refuse_errors
-
-        refuse_errors(spec)
+        findings = _findings(spec)
     if show:
         for f in findings:
             if f.accepted:
@@ -248,9 +249,7 @@ def _build_plan(s, read, *, url: str | None = None, keep_going: bool = False):
         raise next(iter(failures.values()))
     for name, exc in failures.items():
         _err(f"target {name}: {exc}")
-    if keep_going:
-        return p, list(read.failures) + list(failures)
-    if failures and not p.targets:
+    if failures and not p.targets and not keep_going:
         raise BorgconfError(f"no target could be planned ({', '.join(list(read.failures) + list(failures))}); nothing changed")
     return p, list(read.failures) + list(failures)
 
@@ -313,13 +312,12 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
     if not no_files:
         _file_changes(p, s, lives, _env_file(ctx, env_file), allow_paths)
     out = _out(ctx)
-    findings = None
+    findings = _findings(s, lives, read.nodes)
     if fmt == "json" or out_path:
         from .contract import seal
         from .views import lint_json
 
         seal(p, s)  # fingerprints of the secrets it sets, under a fresh random salt
-        findings = _lint(s, False, out, lives, show=False, nodes=read.nodes)
         p.lint = lint_json(findings, strict=strict)  # the same findings the text output shows
     if out_path:
         from .contract import recorded_spec_path
@@ -327,9 +325,9 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
         p.spec_path = recorded_spec_path(spec, out_path)
     if fmt == "json":
         sys.stdout.write(plan_json(p))
-        _lint(s, strict, out, lives, show=False, findings=findings, nodes=read.nodes)
+        _lint(s, strict, out, findings, show=False)
     else:
-        _lint(s, strict, out, lives, findings=findings, nodes=read.nodes)
+        _lint(s, strict, out, findings)
         render_plan(p, out, show_in_sync=show_unchanged)
     if failed:
         if out_path:
@@ -402,8 +400,11 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             from .errors import PlanError
 
             if report is not None:
-                report.planned(s, p, [], saved_file=True)
+                report.planned(s, p, [])
             raise PlanError(f"--fail-fast: the plan holds {len(failed)} target(s) that could not be read ({', '.join(failed)}); nothing changed")
+        from .lint import refuse_errors
+
+        refuse_errors(s)  # as _load does, before anything connects: a secret that became weak since the plan was made
         clients = connect_targets(targets, urls=saved.urls)
     else:
         s = _load(spec_or_plan, env_file, allow_paths)
@@ -417,9 +418,9 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
-    findings = _lint(s, False, out, lives, nodes=nodes)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    findings = _lint(s, False, out, _findings(s, lives, nodes))  # the same lint as plan (offline only, for a saved plan: read under the lock later)
     if report is not None:
-        report.planned(s, p, findings, saved_file=saved_file)
+        report.planned(s, p, findings)
     if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read
         render_plan(p, out)
     for tp in p.targets:  # a refusal holds even when nothing can change live (databases is restart-only)

@@ -301,6 +301,11 @@ class Plan:
             "targets": len(self.targets),
         }
 
+    @property
+    def files(self) -> int:
+        """Of the live changes, how many are rendered files to write."""
+        return sum(len(t.file_changes) for t in self.targets)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "format_version": self.format_version,
@@ -311,9 +316,8 @@ class Plan:
             out["fingerprint_salt"] = self.fingerprint_salt
         out["targets"] = self.targets_json()
         summary = self.summary()
-        files = sum(len(t.file_changes) for t in self.targets)
-        if files:  # of the live changes, how many are rendered files to write (the text's "file(s) to write")
-            summary["files"] = files
+        if self.files:  # format 1.0 had no files count
+            summary["files"] = self.files
         if self.unread:  # every target listed is counted; "unreadable" says how many have an error
             summary["targets"] += len(self.unread)
             summary["unreadable"] = len(self.unread)
@@ -324,10 +328,12 @@ class Plan:
 
     def targets_json(self) -> list[dict[str, Any]]:
         """Every target, planned or not, in the fleet's order (``order``), then any other."""
-        docs = {t.name: t.to_json() for t in self.targets}
-        docs.update({u.name: u.to_json() for u in self.unread})
-        out = [docs.pop(name) for name in self.order if name in docs]
-        return out + list(docs.values())
+        return self.in_order({t.name: t.to_json() for t in self.targets} | {u.name: u.to_json() for u in self.unread})
+
+    def in_order(self, docs: dict[str, Any]) -> list[Any]:
+        """``docs`` (by target name) in the fleet's order (``order``), then any other."""
+        docs = dict(docs)
+        return [docs.pop(name) for name in self.order if name in docs] + list(docs.values())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"

@@ -127,7 +127,7 @@ def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
     if not plan.has_changes:
         out.line(f"No changes. {s['targets']} target(s) in sync with {plan.spec_path}.", "bold green")
     else:
-        files = sum(len(tp.file_changes) for tp in plan.targets)
+        files = plan.files
         out.line(
             f"Plan: {s['live'] - files} to change live, {s['restart']} needing a restart"
             + (f", {files} file(s) to write" if files else "") + f", on {s['targets']} target(s).",
@@ -232,12 +232,12 @@ class ApplyReport:
         self.argument = argument
         self.spec = None
         self.plan = None
-        self.saved_file = False
+        self.saved_file = False  # set by run(): is the argument a saved plan
         self.lint: list[dict] = []
         self.done = None  # fleet.FleetApply, once apply_fleet ran
 
-    def planned(self, spec, plan, findings, *, saved_file: bool) -> None:
-        self.spec, self.plan, self.saved_file = spec, plan, saved_file
+    def planned(self, spec, plan, findings) -> None:
+        self.spec, self.plan = spec, plan
         self.lint = lint_json(findings)
 
     def applied(self, done) -> None:
@@ -309,9 +309,7 @@ class ApplyReport:
         p = self.plan
         targets: list[dict] = []
         if p is not None:
-            docs = {tp.name: self._target(tp) for tp in p.targets}
-            docs.update({u.name: self._unread(u) for u in p.unread})
-            targets = [docs.pop(n) for n in p.order if n in docs] + list(docs.values())
+            targets = p.in_order({tp.name: self._target(tp) for tp in p.targets} | {u.name: self._unread(u) for u in p.unread})
         changed = self.done is not None and self.done.changed_some
         if error is not None:
             if isinstance(error, KeyboardInterrupt):

@@ -19,6 +19,15 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return rc, out, err
 
 
+def dead_port() -> int:
+    """A local port nobody listens on (bound, then closed): a target that cannot be read."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return port
+
+
 def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str = "") -> Path:
     text = f"version: 1\ntarget:\n  url: {json.dumps(server_url)}\n{textwrap.indent(textwrap.dedent(target_extra).strip(), '  ')}\n"
     text += textwrap.dedent(body).lstrip()

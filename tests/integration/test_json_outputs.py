@@ -10,19 +10,10 @@ output.
 from __future__ import annotations
 
 import json
-import socket
 
-from cli_helpers import run, write_spec
+from cli_helpers import dead_port, run, write_spec
 
 SECRET = "Qx7-vZ3k9Lm2Wp8Rt4"  # masterauth: sensitive, harmless to the test servers (no replication)
-
-
-def _dead_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now
-    return port
 
 
 def _fleet(tmp_path, ok_url: str, *, hz: int, name: str = "fleet.yaml"):
@@ -30,7 +21,7 @@ def _fleet(tmp_path, ok_url: str, *, hz: int, name: str = "fleet.yaml"):
     spec.write_text(f"""version: 1
 targets:
   - {{name: a, url: "{ok_url}"}}
-  - {{name: dead, url: "redis://127.0.0.1:{_dead_port()}", timeout: 1}}
+  - {{name: dead, url: "redis://127.0.0.1:{dead_port()}", timeout: 1}}
 server:
   hz: {hz}
   masterauth: ${{MA}}
@@ -100,7 +91,7 @@ server:
         assert "Vr5-jK8qN2xT7wBz" not in text and "Hs4-pY9mC3dL6eRa" not in text
     # one unreadable target alone: still a document, listing it with its error
     solo = tmp_path / "solo.yaml"
-    solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{_dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
+    solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
     rc, out, err = run(capsys, "plan", "--format", "json", solo)
     doc = _one_document(out)
     assert rc == 1 and [t["name"] for t in doc["targets"]] == ["default"] and "Connection refused" in doc["targets"][0]["error"]
@@ -255,7 +246,7 @@ server:
     assert doc["targets"][1]["status"] == "unreadable" and "Connection refused" in doc["targets"][1]["error"]
     # no target could be read: still listed, each with its error; exit 1
     solo = tmp_path / "solo.yaml"
-    solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{_dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
+    solo.write_text(f'version: 1\ntarget:\n  url: "redis://127.0.0.1:{dead_port()}"\n  timeout: 1\nserver:\n  hz: 12\n')
     rc, out3, err3 = run(capsys, "apply", "--auto-approve", "--format", "json", solo)
     doc = _one_document(out3)
     assert rc == 1 and doc["outcome"] == "failed" and [t["status"] for t in doc["targets"]] == ["unreadable"]

@@ -47,7 +47,7 @@ class _Spec:
 
 def _report(done=None) -> ApplyReport:
     r = ApplyReport("s.yaml")
-    r.planned(_Spec(), _plan(), [], saved_file=False)
+    r.planned(_Spec(), _plan(), [])
     if done is not None:
         r.applied(done)
     return r
