@@ -38,6 +38,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NoReturn
 
 ALL_SERVERS = "*"
 
@@ -227,9 +228,7 @@ def _check_allow(op: str, table: CommandTable) -> None:
     if not sub:
         raise RuleError(f"{op!r}: nothing after | (write +{container} or +{container}|subcommand; Redis: \"Syntax error\")")
     if container.lower() in table.subcommands and not table.servers_of(name):
-        hint = _close(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
-        raise RuleError(f"{container} has no subcommand {sub!r} in {op!r} (Redis: \"Unknown command or category name in ACL\")"
-                        + _did_you_mean("+" + hint[0] if hint else None))
+        _no_such_subcommand(container, sub, op, table)
     # a command without subcommands: +select|0 allows that first argument (deprecated by Redis, still accepted)
 
 
@@ -243,15 +242,20 @@ def _check_deny(op: str, table: CommandTable) -> None:
     if table.servers_of(name):
         return
     if container.lower() in table.subcommands:
-        hint = _close(name.lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
-        raise RuleError(f"{container} has no subcommand {sub!r} in {op!r} (Redis: \"Unknown command or category name in ACL\")"
-                        + _did_you_mean("-" + hint[0] if hint else None))
+        _no_such_subcommand(container, sub, op, table)
     raise RuleError(f"{op!r}: a first argument can only be allowed (+{name}), not denied; deny -{container} and allow "
                     f"+{name} for the arguments a user may give (Redis: \"Unknown command or category name in ACL\")")
 
 
+def _no_such_subcommand(container: str, sub: str, op: str, table: CommandTable) -> NoReturn:
+    """``+cmd|sub`` / ``-cmd|sub`` naming no subcommand ``container`` has (one message, either sign)."""
+    hint = _close(op[1:].lower(), sorted(table.subcommands[container.lower()]), n=1, cutoff=0.6)
+    raise RuleError(f"{container} has no subcommand {sub!r} in {op!r} (Redis: \"Unknown command or category name in ACL\")"
+                    + _did_you_mean(op[0] + hint[0] if hint else None))
+
+
 def _known_command(name: str, op: str, table: CommandTable) -> None:
-    if table.servers_of(name) and "|" not in name:
+    if table.is_command(name):
         return
     hint = table.suggest(name)
     raise RuleError(f"unknown command {name!r} in {op!r}: no supported server ({', '.join(table.servers)}) has it "

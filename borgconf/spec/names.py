@@ -67,6 +67,13 @@ def near_on_off(value: str) -> str | None:
         return word
     if word in ON_OFF_WORDS:
         return ON_OFF_WORDS[word]
+    # difflib's ratio is never above its quick_ratio (the letters both share, as a
+    # multiset): a new name that shares too few letters with either word is no
+    # typo, and validate of a valid spec does not import difflib for it (issue 15)
+    from collections import Counter
+
+    if all(2 * sum((Counter(word) & Counter(w)).values()) / (len(word) + len(w)) < 0.75 for w in ("disabled", "enabled")):
+        return None
     import difflib
 
     close = difflib.get_close_matches(word, ["disabled", "enabled"], n=1, cutoff=0.75)

@@ -73,3 +73,20 @@ def test_values_close_to_disabled_or_enabled(value, near):
 def test_key_rules_compare_as_redis_describes_them():
     assert canonical_key_rules(["%RW~app:*", "%wr~b", "%r~c", "%R~d", "%W~d", "~e", "%W~e"]) == {"~app:*", "~b", "%R~c", "~d", "~e"}
     assert canonical_key_rules(["%W~x", "%R~y"]) == {"%W~x", "%R~y"}
+
+
+def test_a_new_name_far_from_disabled_or_enabled_imports_no_difflib(tmp_path):
+    """Validate of a valid spec leaves difflib out (issue 15; tests/unit/test_import_boundary.py):
+    a renamed command's new name is told from a typo of disabled/enabled without it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nserver: {requirepass: Wq8Zr4Kp2Mx6Tn5}\ncommands: {FLUSHALL: disabled, KEYS: Qz7Wk3Rp9Lm2Xv}\n")
+    code = f"import sys; from borgconf.__main__ import main; rc = main(['validate', {str(spec)!r}]); print(rc, 'difflib' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    env = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BORGCONF_URL")}, "PYTHONPATH": str(root)}
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert r.stdout.split()[-2:] == ["0", "False"], (r.stdout, r.stderr)
