@@ -661,21 +661,34 @@ def _write(header, targets, server, ignore, commands, users, user_notes, env_own
 
 def import_server(target, url: str, *, config_command: str = "CONFIG", now: str | None = None) -> Imported:
     """Connect, read, build (the CLI's one call)."""
-    from . import redact
-    from .live import connect, target_password
+    from .live import target_password
 
-    password = target_password(target)
+    facts = _read(target, config_command, target_password(target), url=url)
+    _register_secrets(facts, config_command)
+    return build_spec(facts, url, now=now)
+
+
+def _read(target, config_command: str, password: str | None, *, url: str | None = None) -> ServerFacts:
+    """Connect to one server, read it (read_server), close."""
+    from .live import connect
+
     client = connect(target, url=url)
     try:
-        facts = read_server(client, target, config_command=config_command, password=password)
+        return read_server(client, target, config_command=config_command, password=password)
     finally:
         client.close()
+
+
+def _register_secrets(facts: ServerFacts, config_command: str) -> None:
+    """The server's secrets (and a renamed CONFIG) with the redactor, before anything
+    is built from them; after the reads, in the calling thread (every output reads redact's set)."""
+    from . import redact
+
     for secret in (facts.config.get(n) for n in SECRET_PLACEHOLDERS):
         if secret:
             redact.register(secret)
     if config_command != "CONFIG":
         redact.register(config_command)
-    return build_spec(facts, url, now=now)
 
 
 def import_group(target, url: str, mode: str, *, config_command: str = "CONFIG", now: str | None = None, parallel: int = 8) -> Imported:
@@ -685,7 +698,6 @@ def import_group(target, url: str, mode: str, *, config_command: str = "CONFIG",
     or unreadable is an error naming it: nothing is written for part of a group."""
     import concurrent.futures as cf
 
-    from . import redact
     from .discovery import discover
     from .fleet import _url_address, node_target
     from .live import connect, target_password
@@ -705,21 +717,12 @@ def import_group(target, url: str, mode: str, *, config_command: str = "CONFIG",
         )
 
     def read(node):
-        nt = node_target(seed, node.host, node.port)
-        client = connect(nt)
-        try:
-            return read_server(client, nt, config_command=config_command, password=password)
-        finally:
-            client.close()
+        return _read(node_target(seed, node.host, node.port), config_command, password)
 
     with cf.ThreadPoolExecutor(max_workers=max(1, min(parallel, len(nodes)))) as pool:
         facts = list(pool.map(read, nodes))  # the first node's error, in discovery's order
     for f in facts:
-        for secret in (f.config.get(n) for n in SECRET_PLACEHOLDERS):
-            if secret:
-                redact.register(secret)
-    if config_command != "CONFIG":
-        redact.register(config_command)
+        _register_secrets(f, config_command)
     return build_group_spec(list(zip(nodes, facts)), url, mode, now=now)
 
 

@@ -73,15 +73,14 @@ def lint(spec, lives: dict | None = None, groups: dict[str, str] | None = None) 
     def add(found):
         out.update(dict.fromkeys(found))
 
+    add(weak_secrets(spec))
     if not lives:
-        add(weak_secrets(spec))
         if not spec.target_server:
             add(_lint_one(spec, None, "", "", renamed))
             return _accepted(spec, list(out))
         for t in spec.targets:
             add(_lint_one(spec, None, t.name, t.name, renamed))
         return _accepted(spec, list(out))
-    add(weak_secrets(spec))
     names = {t.name for t in spec.targets}
     order = [t.name for t in spec.targets if t.name in lives] + sorted(n for n in lives if n not in names)
     for name in order:
@@ -100,10 +99,16 @@ def weak_secrets(spec) -> list[Finding]:
     says what a secret is): shorter than 8 characters, equal to a user name, or
     a common word. The message names where the secret is and the ${VAR} it came
     from, never the secret, nor which of the three it is (that would narrow it)."""
+    return [Finding("weak-secret", f"{f}:{line}:{col}" if line else f, message, severity="error") for f, line, col, message in _weak(spec)]
+
+
+def _weak(spec):
+    """(file, line, col, message) of every weak secret: one walk for the findings
+    and for refuse_errors' problems."""
     from .spec.secrets import COMMAND_NAME, secret_kind
+    from .spec.yamlread import _dotted
 
     user_names = {"default"} | {n.lower() for n in spec.users} | {t.username.lower() for t in spec.targets if t.username}
-    out: list[Finding] = []
     for path, value in _secret_locations(spec):
         if not isinstance(value, str) or not value:
             continue
@@ -114,10 +119,8 @@ def weak_secrets(spec) -> list[Finding]:
         f, line, col = spec.where(path)
         names = sorted(spec.var_paths.get(path, ()))
         what = f"the value of ${{{names[0]}}}" if names else "the value"
-        out.append(Finding("weak-secret", f"{f}:{line}:{col}" if line else f,
-            f"{_dotted(path)}: {what} is a weak secret (lint weak-secret): use {MIN_SECRET_LENGTH} or more characters "
-            "that are not a common word or a user name, e.g. from openssl rand -base64 24", severity="error"))
-    return out
+        yield f, line, col, (f"{_dotted(path)}: {what} is a weak secret (lint weak-secret): use {MIN_SECRET_LENGTH} or more characters "
+            "that are not a common word or a user name, e.g. from openssl rand -base64 24")
 
 
 def _secret_locations(spec):
@@ -147,31 +150,15 @@ def _spelled(spec, cmd: str) -> str:
     return next((p[1] for p in spec.positions if len(p) == 2 and p[0] == "commands" and str(p[1]).upper() == cmd), cmd)
 
 
-def _dotted(path: tuple) -> str:
-    from .spec.yamlread import _dotted as dotted
-
-    return dotted(path)
-
-
 def refuse_errors(spec) -> None:
     """Raise a SpecError (one positioned line each) for the lint findings that are
     errors (ERROR_IDS): validate, plan, apply and render stop before anything
     connects or is written."""
     from .errors import Problem, SpecError
 
-    problems = []
-    for f in weak_secrets(spec):
-        file, line, col = _split_where(f.where)
-        problems.append(Problem(file, line, col, "", f.message))
+    problems = [Problem(f, line if line else 0, col if line else 0, "", message) for f, line, col, message in _weak(spec)]
     if problems:
         raise SpecError(problems)
-
-
-def _split_where(where: str) -> tuple[str, int, int]:
-    parts = where.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return parts[0], int(parts[1]), int(parts[2])
-    return where, 0, 0
 
 
 def _own_path(spec, owner: str, name_used: str) -> tuple:

@@ -342,7 +342,7 @@ ALWAYS_READ = (
 )
 
 
-def config_names(spec, extra=()) -> tuple[str, ...]:
+def config_names(spec) -> tuple[str, ...]:
     """The names one ``CONFIG GET`` asks for a spec (once per fleet, not per
     target): every parameter of the shared and the targets' own server:
     blocks and :data:`ALWAYS_READ`, each under all its names (aliases, and the
@@ -354,12 +354,14 @@ def config_names(spec, extra=()) -> tuple[str, ...]:
     catalog = P.catalog()
     params = [sv.param for sv in spec.server.values()]
     params += [sv.param for own in spec.target_server.values() for sv in own.values()]
-    params += [p for p in (catalog.lookup(n) for n in (*ALWAYS_READ, *extra)) if p is not None]
-    names: dict[str, None] = {}
-    for p in params:
-        for n in (*p.names(), *p.server_names.values()):
-            names[n] = None
-    return tuple(names)
+    params += [p for p in (catalog.lookup(n) for n in ALWAYS_READ) if p is not None]
+    return param_names(params)
+
+
+def param_names(params) -> tuple[str, ...]:
+    """Every name of each parameter, in order and once: its aliases, and the names
+    servers of another flavour report (Valkey's primaryauth)."""
+    return tuple(dict.fromkeys(n for p in params for n in (*p.names(), *p.server_names.values())))
 
 
 # An unauthenticated client may send at most 10 arguments per command (Redis and
@@ -484,4 +486,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -134,13 +134,12 @@ class Catalog:
     read, each Param made when first asked for: a spec names a few of the
     catalog's 220, and making them all costs more than reading the file (issue 15)."""
 
-    def __init__(self, params: dict[str, Param] | None = None, *, entries: dict[str, dict] | None = None):
-        self._entries = dict(entries or {})
-        self._made: dict[str, Param] = dict(params or {})
+    def __init__(self, *, entries: dict[str, dict]):
+        self._entries = dict(entries)
+        self._made: dict[str, Param] = {}
         self._index: dict[str, str] = {}
-        for name in dict.fromkeys((*self._entries, *self._made)):
-            p = self._made.get(name)
-            for n in p.names() if p is not None else (name, *self._entries[name].get("aliases", ())):
+        for name, e in self._entries.items():
+            for n in (name, *e.get("aliases", ())):  # Param.names(), before the Param is made
                 self._index[n.lower()] = name
 
     def _param(self, name: str) -> Param:
@@ -152,7 +151,7 @@ class Catalog:
     @property
     def params(self) -> dict[str, Param]:
         """Every parameter, in the catalog's order."""
-        return {name: self._param(name) for name in dict.fromkeys((*self._entries, *self._made))}
+        return {name: self._param(name) for name in self._entries}
 
     def lookup(self, name: str) -> Param | None:
         canonical = self._index.get(str(name).lower())
@@ -168,7 +167,7 @@ class Catalog:
         return iter(self.params.values())
 
     def __len__(self) -> int:
-        return len(dict.fromkeys((*self._entries, *self._made)))
+        return len(self._entries)
 
 
 def _param_of(name: str, e: dict) -> Param:
