@@ -12,7 +12,7 @@ from urllib.parse import quote as _pct, urlsplit
 from ..errors import RenderError
 from ..spec.names import env_prefix
 from . import envfile
-from .sandbox import _SNIPPET_CONTEXT, _sandbox, render_snippet, simple_snippet
+from .sandbox import render_snippet, snippet_sandbox
 
 # ---------------------------------------------------------------- services and URLs
 
@@ -129,7 +129,7 @@ def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[s
         for name in sorted(secret_values):
             add(block, name, secret_values[name], "the spec's secrets")
         out.append(block)
-    sandbox = _sandbox() if any(simple_snippet(v, {k: "" for k in _SNIPPET_CONTEXT}) is None for svc in spec.services.values() for v in svc.env.values()) else None
+    sandbox = snippet_sandbox(v for svc in spec.services.values() for v in svc.env.values())
     for name, svc in spec.services.items():
         ctx = service_context(spec, name, svc)
         role = f", {ctx['role']}" if ctx["role"] else ""
@@ -154,7 +154,7 @@ def env_problems(spec) -> list[tuple[tuple, str]]:
     included). Returns (spec path, message) pairs; jinja2 is imported only when
     a service has snippets."""
     out: list[tuple[tuple, str]] = []
-    sandbox = _sandbox() if any(simple_snippet(v, {k: "" for k in _SNIPPET_CONTEXT}) is None for svc in spec.services.values() for v in svc.env.values()) else None
+    sandbox = snippet_sandbox(v for svc in spec.services.values() for v in svc.env.values())
     seen: dict[str, tuple[str, tuple, str]] = {}  # variable -> (service, path, value)
     from ..spec.types import AddressConflict, RenderAddress
 
