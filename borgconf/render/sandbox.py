@@ -168,6 +168,12 @@ def simple_snippet(snippet: str, ctx: dict[str, Any]) -> str | None:
     return _PLACEHOLDER.sub(lambda m: str(ctx[m.group(1)]), snippet)
 
 
+def snippet_sandbox(snippets):
+    """One sandbox for rendering ``snippets``, or None when each takes the fast
+    path (:func:`simple_snippet`): then jinja2 is never imported."""
+    return _sandbox() if any(not _SIMPLE.fullmatch(s) for s in snippets) else None
+
+
 def render_snippet(sandbox, where: str, snippet: str, ctx: dict[str, Any]) -> str:
     """One ``services.<name>.env.<VAR>`` value. Any failure is a RenderError that
     names where the snippet is (``where``), never a secret value. ``sandbox`` may

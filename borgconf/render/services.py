@@ -12,7 +12,7 @@ from urllib.parse import quote as _pct, urlsplit
 from ..errors import RenderError
 from ..spec.names import env_prefix
 from . import envfile
-from .sandbox import _SNIPPET_CONTEXT, _sandbox, render_snippet, simple_snippet
+from .sandbox import render_snippet, snippet_sandbox
 
 # ---------------------------------------------------------------- services and URLs
 
@@ -129,21 +129,37 @@ def env_blocks(spec, secret_values: dict[str, str]) -> tuple[list[Block], dict[s
         for name in sorted(secret_values):
             add(block, name, secret_values[name], "the spec's secrets")
         out.append(block)
-    sandbox = _sandbox() if any(simple_snippet(v, {k: "" for k in _SNIPPET_CONTEXT}) is None for svc in spec.services.values() for v in svc.env.values()) else None
-    for name, svc in spec.services.items():
-        ctx = service_context(spec, name, svc)
+    address = _address(spec) if spec.services else None
+    for name, svc, ctx, variables in _service_variables(spec, address, lambda name, var: _snippet_where(spec, name, var)):
         role = f", {ctx['role']}" if ctx["role"] else ""
         block = Block(f"{name}: database {svc.db}{role}", [])
-        url_var = f"{env_prefix(name)}_REDIS_URL"
-        add(block, url_var, ctx["url"], f"service {name}")
-        db_vars[name] = [(url_var, svc.db)]
-        for var, snippet in svc.env.items():
-            value = render_snippet(sandbox, _snippet_where(spec, name, var), snippet, ctx)
+        db_vars[name] = []
+        for var, path, value in variables:
+            if isinstance(value, RenderError):
+                raise value
             add(block, var, value, f"service {name}")
-            if _DB_ONLY.match(snippet):
+            if len(path) == 2 or _DB_ONLY.match(svc.env[var]):  # the URL variable, or a snippet of {{ db }} alone
                 db_vars[name].append((var, svc.db))
         out.append(block)
     return out, values, db_vars
+
+
+def _service_variables(spec, address, where):
+    """Each service with its context and its .env variables in order: its
+    ``<NAME>_REDIS_URL`` (path ("services", name)), then its ``env:`` snippets
+    rendered (path ("services", name, "env", var)), as (variable, path, value);
+    a snippet that fails has its RenderError (naming ``where(name, var)``) as value."""
+    sandbox = snippet_sandbox(v for svc in spec.services.values() for v in svc.env.values())
+    for name, svc in spec.services.items():
+        ctx = service_context(spec, name, svc, address)
+        variables = [(f"{env_prefix(name)}_REDIS_URL", ("services", name), ctx["url"])]
+        for var, snippet in svc.env.items():
+            try:
+                value = render_snippet(sandbox, where(name, var), snippet, ctx)
+            except RenderError as exc:
+                value = exc
+            variables.append((var, ("services", name, "env", var), value))
+        yield name, svc, ctx, variables
 
 
 def env_problems(spec) -> list[tuple[tuple, str]]:
@@ -154,7 +170,6 @@ def env_problems(spec) -> list[tuple[tuple, str]]:
     included). Returns (spec path, message) pairs; jinja2 is imported only when
     a service has snippets."""
     out: list[tuple[tuple, str]] = []
-    sandbox = _sandbox() if any(simple_snippet(v, {k: "" for k in _SNIPPET_CONTEXT}) is None for svc in spec.services.values() for v in svc.env.values()) else None
     seen: dict[str, tuple[str, tuple, str]] = {}  # variable -> (service, path, value)
     from ..spec.types import AddressConflict, RenderAddress
 
@@ -162,16 +177,11 @@ def env_problems(spec) -> list[tuple[tuple, str]]:
         address = spec.render_address()
     except AddressConflict:  # refused where the spec renders a .env (spec.checks) and by render itself;
         address = RenderAddress("redis", 6379)  # the snippets are still checked, against a stand-in
-    for name, svc in spec.services.items():
-        ctx = service_context(spec, name, svc, address)
-        variables = [(f"{env_prefix(name)}_REDIS_URL", ("services", name), ctx["url"])]
-        for var, snippet in svc.env.items():
-            path = ("services", name, "env", var)
-            try:
-                variables.append((var, path, render_snippet(sandbox, "", snippet, ctx)))
-            except RenderError as exc:
-                out.append((path, str(exc)))
+    for name, _svc, _ctx, variables in _service_variables(spec, address, lambda name, var: ""):
+        out += [(path, str(value)) for _var, path, value in variables if isinstance(value, RenderError)]
         for var, path, value in variables:
+            if isinstance(value, RenderError):
+                continue
             if var not in seen:
                 seen[var] = (name, path, value)
                 continue
