@@ -51,6 +51,11 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _python(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """A fresh interpreter on this checkout: its exit code, stdout and stderr."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
 def _modules_after(call: str) -> tuple[int, str, set[str]]:
     """Exit code, stdout and sys.modules of a fresh interpreter after running ``call``."""
     code = textwrap.dedent(
@@ -62,7 +67,7 @@ def _modules_after(call: str) -> tuple[int, str, set[str]]:
         print(json.dumps({{"rc": rc, "out": out, "modules": sorted(sys.modules)}}))
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    r = _python("-c", code)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout.strip().splitlines()[-1])
     return data["rc"], data["out"], set(data["modules"])
@@ -112,7 +117,7 @@ def test_version_via_the_console_script_entry_imports_no_dependency():
 
 def test_python_m_borgconf_version_imports_no_dependency():
     # -X importtime lists every module imported, even one removed from sys.modules again
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "borgconf", "--version"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    r = _python("-X", "importtime", "-m", "borgconf", "--version", timeout=60)
     assert r.returncode == 0 and r.stdout == "borgconf 0.1.0\n", r.stderr
     imported = {m.group(1) for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", r.stderr, re.M)}
     assert "borgconf" in imported and "encodings" in imported  # the listing works at all
@@ -145,7 +150,7 @@ def test_validate_with_verbose_logs_and_a_misspelt_name_is_suggested(tmp_path):
     # a misspelt parameter gets its suggestion
     spec = _spec(tmp_path)
     code = f"__import__('borgconf.__main__', fromlist=['main']).main(['validate', {str(spec)!r}, '-v'])"
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    r = _python("-c", code)
     assert f"DEBUG borgconf: spec {spec}: read {spec}" in r.stderr, r.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nserver:\n  maxmemori: 1gb\n")
@@ -171,7 +176,7 @@ def test_the_collector_is_tuned_only_for_the_whole_process(tmp_path):
         print(json.dumps([rc_call, called, rc_script, gc.get_threshold() != before, gc.get_freeze_count()]))
         """
     )
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    r = _python("-c", code)
     assert r.returncode == 0, r.stderr
     rc_call, (threshold_kept, frozen_after_call), rc_script, threshold_raised, frozen_after_script = json.loads(r.stdout)
     assert (rc_call, rc_script) == (0, 0)
@@ -182,7 +187,7 @@ def test_the_collector_is_tuned_only_for_the_whole_process(tmp_path):
 def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
     # -X importtime lists every module imported, even one removed from sys.modules again
     spec = _spec(tmp_path)
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "borgconf", "validate", str(spec)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    r = _python("-X", "importtime", "-m", "borgconf", "validate", str(spec), timeout=60)
     assert r.returncode == 0 and ": valid (" in r.stdout, r.stderr
     imported = {m.group(1) for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", r.stderr, re.M)}
     assert "borgconf.spec.schema" in imported and "ruamel.yaml" in imported  # the listing works at all
