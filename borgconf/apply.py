@@ -270,7 +270,7 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
     """Step 1: read again under the lock; refuse another server, or values that drifted
     since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
     refuse unless the plan is exactly what the spec and the fresh server give."""
-    from .live import acl_commands, read_state
+    from .live import acl_commands, param_names, read_state
     from .planner import allowed_text
 
     commands, read_users = read_spec or ({}, [])
@@ -279,7 +279,7 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
         spec_commands.setdefault(c.name, "disabled")
     names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
     # config_names (live.config_names, once per fleet): the spec's parameters, not all ~200; the plan's too
-    config = tuple(dict.fromkeys([*config_names, *(n for p in params.values() for n in (*p.names(), *p.server_names.values()))])) if config_names else None
+    config = tuple(dict.fromkeys([*config_names, *param_names(params.values())])) if config_names else None
     # rules that name a category are compared by what they grant: that needs the command table
     fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names), config=config)
     if tp.run_id and fresh.run_id != tp.run_id:

@@ -105,11 +105,11 @@ def weak_secrets(spec) -> list[Finding]:
 def _weak(spec):
     """(file, line, col, message) of every weak secret: one walk for the findings
     and for refuse_errors' problems."""
-    from .spec.secrets import COMMAND_NAME, secret_kind
+    from .spec.secrets import COMMAND_NAME, secret_kind, secret_locations
     from .spec.yamlread import _dotted
 
     user_names = {"default"} | {n.lower() for n in spec.users} | {t.username.lower() for t in spec.targets if t.username}
-    for path, value in _secret_locations(spec):
+    for path, value in secret_locations(spec):
         if not isinstance(value, str) or not value:
             continue
         if secret_kind(path) == COMMAND_NAME and value.lower() in ("disabled", "enabled", "config"):
@@ -121,33 +121,6 @@ def _weak(spec):
         what = f"the value of ${{{names[0]}}}" if names else "the value"
         yield f, line, col, (f"{_dotted(path)}: {what} is a weak secret (lint weak-secret): use {MIN_SECRET_LENGTH} or more characters "
             "that are not a common word or a user name, e.g. from openssl rand -base64 24")
-
-
-def _secret_locations(spec):
-    """(spec path, value) of every secret, as the spec's YAML spells the path."""
-    listed = any(p[:1] == ("targets",) for p in spec.positions)
-    for i, t in enumerate(spec.targets):
-        at = ("targets", i) if listed else ("target",)
-        yield at + ("password",), t.password
-        yield at + ("previous_password",), t.previous_password
-        if t.config_command.upper() != "CONFIG":
-            yield at + ("config_command",), t.config_command
-        for v in spec.target_server.get(t.name, {}).values():
-            if v.param.sensitive:
-                yield at + ("server", v.name_used), v.checked
-    for v in spec.server.values():
-        if v.param.sensitive:
-            yield ("server", v.name_used), v.checked
-    for name, u in spec.users.items():
-        yield ("users", name, "password"), u.password
-    for cmd, new in spec.commands.items():
-        if new not in ("disabled", "enabled"):
-            yield ("commands", _spelled(spec, cmd)), new
-
-
-def _spelled(spec, cmd: str) -> str:
-    """A command as the spec spells it (commands: keys are upper-cased when loaded)."""
-    return next((p[1] for p in spec.positions if len(p) == 2 and p[0] == "commands" and str(p[1]).upper() == cmd), cmd)
 
 
 def refuse_errors(spec) -> None:

@@ -131,16 +131,37 @@ class Concealed:
         return redact.mask(text, {v for v in self.values if len(v) >= redact.MIN_LENGTH})
 
 
+def secret_locations(spec):
+    """(spec path, value) of every secret a loaded spec holds, the path as the spec's
+    YAML spells it (a value may be empty or None: not set)."""
+    listed = any(p[:1] == ("targets",) for p in spec.positions)
+    for i, t in enumerate(spec.targets):
+        at = ("targets", i) if listed else ("target",)
+        yield at + ("password",), t.password
+        yield at + ("previous_password",), t.previous_password
+        if t.config_command.upper() != "CONFIG":
+            yield at + ("config_command",), t.config_command
+        for v in spec.target_server.get(t.name, {}).values():
+            if v.param.sensitive:
+                yield at + ("server", v.name_used), v.checked
+    for v in spec.server.values():
+        if v.param.sensitive:
+            yield ("server", v.name_used), v.checked
+    for name, u in spec.users.items():
+        yield ("users", name, "password"), u.password
+    for cmd, new in spec.commands.items():
+        if new not in ("disabled", "enabled"):
+            yield ("commands", _spelled(spec, cmd)), new
+
+
+def _spelled(spec, cmd: str) -> str:
+    """A command as the spec spells it (commands: keys are upper-cased when loaded)."""
+    return next((p[1] for p in spec.positions if len(p) == 2 and p[0] == "commands" and str(p[1]).upper() == cmd), cmd)
+
+
 def secret_values(spec) -> list[str]:
     """Every secret value a loaded spec holds (registered with the redactor)."""
-    out = [t.password for t in spec.targets if t.password]
-    out += [t.previous_password for t in spec.targets if t.previous_password]
-    out += [t.config_command for t in spec.targets if t.config_command.upper() != "CONFIG"]
-    out += [v.checked for v in spec.server.values() if v.param.sensitive and v.checked]
-    out += [v.checked for own in spec.target_server.values() for v in own.values() if v.param.sensitive and v.checked]
-    out += [u.password for u in spec.users.values() if u.password]
-    out += [new for new in spec.commands.values() if new not in ("disabled", "enabled")]
-    return out
+    return [value for _, value in secret_locations(spec) if value]
 
 
 def is_secret_directive(name: str) -> bool:
@@ -152,4 +173,4 @@ def is_secret_directive(name: str) -> bool:
     return p is not None and p.sensitive
 
 
-__all__ = ["PASSWORD", "COMMAND_NAME", "secret_kind", "is_secret_value", "never_echoed", "Concealed", "secret_values", "is_secret_directive"]
+__all__ = ["PASSWORD", "COMMAND_NAME", "secret_kind", "is_secret_value", "never_echoed", "Concealed", "secret_locations", "secret_values", "is_secret_directive"]
