@@ -173,7 +173,7 @@ def _again(s: _Session, why: NoAnswer, fn):
 
 
 def _test_pause(step: str, stop) -> None:
-    """A seam for tests of Ctrl-C and timeouts (tests/integration/test_apply_outcome.py):
+    """A seam for tests of Ctrl-C, timeouts and the file steps (test_apply_outcome.py, test_file_changes.py):
     inert unless BORGCONF_TEST_PAUSE_AT names ``step``. Then it says so on stderr and
     waits for Ctrl-C (``<step>:2``: for the second; up to 30 s), or with ``<step>:stop``
     stops the process (SIGSTOP) until the test continues it."""

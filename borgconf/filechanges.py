@@ -23,18 +23,12 @@ from pathlib import Path
 from .errors import BorgconfError, StalePlan
 from .plan import Change, ChangeId, Plan, TargetPlan
 
-PAUSE_ENV = "BORGCONF_TEST_PAUSE_FILE_STEP"  # tests only: apply stops itself (SIGSTOP) before-files / after-files
-
-
 def pause_at(step: str) -> None:
-    """Tests: stop this process at ``step`` of a file apply when asked to (inert otherwise)."""
-    if os.environ.get(PAUSE_ENV) == step:
-        import signal
-        import threading
+    """Tests: the apply test seam (apply._test_pause, BORGCONF_TEST_PAUSE_AT=<step>:stop)
+    at ``step`` of writing the files (before-files, after-files); inert otherwise."""
+    from .apply import _test_pause
 
-        # to this thread: os.kill would wake the main thread to stop the process,
-        # and this one could run on (send the next command) before it does
-        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+    _test_pause(step, None)
 
 
 def render_names(spec) -> dict[str, str]:
@@ -254,4 +248,4 @@ class FileStep:
         return self.written
 
 
-__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "rewritten_by_server", "seal_file", "FileStep", "pause_at", "PAUSE_ENV"]
+__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "rewritten_by_server", "seal_file", "FileStep", "pause_at"]

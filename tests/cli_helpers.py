@@ -7,7 +7,6 @@ import socket
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from borgconf.cli import main
 
@@ -33,19 +32,3 @@ def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str
     text += textwrap.dedent(body).lstrip()
     path.write_text(text)
     return path
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to connect anywhere fails the test (import it into a test module)."""
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise AssertionError(f"a connection was attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    yield attempts
-    assert not attempts, f"connections attempted: {attempts}"

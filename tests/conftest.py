@@ -30,6 +30,7 @@ Tests using any of them get the ``server`` marker automatically, so
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -133,3 +134,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to connect anywhere fails the test."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise AssertionError(f"a connection was attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    yield attempts
+    assert not attempts, f"connections attempted: {attempts}"

@@ -165,7 +165,7 @@ def _stopped(proc: subprocess.Popen, timeout: float = 60) -> bool:
 
 
 def _apply_paused_at(step: str, spec: Path, env: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, **env, "BORGCONF_TEST_PAUSE_FILE_STEP": step}
+    env = {**os.environ, **env, "BORGCONF_TEST_PAUSE_AT": f"{step}:stop"}
     return subprocess.Popen(
         [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--no-color", str(spec)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import run
+from cli_helpers import dead_port, run
 
 
 def test_fleet_exit_codes(redis_factory, tmp_path, capsys):
@@ -26,17 +26,12 @@ server:
 
 def _fleet_with_a_dead_target(tmp_path, ok, *, hz: int):
     """A fleet spec: target a (a live server) and target dead (a port nobody listens on)."""
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    dead_port = s.getsockname()[1]
-    s.close()  # nothing listens there now
+    port = dead_port()
     spec = tmp_path / "fleet.yaml"
     spec.write_text(f"""version: 1
 targets:
   - {{name: a, url: "{ok.url}"}}
-  - {{name: dead, url: "redis://127.0.0.1:{dead_port}", timeout: 1}}
+  - {{name: dead, url: "redis://127.0.0.1:{port}", timeout: 1}}
 server:
   hz: {hz}
 """)

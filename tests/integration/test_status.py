@@ -5,14 +5,13 @@ a replica whose link is down; and the healthy case (exit 0)."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
 import redis
 
 from borgconf import redact
-from cli_helpers import run, write_spec
+from cli_helpers import dead_port, run, write_spec
 
 
 @pytest.fixture(autouse=True)
@@ -121,12 +120,6 @@ def test_rejected_connections_warn(redis_server, tmp_path, capsys):
     assert rc == 2
 
 
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again: nothing listens there
-
-
 def test_a_replica_with_its_link_down_is_an_error_and_up_is_ok(redis_factory, tmp_path, capsys):
     primary = redis_factory(["appendonly yes"])
     replica = redis_factory(["appendonly yes", f"replicaof 127.0.0.1 {primary.port}"])
@@ -142,7 +135,7 @@ def test_a_replica_with_its_link_down_is_an_error_and_up_is_ok(redis_factory, tm
     rc, pchecks, _ = status_json(capsys, pspec)
     assert pchecks["replication"]["value"] == "primary, 1 replica(s)"
     # stop the replica's link: point it at a port where nothing listens
-    replica.client().execute_command("REPLICAOF", "127.0.0.1", str(_dead_port()))
+    replica.client().execute_command("REPLICAOF", "127.0.0.1", str(dead_port()))
     rc, checks, _ = status_json(capsys, spec)
     assert rc == 1 and checks["replica link"]["verdict"] == "error" and checks["replica link"]["value"].startswith("down")
     rc, out, _ = status(capsys, spec)
@@ -156,7 +149,7 @@ def test_a_fleet_reports_every_target_and_an_unreachable_one(redis_factory, tmp_
         "version: 1\ntargets:\n"
         f"  - {{name: a, url: '{a.url}', persist: none}}\n"
         f"  - {{name: b, url: '{b.url}', persist: none}}\n"
-        f"  - {{name: gone, url: 'redis://127.0.0.1:{_dead_port()}', persist: none, timeout: 1}}\n"
+        f"  - {{name: gone, url: 'redis://127.0.0.1:{dead_port()}', persist: none, timeout: 1}}\n"
     )
     rc, out, err = run(capsys, "status", spec, "--format", "json", "--detailed-exitcode")
     doc = json.loads(out)

@@ -29,7 +29,6 @@ from pathlib import Path
 import pytest
 
 from borgconf.cli import main
-from cli_helpers import no_network  # noqa: F401 -- a fixture
 
 BAD = Path(__file__).resolve().parents[1] / "cases" / "bad"
 # CPU seconds this process spends on one bad spec: a limit on the work (an alias

@@ -13,7 +13,7 @@ import pytest
 from borgconf import redact
 from borgconf.lint import COMMON_SECRETS, ERROR_IDS, LINT_IDS, lint, weak_secrets
 from borgconf.spec import load_spec
-from cli_helpers import run, no_network  # noqa: F401 -- a fixture
+from cli_helpers import run
 
 STRONG = "Zq4vN8wLr2Tx"  # 12 characters, not a word
 USER_PW = "Hb7mQx2Vk9Lp"
