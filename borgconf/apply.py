@@ -197,6 +197,14 @@ def _test_pause(step: str, stop) -> None:
             stop.wait(0.05)
 
 
+def _write_files_step(files, stop) -> None:
+    """Write the rendered files (filechanges.FileStep.write) between the test seam's
+    before-files and after-files."""
+    _test_pause("before-files", stop)
+    files.write()
+    _test_pause("after-files", stop)
+
+
 def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
     """The apply lock (borgconf.lock): a named connection, no key, no TTL. Never
     skipped: an apply that cannot lock fails. From here on every command of the
@@ -467,7 +475,7 @@ def write_files(s: _Session, files, undo: Undo, ev: Evidence) -> None:
     """Write the rendered files (filechanges.FileStep); a failure rolls back what
     :func:`add_passwords` did (a file written before the failure is named)."""
     try:
-        files.write()
+        _write_files_step(files, s.stop)
     except BorgconfError as exc:
         undo.files_written = list(files.written)
         roll_back(s, undo, ev, f"writing the rendered files failed ({exc})")
@@ -769,7 +777,7 @@ def apply_target(
             persist_unchanged(s, persist, write_file, ev, bool(read_spec[1] or ev.denials or user_changes), result)
         if file_changes and not early:
             try:
-                files.write()
+                _write_files_step(files, s.stop)
             except BorgconfError as exc:
                 done = "; the server's changes are applied" + (f" and persisted ({result.persisted})" if result.persisted != "none" else "") if (wanted or wanted_users or command_changes) else ""
                 wrote = f"; written before the failure: {', '.join(files.written)}" if files.written else ""

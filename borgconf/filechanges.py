@@ -23,14 +23,6 @@ from pathlib import Path
 from .errors import BorgconfError, StalePlan
 from .plan import Change, ChangeId, Plan, TargetPlan
 
-def pause_at(step: str) -> None:
-    """Tests: the apply test seam (apply._test_pause, BORGCONF_TEST_PAUSE_AT=<step>:stop)
-    at ``step`` of writing the files (before-files, after-files); inert otherwise."""
-    from .apply import _test_pause
-
-    _test_pause(step, None)
-
-
 def render_names(spec) -> dict[str, str]:
     """The files the spec names: their change name (the path as the spec gives it,
     relative to the spec) -> "redis.conf" or ".env". A spec without render paths: none."""
@@ -231,7 +223,6 @@ class FileStep:
         from .files import write_atomic
         from .render.output import _read_text
 
-        pause_at("before-files")
         for name, f in self.files.items():
             now = _read_text(Path(f.path))
             if now == f.text:  # persist: file wrote the same rendering a moment ago
@@ -244,8 +235,7 @@ class FileStep:
             except OSError as exc:
                 raise BorgconfError(f"cannot write {f.path}: {exc.strerror or exc}") from None
             self.written.append(str(f.path))
-        pause_at("after-files")
         return self.written
 
 
-__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "rewritten_by_server", "seal_file", "FileStep", "pause_at"]
+__all__ = ["add_file_changes", "render_names", "files_target", "render_now", "rotations", "rewritten_by_server", "seal_file", "FileStep"]
