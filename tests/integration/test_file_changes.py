@@ -398,3 +398,32 @@ def test_turning_authentication_on_says_no_order_is_safe(redis_factory, tmp_path
     assert _accepts(server, NEW)
     _all_urls_connect(tmp_path / "app.env")
     assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_a_failed_rewrite_during_a_rotation_restores_and_keeps_both_passwords(redis_factory, tmp_path, capsys, monkeypatch):
+    """What tests/unit/test_file_changes_pure.py drives with the fake, on a real server:
+    CONFIG REWRITE fails after the .env was written with the new password; apply puts
+    requirepass back (which resets the default user's passwords on a real server) and
+    then adds the new one again, so both the old and the new password work."""
+    server = redis_factory(password=OLD)
+    spec = _converged(capsys, tmp_path, server, monkeypatch)
+    env_path = tmp_path / "app.env"
+    monkeypatch.setenv("REDIS_PASSWORD", NEW)
+    monkeypatch.setenv("REDIS_PREVIOUS_PASSWORD", OLD)
+    # as root a read-only directory does not stop REWRITE: put something it cannot rename over
+    conf = server.config_path
+    saved = conf.read_text()
+    conf.unlink()
+    conf.mkdir()
+    try:
+        rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    finally:
+        conf.rmdir()
+        conf.write_text(saved)
+    assert rc == 1, out + err
+    assert "CONFIG REWRITE failed" in err and "restored" in err
+    assert "accepts both the old and the new password of default" in err
+    assert OLD not in out + err and NEW not in out + err
+    assert _accepts(server, OLD) and _accepts(server, NEW)
+    assert all(NEW in url for url in _urls(env_path).values())
+    _all_urls_connect(env_path)

@@ -6,7 +6,7 @@ redis-facts) and the ACL categories of Redis's src/acl.c
 (``ACLCommandCategories``). This test rebuilds it from the facts and compares:
 the shipped file cannot drift from the captures. Regenerate it with
 ``python tests/unit/test_command_table.py``. The live side (each fixture
-server's COMMAND LIST and ACL CAT) is tests/integration/test_command_table_live.py.
+server's COMMAND LIST and ACL CAT) is tests/integration/test_acl_grammar_live.py::test_shipped_command_table_is_the_servers.
 """
 
 from __future__ import annotations
