@@ -81,13 +81,14 @@ def _printable(line: str) -> str:
     return "".join(ch if ch == "\t" or not (ch < " " or ch == "\x7f") else f"\\x{ord(ch):02x}" for ch in line)
 
 
-def rotations(tp: TargetPlan) -> list[str]:
-    """Who gets a new password in this target's plan (default for requirepass)."""
+def rotations(tp: TargetPlan, spec) -> list[str]:
+    """Who gets a new password in this target's plan (default for requirepass): an
+    existing user whose password changes to the one the spec gives (not removed)."""
     out = []
     for c in tp.changes:
         if c.id == ChangeId("parameter", "requirepass") and c.secret_after:
             out.append("default")
-        elif c.kind == "user" and c.password_change and c.action == "update" and c.reason.startswith("sets a new password"):
+        elif c.kind == "user" and c.password_change and c.action == "update" and c.name in spec.users and spec.users[c.name].password:
             out.append(c.name)
     return out
 
@@ -113,7 +114,7 @@ def add_file_changes(plan: Plan, spec, lives: dict, *, env_file: str | None = No
     if not changes:
         return []
     tp.changes.extend(changes)
-    who = rotations(tp)
+    who = rotations(tp, spec)
     if "default" in who and live is not None and not live.config.get("requirepass"):
         who.remove("default")
         tp.warnings.append(
@@ -130,7 +131,7 @@ def add_file_changes(plan: Plan, spec, lives: dict, *, env_file: str | None = No
         )
         tp.warnings.append(order)
     for other in plan.targets:
-        if other is tp or not rotations(other):
+        if other is tp or not rotations(other, spec):
             continue
         other.warnings.append(
             f"the rendered files follow target {tp.name}; here the new password replaces the old one at once, "
