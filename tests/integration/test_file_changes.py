@@ -277,6 +277,7 @@ def test_acl_user_rotation_in_a_safe_order(redis_factory, tmp_path, capsys, monk
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, out + err
         assert NEW not in out + err and OTHER not in out + err
+        assert "password rotation in a safe order: apply first adds the new password of worker" in out, out
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGCONT)
