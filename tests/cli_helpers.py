@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import textwrap
@@ -32,3 +33,18 @@ def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str
     text += textwrap.dedent(body).lstrip()
     path.write_text(text)
     return path
+
+
+@contextlib.contextmanager
+def config_file_cannot_be_rewritten(server):
+    """While inside, CONFIG REWRITE of ``server`` fails: its config file is replaced by
+    a directory (as root a read-only directory would not stop REWRITE); put back after."""
+    conf = server.config_path
+    saved = conf.read_text()
+    conf.unlink()
+    conf.mkdir()
+    try:
+        yield
+    finally:
+        conf.rmdir()
+        conf.write_text(saved)

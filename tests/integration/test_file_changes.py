@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from cli_helpers import run, write_spec
+from cli_helpers import config_file_cannot_be_rewritten, run, write_spec
 
 OLD = "Kq7vXw2pLm9sRt4z"
 NEW = "Hb3nYc8dJf5gVu6e"
@@ -411,16 +411,8 @@ def test_a_failed_rewrite_during_a_rotation_restores_and_keeps_both_passwords(re
     env_path = tmp_path / "app.env"
     monkeypatch.setenv("REDIS_PASSWORD", NEW)
     monkeypatch.setenv("REDIS_PREVIOUS_PASSWORD", OLD)
-    # as root a read-only directory does not stop REWRITE: put something it cannot rename over
-    conf = server.config_path
-    saved = conf.read_text()
-    conf.unlink()
-    conf.mkdir()
-    try:
+    with config_file_cannot_be_rewritten(server):
         rc, out, err = run(capsys, "apply", "--auto-approve", spec)
-    finally:
-        conf.rmdir()
-        conf.write_text(saved)
     assert rc == 1, out + err
     assert "CONFIG REWRITE failed" in err and "restored" in err
     assert "accepts both the old and the new password of default" in err

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from cli_helpers import run, write_spec
+from cli_helpers import config_file_cannot_be_rewritten, run, write_spec
 
 SPELLINGS = [
     ("maxmemory", "2gb", "2147483648"),
@@ -96,16 +96,8 @@ def test_rewrite_failure_rolls_back_live_values(redis_server, tmp_path, capsys):
     spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  maxmemory: 300mb\n  hz: 30\n")
     client = redis_server.client()
     before = client.config_get("maxmemory")["maxmemory"], client.config_get("hz")["hz"]
-    # as root a read-only directory does not stop REWRITE: put something it cannot rename over
-    conf = redis_server.config_path
-    saved = conf.read_text()
-    conf.unlink()
-    conf.mkdir()
-    try:
+    with config_file_cannot_be_rewritten(redis_server):
         rc, out, err = run(capsys, "apply", "--auto-approve", spec)
-    finally:
-        conf.rmdir()
-        conf.write_text(saved)
     assert rc == 1
     assert "CONFIG REWRITE failed" in err and "restored" in err
     assert (client.config_get("maxmemory")["maxmemory"], client.config_get("hz")["hz"]) == before
