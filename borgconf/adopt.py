@@ -152,7 +152,7 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     """Read everything import needs; writes nothing."""
     import redis.exceptions as rx
 
-    from .live import first_call, parse_config_reply, parse_info, translate
+    from .live import first_call, info_dict, parse_config_reply, parse_info, translate
     from .users import parse_acl_list, parse_getuser
 
     address = getattr(client, "borgconf_address", target.address)
@@ -174,6 +174,7 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read the server (INFO, COMMAND LIST, ACL LIST)") from None
     config_reply, info, listed_reply, acl_reply = replies
+    info = info_dict(info)
     if _is_unknown_command(config_reply):
         raise BorgconfError(
             f"{address} does not answer {config_command!r} (CONFIG renamed or disabled): "

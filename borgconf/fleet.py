@@ -101,6 +101,7 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
     names = config_names(spec)  # once per fleet: the parameters every read asks for
     # rules naming a category are compared by what they grant: that needs the server's command table
     by_category = any("@" in rule for name in users for rule in spec.users[name].commands.split())
+    given = {id(t) for t in targets}  # the url override is for a given target, not a discovered node (by identity: == on models is slow, O(N) per target)
     todo: queue.Queue = queue.Queue()
     for t in targets:
         todo.put(("discover" if t.discover else "read", t))
@@ -126,7 +127,7 @@ def read_targets(spec, targets, *, url: str | None = None, parallel: int = 16, f
                 if kind == "discover":
                     done.put((kind, t, discover_nodes(t), None, None))
                 else:
-                    client = connect(t, url=url if t in targets else None)
+                    client = connect(t, url=url if id(t) in given else None)
                     done.put((kind, t, client, read_state(client, t, spec.commands, users, command_table=by_category, config=names), None))
             except BorgconfError as exc:
                 done.put((kind, t, None, None, exc))

@@ -68,6 +68,10 @@ def candidate_passwords(target) -> list[tuple[str, str]]:
     return out
 
 
+def _raw_reply(reply, **options):
+    return reply
+
+
 def connect(target, *, url: str | None = None):
     """A redis-py client for a target; nothing is sent until the first command."""
     import redis
@@ -108,8 +112,11 @@ def connect(target, *, url: str | None = None):
         client = redis.Redis(**kwargs, driver_info=None)
     except TypeError:
         client = redis.Redis(**kwargs, lib_name=None, lib_version=None)
-    # raw replies: COMMAND INFO may hold nulls, and a renamed CONFIG has no callback anyway
-    client.set_response_callback("COMMAND", lambda r, **kw: r)
+    # raw replies: COMMAND INFO may hold nulls, and a renamed CONFIG has no callback anyway;
+    # INFO as the server's text: read_state takes the few fields it needs from it, where
+    # redis-py would convert every line (issue 12: twice per target in a fleet apply)
+    client.set_response_callback("COMMAND", _raw_reply)
+    client.set_response_callback("INFO", _raw_reply)
     client.borgconf_address = f"{kwargs['host']}:{kwargs['port']}"  # type: ignore[attr-defined]
     # first_call tries the others when the server refuses the first (a rotation under way)
     client.borgconf_passwords = candidates  # type: ignore[attr-defined]
@@ -174,8 +181,38 @@ def parse_config_reply(reply: Any) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in zip(it, it)}
 
 
-def parse_info(info: dict[str, Any]) -> dict[str, Any]:
-    """Flavour, version and the memory / keyspace facts from a parsed INFO reply."""
+def info_dict(reply: Any) -> dict[str, Any]:
+    """INFO as redis-py parses it (numbers as numbers, ``slave0`` and ``db0`` as
+    dicts), for the readers that want all of it (status, import): a client made
+    by :func:`connect` gets INFO as the server's text."""
+    if isinstance(reply, str):
+        from redis._parsers.helpers import parse_info as redis_parse_info
+
+        return redis_parse_info(reply)
+    return reply
+
+
+def info_text_fields(text: str) -> dict[str, Any]:
+    """The fields of INFO's text, as written (``# Section`` lines and blanks
+    skipped); a keyspace line (``db0:keys=1,expires=0``) as a dict, as redis-py has it."""
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep or key.startswith("#"):
+            continue
+        key = key.strip()
+        if key.startswith("db") and key[2:].isdigit():
+            out[key] = dict(kv.partition("=")[::2] for kv in value.strip().split(","))
+        else:
+            out[key] = value.strip()
+    return out
+
+
+def parse_info(info: dict[str, Any] | str) -> dict[str, Any]:
+    """Flavour, version and the memory / keyspace facts from an INFO reply
+    (the server's text, or a dict as redis-py or :func:`info_text_fields` give it)."""
+    if isinstance(info, str):
+        info = info_text_fields(info)
     if info.get("server_name") == "valkey" or "valkey_version" in info:
         flavour, version = "valkey", str(info.get("valkey_version") or info.get("redis_version"))
     else:
@@ -411,10 +448,10 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
                 pipe.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower())
         replies = pipe.execute(raise_on_error=False)
         config_replies, replies = replies[: len(gets)], [None, *replies[len(gets) :]]
+        if isinstance(replies[1], str):
+            replies[1] = info_text_fields(replies[1])
         if isinstance(replies[1], dict):
-            from .discovery import is_sentinel
-
-            if is_sentinel(replies[1]):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
+            if "sentinel" in (replies[1].get("redis_mode"), replies[1].get("server_mode")):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
                 raise BorgconfError(
                     f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
                     "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"
@@ -486,4 +523,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

@@ -307,7 +307,7 @@ def read_health(client, target) -> tuple[dict, dict[str, str], int]:
     """One round trip: INFO (the sections above), CONFIG GET of the limits, SLOWLOG LEN."""
     import redis.exceptions as rx
 
-    from .live import first_call, parse_config_reply, translate
+    from .live import first_call, info_dict, parse_config_reply, translate
 
     address = getattr(client, "borgconf_address", target.address)
 
@@ -322,7 +322,7 @@ def read_health(client, target) -> tuple[dict, dict[str, str], int]:
         info, config, slowlog_len = first_call(client, address, once)
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read its health (INFO, CONFIG GET, SLOWLOG LEN)") from None
-    return info, parse_config_reply(config), int(slowlog_len or 0)
+    return info_dict(info), parse_config_reply(config), int(slowlog_len or 0)
 
 
 def target_health(spec, target, *, url: str | None = None) -> TargetHealth:
