@@ -205,7 +205,7 @@ def _write_files_step(files, stop) -> None:
     _test_pause("after-files", stop)
 
 
-def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
+def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None, prefetch: list[tuple] | None = None):
     """The apply lock (borgconf.lock): a named connection, no key, no TTL. Never
     skipped: an apply that cannot lock fails. From here on every command of the
     session goes over the lock connection, which never reconnects.
@@ -217,6 +217,8 @@ def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None):
         from .lock import ApplyLock as lock_factory
 
     lock = lock_factory(s.client, timeout=wait_seconds, required=True, address=s.address)
+    if prefetch and hasattr(lock, "prefetch"):
+        lock.prefetch = prefetch  # sent with the lock's CLIENT LIST (ApplyLock.prefetch)
     try:
         # the first command of a saved plan's apply: it may meet a new install
         first_call(s.client, s.address, lock.acquire)
@@ -274,12 +276,10 @@ class Undo:
     kept: list[str] = field(default_factory=list)  # users the spec creates, kept after a failure because the written files name them
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None) -> Evidence:  # type: ignore[assignment]
-    """Step 1: read again under the lock; refuse another server, or values that drifted
-    since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
-    refuse unless the plan is exactly what the spec and the fresh server give."""
-    from .live import acl_commands, param_names, read_state
-    from .planner import allowed_text
+def evidence_read(user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change], read_spec, config_names) -> tuple[dict[str, str], list[str], tuple[str, ...] | None]:
+    """What the read under the lock asks for: the spec's commands (and those the plan
+    disables), the users, and the parameters (live.read_state's arguments)."""
+    from .live import param_names
 
     commands, read_users = read_spec or ({}, [])
     spec_commands = dict(commands or {})
@@ -288,8 +288,22 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
     names = list(dict.fromkeys([c.name for c in user_changes] + list(read_users)))
     # config_names (live.config_names, once per fleet): the spec's parameters, not all ~200; the plan's too
     config = tuple(dict.fromkeys([*config_names, *param_names(params.values())])) if config_names else None
+    return spec_commands, names, config
+
+
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None) -> Evidence:  # type: ignore[assignment]
+    """Step 1: read again under the lock; refuse another server, or values that drifted
+    since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
+    refuse unless the plan is exactly what the spec and the fresh server give."""
+    from .live import acl_commands, read_state
+    from .planner import allowed_text
+
+    spec_commands, names, config = evidence_read(user_changes, params, command_changes, read_spec, config_names)
     # rules that name a category are compared by what they grant: that needs the command table
-    fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names), config=config)
+    prefetched = getattr(s.lock, "prefetched", None)  # read in the round trip that took the lock
+    if s.lock is not None:
+        s.lock.prefetched = None  # once: a lock taken again reads again
+    fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names), config=config, replies=prefetched)
     if tp.run_id and fresh.run_id != tp.run_id:
         raise StalePlan(
             f"{s.address} is not the server the plan was made for, or it restarted since (run_id differs); plan again"
@@ -735,7 +749,11 @@ def apply_target(
         raise PlanError("plan has file changes, but apply was given no way to write them")
     params = {c.parameter: _catalog_param(c.parameter) for c in param_changes}
     read_spec = read_spec or (commands or {}, [])
-    _acquire_lock(s, lock_timeout, lock_factory)
+    from .live import state_commands
+
+    # the read under the lock goes in the round trip that takes the lock
+    spec_commands, names, config = evidence_read(user_changes, params, command_changes, read_spec, config_names)
+    _acquire_lock(s, lock_timeout, lock_factory, prefetch=state_commands(target, spec_commands, names, config))
     try:
         ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file, config_names=config_names)
         _refuse(safety.findings(tp, ev.fresh), allow)

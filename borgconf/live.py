@@ -417,12 +417,30 @@ def config_get_args(names: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [("GET", *patterns[i : i + _NAMES_PER_GET]) for i in range(0, len(patterns), _NAMES_PER_GET)] or [("GET", "*")]
 
 
-def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False, config: tuple[str, ...] | None = None) -> LiveState:
+def state_commands(target, commands: dict[str, str] | None = None, users: list[str] | None = None, config: tuple[str, ...] | None = None) -> list[tuple]:
+    """The commands :func:`read_state` sends, in its one round trip (the apply lock
+    sends them after taking the lock, in the same round trip: ApplyLock.prefetch)."""
+    wanted = commands or {}
+    ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
+    out: list[tuple] = [(target.config_command, *args) for args in (config_get_args(config) if config else [("GET", "*")])]
+    out.append(("INFO", "server", "memory", "keyspace", "replication"))
+    out += [("ACL", "GETUSER", name) for name in users or []]
+    if users or acl_commands(wanted, target):
+        out.append(("ACL", "LIST"))
+    if ask:
+        out.append(("COMMAND", "INFO", *ask))
+        out += [("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower()) for cmd in wanted]
+    return out
+
+
+def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False, config: tuple[str, ...] | None = None, replies: list | None = None) -> LiveState:
     """Everything a plan needs from one server, in one round trip; with
     ``command_table`` (users whose rules name categories), also ``COMMAND``,
     so that command rules are compared by what they grant (users.granted).
     ``config``: the parameter names to read (:func:`config_names`), else all
-    of them (``CONFIG GET *``, some 200 parameters to parse on every read)."""
+    of them (``CONFIG GET *``, some 200 parameters to parse on every read).
+    ``replies``: the replies to :func:`state_commands` with the same arguments,
+    already read over ``client``'s connection (the apply lock's prefetch)."""
     address = getattr(client, "borgconf_address", target.address)
     user_names = list(users or [])
     wanted = commands or {}
@@ -432,41 +450,37 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     import redis.exceptions as rx
 
     gets = config_get_args(config) if config else [("GET", "*")]
+    sent = state_commands(target, wanted, user_names, config)
 
     def once():
-        pipe = client.pipeline(transaction=False)
-        for args in gets:
-            pipe.execute_command(target.config_command, *args)
-        pipe.execute_command("INFO", "server", "memory", "keyspace", "replication")
-        for name in user_names:
-            pipe.execute_command("ACL", "GETUSER", name)
-        if list_users:
-            pipe.execute_command("ACL", "LIST")
-        if ask:
-            pipe.execute_command("COMMAND", "INFO", *ask)
-            for cmd in wanted:
-                pipe.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", cmd.lower())
-        replies = pipe.execute(raise_on_error=False)
-        config_replies, replies = replies[: len(gets)], [None, *replies[len(gets) :]]
-        if isinstance(replies[1], str):
-            replies[1] = info_text_fields(replies[1])
-        if isinstance(replies[1], dict):
-            if "sentinel" in (replies[1].get("redis_mode"), replies[1].get("server_mode")):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
+        if replies is None:
+            pipe = client.pipeline(transaction=False)
+            for args in sent:
+                pipe.execute_command(*args)
+            got = pipe.execute(raise_on_error=False)
+        else:
+            got = list(replies)
+        config_replies, got = got[: len(gets)], [None, *got[len(gets) :]]
+        if isinstance(got[1], str):
+            got[1] = info_text_fields(got[1])
+        if isinstance(got[1], dict):
+            if "sentinel" in (got[1].get("redis_mode"), got[1].get("server_mode")):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
                 raise BorgconfError(
                     f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
                     "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"
                 )
-        for r in (*config_replies, *replies):
+        for r in (*config_replies, *got):
             if isinstance(r, Exception):
                 raise r
         merged: dict[str, str] = {}
         for r in config_replies:
             merged.update(parse_config_reply(r))
-        replies[0] = merged
-        return replies
+        got[0] = merged
+        return got
 
     try:
-        replies = first_call(client, address, once)
+        # replies read already: the connection has authenticated (no password to try again)
+        replies = first_call(client, address, once) if replies is None else once()
     except rx.RedisError as exc:
         raise translate(exc, target, address, "read the configuration (CONFIG GET, INFO)") from None
     config = replies[0]
@@ -523,4 +537,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

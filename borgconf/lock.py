@@ -145,6 +145,11 @@ class ApplyLock:
         self.client = None  # redis.Redis bound to the lock connection, while held
         self._conn = None
         self._lost: str | None = None
+        # commands to send right after the first CLIENT LIST, in the same round trip
+        # (apply's read under the lock); their replies are ``prefetched`` when that
+        # list showed the lock held, i.e. they ran under the lock; else None
+        self.prefetch: list[tuple] = []
+        self.prefetched: list | None = None
 
     # -- the connection ----------------------------------------------------
 
@@ -211,21 +216,25 @@ class ApplyLock:
     def _named(self) -> list[Contender]:
         return parse_client_list(self._cmd("CLIENT", "LIST", "TYPE", "normal"))
 
-    def _name_and_list(self) -> list[Contender]:
+    def _name_and_list(self, extra: list[tuple] = ()) -> tuple[list[Contender], list]:  # type: ignore[assignment]
         """CLIENT SETNAME, then CLIENT LIST, in one round trip: one connection's
-        commands run in order, so the list is still taken after the naming."""
+        commands run in order, so the list is still taken after the naming.
+        ``extra`` commands follow in the same round trip: when the list shows the
+        lock held, they ran under it. Returns the contenders and their replies."""
         import redis.exceptions as rx
 
         pipe = self._lc.pipeline(transaction=False)
         pipe.execute_command("CLIENT", "SETNAME", self.name)
         pipe.execute_command("CLIENT", "LIST", "TYPE", "normal")
+        for args in extra:
+            pipe.execute_command(*args)
         replies = pipe.execute(raise_on_error=False)
         for args, reply in zip((("CLIENT", "SETNAME"), ("CLIENT", "LIST")), replies):
             if isinstance(reply, rx.ResponseError):
                 self._refused(args, reply)
             if isinstance(reply, Exception):
                 raise reply
-        return parse_client_list(replies[1])
+        return parse_client_list(replies[1]), replies[2:]
 
     # -- API ---------------------------------------------------------------
 
@@ -250,7 +259,8 @@ class ApplyLock:
 
     def _wait(self) -> bool:
         deadline = time.monotonic() + self.timeout
-        seen = self._name_and_list()
+        self.prefetched = None
+        seen, early = self._name_and_list(self.prefetch)
         named = True
         while True:
             me = next((c for c in seen if c.name == self.name), None)
@@ -262,12 +272,15 @@ class ApplyLock:
                 if not others:
                     self.held = True
                     self.client = self._lc
+                    self.prefetched = early if self.prefetch and early is not None else None
                     return True
+                early = None  # read while another held the lock: not a read under it
                 if me.id > others[0].id:  # an older contender goes first: step aside
                     self._cmd("CLIENT", "SETNAME", "")
                     named = False
             elif not others:
-                seen = self._name_and_list()
+                seen, early = self._name_and_list()
+                early = None
                 named = True
                 continue  # the list that counts is the one taken after naming
             if time.monotonic() >= deadline:

@@ -114,6 +114,38 @@ def test_lock_is_a_named_connection_and_writes_nothing(redis_server):
     assert ApplyLock(redis_server.client(), timeout=0).acquire()  # free again at once
 
 
+def test_a_read_sent_with_the_lock_counts_only_when_the_lock_was_free(redis_server):
+    """apply sends its read under the lock in the round trip that takes the lock
+    (ApplyLock.prefetch): its replies count only when that round trip's CLIENT
+    LIST showed the lock free; a contender that had to wait reads again."""
+    admin = redis_server.client()
+    admin.config_set("hz", "13")
+    alone = ApplyLock(redis_server.client(), timeout=5)
+    alone.prefetch = [("CONFIG", "GET", "h[z]")]
+    assert alone.acquire()
+    assert alone.prefetched is not None and dict(alone.prefetched[0]) == {"hz": "13"}
+    alone.release()
+
+    waiting = redis_server.client()
+    waiting.ping()  # its connection is older than the holder's: the waiter keeps its name and goes next
+    holder = ApplyLock(redis_server.client(), timeout=0)
+    assert holder.acquire()
+    waiter = ApplyLock(waiting, timeout=5, poll=0.02)
+    waiter.prefetch = [("CONFIG", "GET", "h[z]")]
+    got = []
+    thread = threading.Thread(target=lambda: got.append(waiter.acquire()))
+    thread.start()
+    time.sleep(0.3)  # the waiter's first round trip (lock and read) saw the holder
+    admin.config_set("hz", "14")  # changed while the holder holds the lock
+    holder.release()
+    thread.join(10)
+    assert got == [True] and waiter.held
+    assert waiter.id < holder.id  # (the case where the waiter kept its name while waiting)
+    assert waiter.prefetched is None  # read while another held the lock: not used
+    waiter.release()
+    assert named(admin) == []
+
+
 def test_an_older_connection_naming_itself_late_does_not_also_get_the_lock(redis_server):
     """The flaw of a bare "lowest id holds it" rule: the older connection A is
     opened first (lower id) but names itself after B concluded it was alone."""
