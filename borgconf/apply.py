@@ -78,6 +78,8 @@ class _Session:
         self.broken = False  # a command got no answer: its connection (and the lock with it) is gone
         self.reopened = False  # the session went on over a fresh connection, under the lock taken again
         self.notes: list[str] = []  # for ApplyResult.notes
+        # CONFIG GET read back in the round trip of the CONFIG SET, right after it: (names, reply)
+        self.read_back: tuple[list[str], Any] | None = None
 
     @property
     def stopping(self) -> bool:
@@ -89,15 +91,22 @@ class _Session:
         the target's timeout, and bounded."""
         return max(5.0, float(self.target.timeout) * 3)
 
-    def call(self, doing: str, *args, pause: str | None = None):
+    def call(self, doing: str, *args, pause: str | None = None, then: tuple = ()):
+        """Run one command under the lock. ``then``: commands sent right after it in the
+        same round trip (their replies in ``self.then``, errors in place; only over
+        an ApplyLock, else ``self.then`` is None)."""
         import redis.exceptions as rx
 
         if pause is not None:
             _test_pause(pause, self.stop)
+        self.then = None
         try:
             if self.lock is not None:
                 # the lock's check and the command in one round trip: a failure of either
                 # leaves it open whether the command ran (NoAnswer below: read again)
+                if then and hasattr(self.lock, "call_then"):
+                    reply, self.then = self.lock.call_then(args, *then)
+                    return reply
                 return self.lock.call(*args)
             return self.client.execute_command(*args)
         except (rx.TimeoutError, rx.ConnectionError, LockError) as exc:
@@ -122,11 +131,26 @@ class _Session:
         reply = self.call("read the configuration (CONFIG GET)", self.cfg, "GET", *names)
         return parse_config_reply(reply)
 
-    def config_set(self, values: dict[str, str], doing: str, pause: str | None = None) -> None:
+    def config_set(self, values: dict[str, str], doing: str, pause: str | None = None, read_back: bool = False) -> None:
+        """One CONFIG SET of ``values``; with ``read_back``, a CONFIG GET of the same
+        names follows in the same round trip (``self.read_back``, for verify)."""
         args: list[str] = []
         for name, value in values.items():
             args += [name, value]
-        self.call(doing, self.cfg, "SET", *args, pause=pause)
+        names = list(values)
+        self.read_back = None
+        self.call(doing, self.cfg, "SET", *args, pause=pause, then=((self.cfg, "GET", *names),) if read_back else ())
+        if read_back and self.then and not isinstance(self.then[0], Exception):
+            self.read_back = (names, self.then[0])
+
+    def take_read_back(self, names: list[str]) -> dict[str, str] | None:
+        """The values read back with the CONFIG SET of exactly ``names``, once."""
+        from .live import parse_config_reply
+
+        got, self.read_back = self.read_back, None
+        if got is None or got[0] != names:
+            return None
+        return parse_config_reply(got[1])
 
 
 def _first_cause(exc: BaseException) -> BaseException:
@@ -394,7 +418,8 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
     if wanted:
         try:
             try:
-                s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set")
+                # read back in the same round trip when nothing else is set before verify reads
+                s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set", read_back=not user_changes)
             except NoAnswer as exc:
                 settle_set(s, wanted, ev, exc)
         except BorgconfError as exc:
@@ -514,7 +539,8 @@ def deny_commands(s: _Session, command_changes: list[Change], ev: Evidence, undo
 def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes: list[Change], params, undo: Undo, ev: Evidence, command_changes: list[Change] = ()) -> None:  # type: ignore[assignment]
     """Step 4: read every value back; what the server did not keep rolls everything back."""
     wrong = []
-    after = s.config_get(list(server_names(wanted, ev.fresh))) if wanted else {}
+    names = list(server_names(wanted, ev.fresh))
+    after = (s.take_read_back(names) or s.config_get(names)) if wanted else {}
     for name, value in wanted.items():
         p = params[name]
         raw = next((after[n] for n in p.names() if n in after), None)

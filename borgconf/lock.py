@@ -309,20 +309,30 @@ class ApplyLock:
         a live connection still holds the lock: the command reaches the server
         only while the lock is held, as after a separate check. Raises
         LockError when the check fails, else the command's error (redis-py's)."""
-        return self._checked(args)
+        return self._checked((args,) if args else ())[0]
 
-    def _checked(self, args: tuple):
-        """``CLIENT LIST ID <own id>``, then ``args`` (if any), in one round trip."""
+    def call_then(self, args: tuple, *then: tuple) -> tuple[Any, list]:
+        """:meth:`call` of ``args``, and the commands ``then`` right after it in the
+        same round trip (apply reads back what its CONFIG SET set). Returns the
+        reply to ``args`` (its error raised, as call) and the replies to ``then``,
+        an error left in its place."""
+        replies = self._checked((args, *then))
+        return replies[0], replies[1:]
+
+    def _checked(self, commands: tuple[tuple, ...]) -> list:
+        """``CLIENT LIST ID <own id>``, then ``commands``, in one round trip.
+        The first command's error is raised; the replies of the others are
+        returned as they came, errors included ([None] when there is no command)."""
         import redis.exceptions as rx
 
         if not self.held or self._conn is None:
             raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
         pipe = self._lc.pipeline(transaction=False)
         pipe.execute_command("CLIENT", "LIST", "ID", self.id)
-        if args:
+        for args in commands:
             pipe.execute_command(*args)
         try:
-            mine_reply, *reply = pipe.execute(raise_on_error=False)
+            mine_reply, *replies = pipe.execute(raise_on_error=False)
         except (rx.RedisError, LockError):
             self.held = False
             raise LockError(self._lost_message()) from None
@@ -330,11 +340,11 @@ class ApplyLock:
         if not mine or mine[0].id != self.id or mine[0].name != self.name:
             self.held = False
             raise LockError(self._lost_message())
-        if not reply:
-            return None
-        if isinstance(reply[0], Exception):
-            raise reply[0]
-        return reply[0]
+        if not replies:
+            return [None]
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        return replies
 
     def release(self) -> None:
         """Let go: clear the name (best effort) and close the connection."""
