@@ -196,11 +196,13 @@ def _lint(spec, strict: bool, out, findings=None, *, show: bool = True) -> list:
     if findings is None:
         findings = _findings(spec)
     if show:
-        for f in findings:
+        from .findings import grouped
+
+        for line, f in grouped(findings):  # one line for a finding several targets share
             if f.accepted:
-                out.line(f"accepted: {f} (lint.accept: {f.accepted})", "dim")
+                out.line(f"accepted: {line} (lint.accept: {f.accepted})", "dim")
             else:
-                out.line(f"warning: {f}", "yellow")
+                out.line(f"warning: {line}", "yellow")
     open_findings = [f for f in findings if not f.accepted]
     if strict and open_findings:
         raise BorgconfError(f"{len(open_findings)} lint finding(s) and --strict (accept one on purpose with lint: {{accept: {{ID: reason}}}})")

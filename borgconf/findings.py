@@ -38,4 +38,24 @@ class Finding:
         return f"[{self.id}]{where} {about}{self.message}"
 
 
-__all__ = ["Finding"]
+def grouped(findings) -> list[tuple[str, Finding]]:
+    """The findings as lines for a terminal: a finding that several targets share
+    (same id, place and message; a fleet with no requirepass anywhere) is one line
+    naming them, not one line per target. In order of first appearance; each
+    line with the first of its findings."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.id, f.where, f.message, f.accepted, f.severity, bool(f.target)), []).append(f)
+    lines = []
+    for same in groups.values():
+        first, targets = same[0], list(dict.fromkeys(f.target for f in same if f.target))
+        if len(targets) < 2:
+            lines += [(str(f), f) for f in same]
+            continue
+        shown = ", ".join(targets) if len(targets) <= 4 else f"{', '.join(targets[:3])} and {len(targets) - 3} more"
+        where = f" {first.where}:" if first.where else ""
+        lines.append((f"[{first.id}]{where} {len(targets)} targets ({shown}): {first.message}", first))
+    return lines
+
+
+__all__ = ["Finding", "grouped"]

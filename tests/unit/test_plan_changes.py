@@ -99,3 +99,21 @@ def test_show_unchanged_lists_each_no_op_with_its_reason(tmp_path):
     text = buf.getvalue()
     assert "  = hz: already 10\n" in text and "  = requirepass: already as the spec says\n" in text
     assert "pw-x" not in text
+
+
+def test_a_finding_many_targets_share_is_one_line_naming_them():
+    """A fleet where no target has requirepass: one warning line naming the targets
+    (the first three and how many more), not one line per target; a finding of one
+    target, or of another place or message, keeps its own line (issue 12)."""
+    from borgconf.findings import Finding, grouped
+
+    fleet = [Finding("no-requirepass", "f.yaml:4:3", "no requirepass", target=f"node-{i}") for i in range(100)]
+    other = Finding("no-persistence", "f.yaml:4:3", "no AOF", target="node-7")
+    lines = [line for line, _ in grouped([*fleet[:50], other, *fleet[50:]])]
+    assert lines == [
+        "[no-requirepass] f.yaml:4:3: 100 targets (node-0, node-1, node-2 and 97 more): no requirepass",
+        "[no-persistence] f.yaml:4:3: target node-7: no AOF",
+    ]
+    two = [line for line, _ in grouped(fleet[:2])]
+    assert two == ["[no-requirepass] f.yaml:4:3: 2 targets (node-0, node-1): no requirepass"]
+    assert [line for line, _ in grouped([Finding("x", "", "m")])] == ["[x] m"]
