@@ -438,6 +438,7 @@ def apply_fleet(
     again with ``env_file`` and ``allow_paths`` and checked against the plan."""
     from .apply import apply_target
     from .live import config_names
+    from .live import same_plan_inputs
     from .planner import build_target_plan
     from .users import managed
 
@@ -467,8 +468,12 @@ def apply_fleet(
 
             files = FileStep(spec, tp.file_changes, salt=plan.fingerprint_salt, env_file=env_file, allow_paths=allow_paths, total_memory=total_memory, persist=t.persist)
 
-        # under the lock, apply plans again from what it reads and refuses any difference
-        def replan(fresh, t=t, node=node):
+        # under the lock, apply plans again from what it reads and refuses any difference;
+        # a plan is a function of the spec and the server's answers: when the read under
+        # the lock gives the plan the same inputs as the read it was made from, it is this plan
+        def replan(fresh, t=t, node=node, read=live):
+            if read is not None and same_plan_inputs(fresh, read):
+                return tp
             return build_target_plan(spec, t, fresh, node)
 
         return apply_target(

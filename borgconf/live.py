@@ -47,6 +47,21 @@ class LiveState:
         return f"{'Valkey' if self.flavour == 'valkey' else 'Redis'} {self.version}"
 
 
+# What a plan is made of, of a LiveState: every field but the two that move on
+# their own (memory in use, keys per database), which no plan reads, and where the
+# password that logged in came from (tests/unit/test_live_state.py pins the list)
+PLAN_INPUTS = (
+    "address", "flavour", "version", "run_id", "config_file", "config", "total_memory", "commands", "mode",
+    "users", "role", "primary", "command_table", "acl", "allowed", "acl_problems", "command_info",
+)
+
+
+def same_plan_inputs(a: LiveState, b: LiveState) -> bool:
+    """Whether two reads of a server give a plan the same inputs (PLAN_INPUTS):
+    then planning again gives the same plan."""
+    return all(getattr(a, name) == getattr(b, name) for name in PLAN_INPUTS)
+
+
 def target_password(target) -> str | None:
     """The spec's password, else BORGCONF_PASSWORD, else REDISCLI_AUTH (no flag: argv is visible)."""
     return target.password or os.environ.get("BORGCONF_PASSWORD") or os.environ.get("REDISCLI_AUTH") or None
@@ -537,4 +552,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "PLAN_INPUTS", "same_plan_inputs", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

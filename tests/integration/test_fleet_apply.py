@@ -141,3 +141,28 @@ def test_apply_of_one_target_takes_few_round_trips(redis_factory, tmp_path, caps
     stats = watcher.info("commandstats")
     assert stats["cmdstat_client|list"]["calls"] == 3  # taking the lock, then the check before each of 2 round trips
     assert watcher.config_get("hz")["hz"] == "19"
+
+
+def test_a_change_between_the_plan_and_the_lock_is_refused(redis_factory, tmp_path, capsys, monkeypatch):
+    """apply plans again under the lock unless the read under the lock gives the plan
+    the inputs it was made from (fleet.apply_fleet, live.same_plan_inputs): another
+    client's CONFIG SET after the plan was shown makes a change the plan does not
+    hold, and apply refuses before setting anything."""
+    import borgconf.apply as apply_mod
+
+    srv = redis_factory()
+    admin = srv.client()
+    assert admin.config_get("maxmemory-samples")["maxmemory-samples"] == "5"
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\ntarget:\n  url: {srv.url}\n  persist: none\nserver:\n  hz: 17\n  maxmemory-samples: 5\n")
+    real = apply_mod._acquire_lock
+
+    def someone_else_first(*args, **kwargs):
+        admin.config_set("maxmemory-samples", "9")  # in sync when planned, not any more
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(apply_mod, "_acquire_lock", someone_else_first)
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 1, (out, err)
+    assert "the server changed since the plan was shown" in err and "maxmemory-samples: needs a change the plan does not hold" in err, err
+    assert admin.config_get("hz")["hz"] == "10"  # nothing was set
