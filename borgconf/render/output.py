@@ -138,13 +138,25 @@ def _check_outputs(spec, conf_path: Path, env_path: Path) -> None:
             raise RenderError(f"rendering would overwrite the spec file {f}; choose another output path")
 
 
+MAX_RENDERED_BYTES = 16 << 20  # a redis.conf or .env borgconf reads back before writing it again
+
+
 def _read_text(path: Path | None) -> str | None:
+    """The file as it is now (None: there is none). Never blocks: a FIFO, a device or
+    a socket where a rendered file goes is refused (files.read_regular), not read."""
     if path is None:
         return None
+    from ..files import NotRegularFile, read_regular
+
     try:
-        return path.read_text(encoding="utf-8")
+        raw = read_regular(path, MAX_RENDERED_BYTES)
+        if len(raw) > MAX_RENDERED_BYTES:
+            raise RenderError(f"cannot read {path}: larger than {MAX_RENDERED_BYTES >> 20} MiB; not a file borgconf renders")
+        return raw.decode("utf-8")
     except FileNotFoundError:
         return None
+    except NotRegularFile as exc:
+        raise RenderError(f"cannot read {path}: it is {exc.kind}, not a regular file (render writes regular files)") from None
     except ValueError:  # a NUL in the name (UnicodeDecodeError is a ValueError too)
         if "\x00" in str(path):
             raise RenderError(f"cannot read {str(path)!r}: a file name cannot hold a NUL character") from None

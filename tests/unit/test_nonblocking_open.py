@@ -124,3 +124,16 @@ def test_a_saved_plan_path_that_is_a_fifo_does_not_block(tmp_path):
     assert is_plan_file(str(_fifo(tmp_path / "p.yaml"))) is False  # otherwise read without blocking: no plan
     with pytest.raises(PlanError, match="not a regular file"):
         load_saved_plan(str(fifo))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_rendered_file_path_that_is_not_a_regular_file_is_refused(short_tmp, kind):
+    """render reads the file it is about to replace (to diff it, to keep a .env's
+    other lines): a FIFO there must not hang it, /dev/zero must not fill memory."""
+    make, what = KINDS[kind]
+    make(short_tmp / "redis.conf")
+    (short_tmp / "s.yaml").write_text("version: 1\nrender:\n  redis_conf: redis.conf\nserver:\n  hz: 20\n")
+    # a symlink out of the spec's directory (/dev/zero) is refused before anything is opened
+    expect = "must be inside" if kind == "dev_zero" else f"cannot read {short_tmp / 'redis.conf'}: it is {what}, not a regular file"
+    for args in (("render", "s.yaml"), ("render", "--check", "s.yaml")):
+        _one_error(_cli(short_tmp, *args), expect)
