@@ -74,14 +74,16 @@ def test_an_env_file_symlinked_out_is_never_read(tmp_path, monkeypatch):
     (r / "specs" / "app.env").symlink_to(secret_file)
     spec = r / "specs" / "s.yaml"
     spec.write_text("version: 1\nservices: {app: {db: 1}}\nrender: {env_file: app.env}\n")
+    import borgconf.files
+
     opened = []
-    real_open = Path.read_text
+    real_read = borgconf.files.read_regular  # every file borgconf reads goes through it
 
-    def spy(self, *a, **k):
-        opened.append(self)
-        return real_open(self, *a, **k)
+    def spy(path, *a, **k):
+        opened.append(Path(path))
+        return real_read(path, *a, **k)
 
-    monkeypatch.setattr(Path, "read_text", spy)
+    monkeypatch.setattr(borgconf.files, "read_regular", spy)
     with pytest.raises(SpecError, match="render.env_file: must be inside"):
         render_files(str(spec), environ={}, check=True)
     assert all(p.resolve() != secret_file for p in opened), opened
