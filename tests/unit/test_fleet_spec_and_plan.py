@@ -287,7 +287,8 @@ def test_a_saved_plan_reaches_discovered_nodes_through_their_seed_only(tmp_path)
 def test_config_get_args_ask_each_name_as_a_glob_of_itself_at_most_8_a_command():
     """An unauthenticated client may send 10 arguments a command (more and the
     server closes the connection before saying NOAUTH); a glob of one name
-    keeps hidden configs out, as CONFIG GET * does."""
+    keeps hidden configs out, as CONFIG GET * does. (Names the catalog does not
+    know, as here, are always globs.)"""
     from fnmatch import fnmatchcase
 
     from borgconf.live import config_get_args
@@ -299,3 +300,15 @@ def test_config_get_args_ask_each_name_as_a_glob_of_itself_at_most_8_a_command()
     assert patterns[0] == "param-[0]" and patterns[10] == "param-1[0]"
     assert all(fnmatchcase(n, p) and sum(fnmatchcase(m, p) for m in names) == 1 for n, p in zip(names, patterns))
     assert config_get_args(()) == [("GET", "*")]
+
+
+def test_config_get_args_ask_a_parameter_every_server_lists_by_its_name():
+    """A glob makes the server match it against every parameter it has; a name it
+    looks up. Only a parameter CONFIG GET * lists on every known server is asked
+    by name: one hidden somewhere (aof-disable-auto-gc on Redis 8.2 and Valkey),
+    one some server does not list (dynamic-hz), an alias (slaveof) and another
+    flavour's name (primaryauth) stay globs of themselves."""
+    from borgconf.live import config_get_args
+
+    [get] = config_get_args(("hz", "maxmemory", "masterauth", "aof-disable-auto-gc", "dynamic-hz", "slaveof", "primaryauth"))
+    assert get == ("GET", "hz", "maxmemory", "masterauth", "aof-disable-auto-g[c]", "dynamic-h[z]", "slaveo[f]", "primaryaut[h]")
