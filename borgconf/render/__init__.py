@@ -29,14 +29,23 @@ secrets), ``output`` (render_files, the persist: file writer).
 
 from __future__ import annotations
 
-from . import envfile
-from .check import env_changes, mask_conf_line, masked_unified_diff
-from .conf import conf_holds_secret, conf_quote, directive_lines, redis_conf_context, render_redis_conf
-from .output import RenderedFile, RenderResult, output_paths, persist_file_writer, render_files
-from .output import _read_text  # noqa: F401  (tests read files the way render does)
-from .secrets import Secrets, generate_secret, resolve_secrets, secret_variables
-from .services import default_password, env_blocks, env_prefix, service_port, service_url
-from .templates import DEFAULT_ENV_FILE, DEFAULT_REDIS_CONF, GENERATED_PASSWORD_BYTES, TEMPLATES, templates_dir
+# name -> the submodule that defines it. The package imports none of them itself:
+# `validate` needs only services (and what it imports) for the env: snippets, and
+# importing every submodule cost it ~4 ms (issue 15). A name is imported on first
+# use (PEP 562); a submodule itself (``from borgconf.render import envfile``) is
+# imported by Python's import system as usual.
+_NAMES = {
+    "env_changes": "check", "mask_conf_line": "check", "masked_unified_diff": "check",
+    "conf_holds_secret": "conf", "conf_quote": "conf", "directive_lines": "conf", "redis_conf_context": "conf",
+    "render_redis_conf": "conf",
+    "RenderedFile": "output", "RenderResult": "output", "output_paths": "output", "persist_file_writer": "output",
+    "render_files": "output", "_read_text": "output",  # _read_text: tests read files the way render does
+    "Secrets": "secrets", "generate_secret": "secrets", "resolve_secrets": "secrets", "secret_variables": "secrets",
+    "default_password": "services", "env_blocks": "services", "env_prefix": "services", "service_port": "services",
+    "service_url": "services",
+    "DEFAULT_ENV_FILE": "templates", "DEFAULT_REDIS_CONF": "templates", "GENERATED_PASSWORD_BYTES": "templates",
+    "TEMPLATES": "templates", "templates_dir": "templates",
+}
 
 __all__ = [
     "render_files", "render_redis_conf", "persist_file_writer", "templates_dir", "conf_quote", "service_url",
@@ -45,3 +54,30 @@ __all__ = [
     "resolve_secrets", "secret_variables", "default_password", "env_blocks", "env_prefix", "service_port",
     "envfile", "DEFAULT_ENV_FILE", "DEFAULT_REDIS_CONF", "GENERATED_PASSWORD_BYTES", "TEMPLATES",
 ]
+
+
+def _submodules() -> dict:
+    """Every submodule a name of the package comes from (the edges the import-cycle
+    test reads are these imports)."""
+    from . import check, conf, envfile, output, secrets, services, templates
+
+    return {"check": check, "conf": conf, "envfile": envfile, "output": output, "secrets": secrets,
+            "services": services, "templates": templates}
+
+
+def __getattr__(name: str):
+    if name == "envfile":  # a submodule: imported, and set on the package, by the import system
+        import sys
+
+        __import__(f"{__name__}.envfile")  # (not importlib.import_module: -X importtime would not list it)
+        return sys.modules[f"{__name__}.envfile"]
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_submodules()[module], name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
