@@ -569,11 +569,12 @@ def _check_ip(version: int):
 
 # C, POSIX, C.UTF-8, or language_TERRITORY[.codeset][@modifier]; whether the server's host has
 # that locale installed is only known there (the server refuses an unknown one at apply)
-_LOCALE = re.compile(r"(C|POSIX|C\.[A-Za-z0-9-]+|[a-z]{2,3}_[A-Z]{2}(\.[A-Za-z0-9-]+)?(@[A-Za-z0-9]+)?)")
+# (a pattern, compiled by re on first use: few specs set a locale) (issue 15)
+_LOCALE = r"(C|POSIX|C\.[A-Za-z0-9-]+|[a-z]{2,3}_[A-Z]{2}(\.[A-Za-z0-9-]+)?(@[A-Za-z0-9]+)?)"
 
 
 def _check_locale(p: Param, text: str) -> None:
-    if text and not _LOCALE.fullmatch(text):
+    if text and not re.fullmatch(_LOCALE, text):
         raise InvalidValue(f"{text!r} is not a locale name (e.g. C, POSIX, en_US.UTF-8) for {p.name}")
 
 

@@ -58,11 +58,11 @@ def _check_args(args: tuple, kwargs: dict) -> None:
         raise _limit_error(f"a filter or call that could produce more than {SNIPPET_MAX_WORK} characters")
 
 
-_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
+_PRINTF_SPEC = r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?"  # compiled by re on first use (issue 15)
 
 
 def _check_printf(fmt: str) -> None:
-    for m in _PRINTF_SPEC.finditer(fmt):
+    for m in re.finditer(_PRINTF_SPEC, fmt):
         for n in m.groups():
             if n == "*" or (n and int(n) > SNIPPET_MAX_NUMBER_ARG):
                 raise _limit_error(f"a % format width or precision above {SNIPPET_MAX_NUMBER_ARG} (or *)")

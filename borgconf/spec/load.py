@@ -24,7 +24,14 @@ from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+def _has_surrogate(text: str) -> bool:
+    """A lone UTF-16 surrogate (U+D800-U+DFFF) in ``text``: the only characters strict
+    UTF-8 cannot encode (a C-speed check; the pattern cost ~0.3 ms to compile) (issue 15)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _single_line(doc: _Doc, problems: list[Problem]) -> None:
@@ -44,11 +51,11 @@ def _single_line(doc: _Doc, problems: list[Problem]) -> None:
             bad_keys.append(path)
         elif isinstance(value, str) and has_line_break(value) and not near(_dotted(path)):
             problems.append(_problem(doc, path, "a newline or NUL is not allowed in a value (values are single-line text)"))
-        elif any(isinstance(t, str) and _SURROGATE.search(t) for t in (key, value)) and not near(_dotted(path)):
+        elif any(isinstance(t, str) and _has_surrogate(t) for t in (key, value)) and not near(_dotted(path)):
             # "\ud83d\ude00" (JSON's spelling of one emoji) reads in YAML as two lone
             # surrogates: no file can hold them, so render would fail writing it
             problems.append(_problem(doc, path, "a \\uD800-\\uDFFF escape (a UTF-16 surrogate) is not a character: write the "
-                                                "character itself, or its \\U00XXXXXX escape", at_key=isinstance(key, str) and bool(_SURROGATE.search(key))))
+                                                "character itself, or its \\U00XXXXXX escape", at_key=isinstance(key, str) and _has_surrogate(key)))
 
 
 _TLS_FILES = ("ca_certs", "certfile", "keyfile")

@@ -126,14 +126,14 @@ class Target(BaseModel):
         return f"{parts.hostname}:{6379 if parts.port is None else parts.port}"
 
 
-_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_FLOAT_TEXT = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"  # compiled by re on first use: only text is matched (issue 15)
 
 
 def _whole_number(v: Any) -> Any:
     """An integer as YAML or a ${VAR} gives it: true (read as 1) and 1.0 are not."""
     if isinstance(v, bool):
         raise ValueError("expected a whole number, not a boolean")
-    if isinstance(v, float) or (isinstance(v, str) and _FLOAT_TEXT.fullmatch(v.strip()) and not v.strip().lstrip("+-").isdigit()):
+    if isinstance(v, float) or (isinstance(v, str) and re.fullmatch(_FLOAT_TEXT, v.strip()) and not v.strip().lstrip("+-").isdigit()):
         raise ValueError("expected a whole number, without a decimal point or exponent")
     return v
 

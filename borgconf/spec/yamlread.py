@@ -234,26 +234,35 @@ def _short(text: str, limit: int = 80) -> str:
 # part of a secret (an unquoted password starting with *, a backslash escape in a
 # double-quoted one), so a YAML error gives the position and a description only.
 _QUOTED = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
-_GENERIC = [
-    (re.compile(rf"found unknown escape character {_QUOTED}"),
-     "found an unknown escape sequence in a double-quoted value (write \\\\ for a backslash, or use single quotes)"),
-    (re.compile(rf"expected escape sequence of (\d+) hexdecimal numbers, but found {_QUOTED}"),
-     lambda m: f"an escape sequence needs {m.group(1)} hexadecimal digits (\\xXX, \\uXXXX, \\UXXXXXXXX)"),
-    (re.compile(rf"found character {_QUOTED} that cannot start any token"),
-     "found a character that cannot start a value (quote a value that starts with @, `, %, ! , & or *)"),
-    (re.compile(rf"found undefined alias {_QUOTED}"),
-     "found an alias (*name) to no anchor (quote a value that starts with *)"),
-    (re.compile(rf"found undefined tag handle {_QUOTED}"),
-     "found an undefined tag handle (quote a value that starts with !)"),
-    (re.compile(rf"duplicate tag handle {_QUOTED}"), "a %TAG handle is defined twice"),
-    (re.compile(rf"expected URI, but found {_QUOTED}"), "expected a tag URI"),
-    (re.compile(rf",? but (?:found|got) (?!'<)(?!\('<){_QUOTED}"), ""),
-    (re.compile(rf"\bfound (?!'<){_QUOTED}"), "found a character that is not allowed here"),
-]
-# what ruamel quotes of its own: token kinds ('<scalar>', '<block end>') and the
-# punctuation it expected (',' or ']')
-_TOKEN = re.compile(r"(?<=but found )'[\[\]{}?:,-]'|(?<=but got )'[\[\]{}?:,-]'")
-_OWN = re.compile(r"""'<[a-z ]+>'|\('<[a-z ]+>',\)|'[,\]}>!.\[{:?-]'|' '|"'"|'\\t'""")
+
+
+@lru_cache(maxsize=1)
+def _scanner_patterns() -> tuple[list, Any, Any]:
+    """(generic, token, own) for _unquoted: each quoting message of ruamel with its
+    generic text, ruamel's own token kinds, what else it quotes of its own.
+    Compiled on the first YAML error: a valid spec never needs them, and compiling
+    them at import cost every command ~1.3 ms (issue 15)."""
+    generic = [
+        (re.compile(rf"found unknown escape character {_QUOTED}"),
+         "found an unknown escape sequence in a double-quoted value (write \\\\ for a backslash, or use single quotes)"),
+        (re.compile(rf"expected escape sequence of (\d+) hexdecimal numbers, but found {_QUOTED}"),
+         lambda m: f"an escape sequence needs {m.group(1)} hexadecimal digits (\\xXX, \\uXXXX, \\UXXXXXXXX)"),
+        (re.compile(rf"found character {_QUOTED} that cannot start any token"),
+         "found a character that cannot start a value (quote a value that starts with @, `, %, ! , & or *)"),
+        (re.compile(rf"found undefined alias {_QUOTED}"),
+         "found an alias (*name) to no anchor (quote a value that starts with *)"),
+        (re.compile(rf"found undefined tag handle {_QUOTED}"),
+         "found an undefined tag handle (quote a value that starts with !)"),
+        (re.compile(rf"duplicate tag handle {_QUOTED}"), "a %TAG handle is defined twice"),
+        (re.compile(rf"expected URI, but found {_QUOTED}"), "expected a tag URI"),
+        (re.compile(rf",? but (?:found|got) (?!'<)(?!\('<){_QUOTED}"), ""),
+        (re.compile(rf"\bfound (?!'<){_QUOTED}"), "found a character that is not allowed here"),
+    ]
+    # what ruamel quotes of its own: token kinds ('<scalar>', '<block end>') and the
+    # punctuation it expected (',' or ']')
+    token = re.compile(r"(?<=but found )'[\[\]{}?:,-]'|(?<=but got )'[\[\]{}?:,-]'")
+    own = re.compile(r"""'<[a-z ]+>'|\('<[a-z ]+>',\)|'[,\]}>!.\[{:?-]'|' '|"'"|'\\t'""")
+    return generic, token, own
 
 
 def _unquoted(what: str, *, tab: bool = False, parser: bool = False) -> str:
@@ -261,11 +270,12 @@ def _unquoted(what: str, *, tab: bool = False, parser: bool = False) -> str:
     parser's own token kinds, '{' or '<scalar>', are not text of the spec)."""
     if tab and "cannot start any token" in what:
         return "found a tab that cannot start any token"  # whitespace of the layout, not of a value
+    patterns, token, own = _scanner_patterns()
     if parser:
-        what = _TOKEN.sub(lambda m: m.group(0).replace("'", "\0"), what)  # kept out of the patterns below
-    for pattern, generic in _GENERIC:
+        what = token.sub(lambda m: m.group(0).replace("'", "\0"), what)  # kept out of the patterns below
+    for pattern, generic in patterns:
         what = pattern.sub(generic if callable(generic) else (lambda m, g=generic: g), what)
-    if re.search(_QUOTED, _OWN.sub("", what)):  # something else quoted: say where only
+    if re.search(_QUOTED, own.sub("", what)):  # something else quoted: say where only
         return "the YAML cannot be read here"
     return what.replace("\0", "'")
 
