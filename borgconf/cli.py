@@ -104,6 +104,11 @@ def _set_verbose(ctx: click.Context, param, value: bool) -> None:
         log.setLevel(logging.DEBUG)
 
 
+# one click.Path of each kind for every option and argument: making one looks up the
+# translation of its name ("file", "directory") each time (issue 15)
+_FILE_PATH = click.Path(dir_okay=False)
+_DIR_PATH = click.Path(file_okay=False)
+
 _NO_COLOR_HELP = "Plain output even on a terminal (NO_COLOR works too)."
 _VERBOSE_HELP = "Debug logs on stderr; tracebacks of unexpected errors."
 _ENV_FILE_HELP = "Read ${VAR}s from this .env file too (the environment wins)."
@@ -139,7 +144,7 @@ def _no_env_file(ctx: click.Context) -> None:
 @_version_option()
 @click.option("--no-color", is_flag=True, help=_NO_COLOR_HELP)
 @click.option("-v", "--verbose", is_flag=True, help=_VERBOSE_HELP)
-@click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP + " For the commands that read a spec.")
+@click.option("--env-file", type=_FILE_PATH, help=_ENV_FILE_HELP + " For the commands that read a spec.")
 @click.pass_context
 def cli(ctx: click.Context, no_color: bool, verbose: bool, env_file: str | None) -> None:
     """Keep Redis servers exactly as a YAML spec in git says."""
@@ -151,12 +156,12 @@ def cli(ctx: click.Context, no_color: bool, verbose: bool, env_file: str | None)
     _set_verbose(ctx, None, verbose)
 
 
-spec_argument = click.argument("spec", type=click.Path(dir_okay=False))
-env_file_option = click.option("--env-file", type=click.Path(dir_okay=False), help=_ENV_FILE_HELP)
+spec_argument = click.argument("spec", type=_FILE_PATH)
+env_file_option = click.option("--env-file", type=_FILE_PATH, help=_ENV_FILE_HELP)
 url_option = click.option("--url", envvar="BORGCONF_URL", help="Override the target's URL (also BORGCONF_URL).")
 target_option = click.option("--target", "target_name", help="Only this target, or the targets a glob matches (cache-*; quote it).")
 allow_path_option = click.option(
-    "--allow-path", "allow_paths", multiple=True, type=click.Path(file_okay=False),
+    "--allow-path", "allow_paths", multiple=True, type=_DIR_PATH,
     help="Also allow the spec's render and TLS paths under DIR (repeatable; e.g. /etc/redis for persist: file). "
     "A spec alone may only name files inside its repository or directory.",
 )
@@ -293,7 +298,7 @@ def validate(ctx, spec, env_file, allow_paths, strict):
 @url_option
 @target_option
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan (JSON, no secrets) for apply.")
+@click.option("--out", "out_path", type=_FILE_PATH, help="Save the plan (JSON, no secrets) for apply.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when in sync.")
 @click.option("--strict", is_flag=True, help="Lint findings are errors.")
 @click.option("--show-unchanged", is_flag=True, help="List parameters already in sync.")
@@ -350,7 +355,7 @@ def plan(ctx, spec, env_file, allow_paths, url, target_name, fmt, out_path, deta
 
 @cli.command()
 @global_options
-@click.argument("spec_or_plan", type=click.Path(dir_okay=False))
+@click.argument("spec_or_plan", type=_FILE_PATH)
 @env_file_option
 @allow_path_option
 @url_option
@@ -515,7 +520,7 @@ def schema(ctx):
 @global_options
 @spec_argument
 @env_file_option
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Place render.redis_conf / render.env_file under DIR (default: the spec's directory).")
+@click.option("--out-dir", type=_DIR_PATH, help="Place render.redis_conf / render.env_file under DIR (default: the spec's directory).")
 @click.option("--check", is_flag=True, help="Write nothing; show a diff and exit 2 when a file would change.")
 @click.option("--allow-db-move", is_flag=True, help="Accept a service on another database number than in the existing .env (its keys stay behind).")
 @allow_path_option
@@ -561,7 +566,7 @@ def render(ctx, spec, env_file, out_dir, check, allow_db_move, allow_paths):
 @cli.command("import")
 @global_options
 @click.option("--url", required=True, help="The server to adopt (redis:// or rediss://, no credentials).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="Write the spec here (0600); default: stdout.")
+@click.option("-o", "--output", "output", type=_FILE_PATH, help="Write the spec here (0600); default: stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--discover", "discover_mode", type=click.Choice(["replicas", "cluster"]), help="Import every node found from --url (a primary's replicas, or a Redis Cluster) into one spec.")
 @click.pass_context
