@@ -33,7 +33,7 @@ written spec validates; a value that would not is left out with a comment.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from .records import field, record
 from functools import lru_cache
 from typing import Any
 
@@ -124,7 +124,7 @@ def version_defaults(flavour: str, version: str) -> tuple[str, dict[str, str]]:
 # ---------------------------------------------------------------- facts
 
 
-@dataclass
+@record
 class ServerFacts:
     """What import read from one server (all replies already parsed)."""
 
@@ -291,7 +291,7 @@ def _human(n: int) -> str:
     return str(n)
 
 
-@dataclass
+@record
 class Imported:
     text: str  # the spec file
     parameters: list[str]  # parameters written under server:
@@ -299,7 +299,7 @@ class Imported:
     left_out: list[str]  # parameters not written, with the reason
 
 
-@dataclass
+@record
 class _Parts:
     """What import writes for one server, before it becomes a spec's text."""
 

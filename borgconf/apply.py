@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Callable, Iterator, NoReturn
 
 from . import params as P
@@ -43,7 +43,7 @@ from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
 
 
-@dataclass
+@record
 class ApplyResult:
     """What applying one target's plan did."""
 
@@ -274,7 +274,7 @@ def refuse_unless_allowed(tp: TargetPlan, allow) -> None:
     _refuse([Finding(flag, "", "; ".join(c.warnings), subjects=(c.parameter,), flag=flag) for c in tp.changes for flag in c.requires], allow)
 
 
-@dataclass
+@record
 class Evidence:
     """What the server says under the lock, before anything is set."""
 
@@ -285,7 +285,7 @@ class Evidence:
     denials: list[str] = field(default_factory=list)  # disabled commands ACL rules deny on this server
 
 
-@dataclass
+@record
 class Undo:
     """What apply has done so far on one server, so a failure can put it back."""
 

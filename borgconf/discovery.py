@@ -33,7 +33,7 @@ Also here, pure:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any, Callable
 
 from .errors import BorgconfError
@@ -81,7 +81,7 @@ class DiscoveryError(BorgconfError):
     Sentinel master name)."""
 
 
-@dataclass
+@record
 class Node:
     """One server of a target's topology."""
 
@@ -195,7 +195,7 @@ def is_sentinel(info: str | dict[str, Any]) -> bool:
     return "sentinel" in (f.get("redis_mode"), f.get("server_mode"))
 
 
-@dataclass
+@record
 class ReplicaLink:
     """One ``slaveN:`` line of a primary's ``INFO replication``."""
 
@@ -208,7 +208,7 @@ class ReplicaLink:
     problem: str | None = None  # an unusable address (then host/port are not to be used)
 
 
-@dataclass
+@record
 class Replication:
     """A server's place in replication, from its INFO replication."""
 

@@ -26,14 +26,14 @@ shown with ``-v``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 
 class BorgconfError(Exception):
     """Base of every error borgconf raises on purpose."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     """One thing wrong in a spec, with where it is."""
 

@@ -12,10 +12,10 @@ the spec whatever --strict says, and cannot be accepted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """One finding: a stable id, where, and one line of why."""
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 from .errors import BorgconfError, PlanError, StalePlan
 
 
-@dataclass
+@record
 class NodeInfo:
     """Where a server stands in its fleet (shown in the plan)."""
 
@@ -32,7 +32,7 @@ class NodeInfo:
     problem: str | None = None  # what discovery saw wrong with it
 
 
-@dataclass
+@record
 class FleetRead:
     """What reading the targets found: live states and failures, in the spec's order
     (a target with ``discover:`` stands for the nodes it found, named by address)."""
@@ -259,7 +259,7 @@ def is_plan_file(path: str) -> bool:
     return head.startswith(b"{") and b"format_version" in head
 
 
-@dataclass
+@record
 class SavedPlan:
     """A plan file checked as a document and against the spec it was made from."""
 
@@ -378,7 +378,7 @@ def rolling_order(plans: list) -> list:
     return sorted(plans, key=lambda tp: -depth(tp))
 
 
-@dataclass
+@record
 class FleetApply:
     """What applying a plan to a fleet did: a result per target applied, the failures."""
 

@@ -6,7 +6,7 @@ server knows (its memory, cluster mode, its current values).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from .records import replace
 
 from .findings import Finding
 

@@ -10,14 +10,14 @@ replies captured in ``redis-facts/``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import AuthError, BorgconfError, ConnectionFailed
 
 
-@dataclass
+@record
 class LiveState:
     """What one server reported: its configuration, version and facts."""
 

@@ -61,7 +61,7 @@ import random
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from .records import record
 from typing import Any, Iterator
 
 from .errors import LockError
@@ -72,7 +72,7 @@ PERMISSIONS = "+client|setname +client|list"
 log = logging.getLogger("borgconf")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Contender:
     """One named connection seen in CLIENT LIST."""
 

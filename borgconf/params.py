@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from .records import field, record
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +33,7 @@ class InvalidValue(ValueError):
     """A value is not valid for its parameter; the message says what was expected."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """One parameter of the catalog: its type, class and what differs per server."""
 

@@ -14,7 +14,7 @@ back from the spec (whose digest it checks) at apply time.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 from . import __version__
@@ -28,7 +28,7 @@ ACTIONS = ("create", "update", "delete", "noop")
 _PREFIX = {"command": "rename-command ", "user": "user ", "file": "file "}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChangeId:
     """What a change is about: a parameter, a command's rename, a user, a rendered
     file (its path relative to the spec), by name."""
@@ -55,7 +55,7 @@ class ChangeId:
         return cls(kind, label[len(prefix):])
 
 
-@dataclass
+@record
 class Change:
     """One difference between the spec and a server: before, after, and when it takes effect."""
 
@@ -150,7 +150,7 @@ def noop(change_id: ChangeId, reason: str) -> Change:
     return Change(change_id, timing="live", before=None, after=None, action="noop", reason=reason)
 
 
-@dataclass
+@record
 class TargetPlan:
     """The changes of one target."""
 
@@ -237,7 +237,7 @@ def _noop_id(label: str) -> ChangeId:
     return ChangeId("parameter", label)
 
 
-@dataclass
+@record
 class UnreadTarget:
     """A target that could not be read or planned (connection refused, auth failure,
     timeout, a parameter its server does not know, ...): listed in the plan with its
@@ -276,7 +276,7 @@ class UnreadTarget:
             raise PlanError(f"plan file: a target lacks {e}") from None
 
 
-@dataclass
+@record
 class Plan:
     """The changes of every target, in the spec's order."""
 

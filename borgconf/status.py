@@ -17,7 +17,7 @@ and maxclients as the spec says (otherwise a warning that points to plan).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 OK, WARN, ERROR = "ok", "warn", "error"
@@ -36,7 +36,7 @@ INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replica
 CONFIG_NEEDED = ("maxmemory", "maxmemory-policy", "maxclients", "save", "appendonly", "databases", "slowlog-max-len")
 
 
-@dataclass
+@record
 class Check:
     """One health check of one target."""
 
@@ -49,7 +49,7 @@ class Check:
         return {"check": self.name, "verdict": self.verdict, "value": self.value, "note": self.note}
 
 
-@dataclass
+@record
 class TargetHealth:
     """The health checks of one target."""
 
@@ -93,7 +93,7 @@ class TargetHealth:
         return d
 
 
-@dataclass
+@record
 class Health:
     """The health of every target."""
 

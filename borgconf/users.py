@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from .records import record
 from typing import Any
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserState:
     """One ACL user as the spec wants it or the server has it."""
 
@@ -69,7 +69,7 @@ class UserState:
 # ---------------------------------------------------------------- what command rules grant
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandTable:
     """The server's own command table (``COMMAND``): which commands and
     subcommands exist, their ACL categories, which are module commands."""
@@ -192,10 +192,10 @@ def with_denials(state: UserState, commands) -> UserState:
     denied = deny_rules(commands)
     if not denied:
         return state
-    import dataclasses
+    from .records import replace
 
     rules = tuple(c for c in state.commands if c not in denied) + denied
-    return dataclasses.replace(state, commands=rules, denied=denied)
+    return replace(state, commands=rules, denied=denied)
 
 
 def command_rules(acl_line: str) -> list[str]:

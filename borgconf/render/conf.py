@@ -3,7 +3,7 @@ lines, ACL users; quoting for redis.conf's own argument syntax."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..spec.types import percent_needs_memory, percent_values
 
 # ---------------------------------------------------------------- redis.conf
 
-@dataclass
+@record
 class Directive:
     name: str
     args: list[str]  # quoted for redis.conf
@@ -26,7 +26,7 @@ class Directive:
         return " ".join([self.name, *self.args])
 
 
-@dataclass
+@record
 class Section:
     title: str
     directives: list[Directive] = field(default_factory=list)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from ..records import field, record
 
 from ..errors import RenderError
 from ..spec.names import has_line_break
@@ -71,7 +71,7 @@ def line(name: str, value: str) -> str:
 # ---------------------------------------------------------------- reading
 
 
-@dataclass
+@record
 class Existing:
     """An existing .env: its text in pieces (one per statement, comments and
     blank lines included, concatenating to the file) and its values."""
@@ -102,7 +102,7 @@ def read(text: str) -> Existing:
 # ---------------------------------------------------------------- merging
 
 
-@dataclass
+@record
 class Block:
     """Comment lines and the assignments after them, as the template rendered them."""
 

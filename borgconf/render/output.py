@@ -4,7 +4,7 @@ atomically or only compared), and the ``persist: file`` writer apply uses."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from ..records import record
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from .secrets import Secrets, resolve_secrets, secret_variables
 from .services import check_db_moves, env_blocks
 from .templates import DEFAULT_ENV_FILE, DEFAULT_REDIS_CONF, _render_template
 
-@dataclass
+@record
 class RenderedFile:
     path: Path
     text: str
@@ -57,7 +57,7 @@ class RenderedFile:
         return "".join(line + "\n" for line in lines)
 
 
-@dataclass
+@record
 class RenderResult:
     spec: Any
     files: list[RenderedFile]

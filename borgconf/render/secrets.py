@@ -5,7 +5,7 @@ existing one is kept from (never rotated)."""
 from __future__ import annotations
 
 import secrets as _secrets
-from dataclasses import dataclass
+from ..records import record
 from pathlib import Path
 
 from .. import redact
@@ -38,7 +38,7 @@ def generate_secret(kind: str) -> str:
     return _secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
 
 
-@dataclass
+@record
 class Secrets:
     values: dict[str, str]  # every secret variable written to .env
     generated: list[str]

@@ -4,7 +4,7 @@ snippets), and the database moves a new render would make."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote as _pct, urlsplit
@@ -80,13 +80,13 @@ def service_context(spec, name: str, svc, address=None) -> dict[str, Any]:
     }
 
 
-@dataclass
+@record
 class Variable:
     name: str
     value: str
 
 
-@dataclass
+@record
 class Block:
     title: str
     variables: list[Variable]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from ..records import field, record
 from functools import lru_cache
 from typing import NoReturn
 
@@ -50,7 +50,7 @@ def _close(word: str, options, n: int = 1, cutoff: float = 0.6) -> list[str]:
     return difflib.get_close_matches(word, options, n=n, cutoff=cutoff)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandTable:
     """What the supported servers' command tables hold (lower-case names; a
     subcommand as ``container|sub``)."""
@@ -109,7 +109,7 @@ class RuleError(ValueError):
     """A rule a server refuses; the message says why (and what was probably meant)."""
 
 
-@dataclass
+@record
 class Selector:
     """What ACLSetSelector remembers between rules that decides whether the next one is refused."""
 

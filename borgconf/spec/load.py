@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from dataclasses import replace
+from ..records import replace
 
 from .. import redact
 from ..errors import Problem, SpecError

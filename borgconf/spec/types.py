@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from .schema import Render, Service, Target, User
 from .yamlread import position
 
 
-@dataclass
+@record
 class ServerValue:
     """One parameter of a server: block, checked against the catalog."""
 
@@ -23,7 +23,7 @@ class ServerValue:
     name_used: str  # how the spec spelled the parameter
 
 
-@dataclass
+@record
 class Spec:
     """A validated spec."""
 
@@ -76,7 +76,7 @@ class AddressConflict(ValueError):
         self.path = path
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RenderAddress:
     """Where applications reach Redis: the host and port of the rendered .env URLs."""
 

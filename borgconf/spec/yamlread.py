@@ -12,7 +12,7 @@ import re
 import warnings
 from collections.abc import Hashable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from ..records import field, record
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -34,7 +34,7 @@ Path_ = tuple  # a path in the spec: ("server", "maxmemory")
 # ---------------------------------------------------------------- YAML with positions
 
 
-@dataclass
+@record
 class _Doc:
     """A YAML document read with the position of every key and value."""
 
