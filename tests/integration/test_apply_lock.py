@@ -325,6 +325,9 @@ def _stop_while_holding(proc, admin) -> bool:
     while time.monotonic() < end and proc.poll() is None:
         if named(admin):
             os.kill(proc.pid, signal.SIGSTOP)
+            # a command sent just before the stop (the release's CLIENT SETNAME "") may still
+            # be on its way to the server: let it land before asking who holds the lock
+            time.sleep(0.05)
             return bool(named(admin))
         time.sleep(0.001)
     return False
