@@ -33,12 +33,12 @@ written spec validates; a value that would not is left out with a comment.
 from __future__ import annotations
 
 import re
-from .records import field, record
 from functools import lru_cache
 from typing import Any
 
 from . import params as P
 from .errors import BorgconfError
+from .records import field, record
 
 #: Parameters owned by the environment a server runs in (never written).
 ENVIRONMENT_OWNED = frozenset(

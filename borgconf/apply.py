@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from .records import field, record
 from typing import Callable, Iterator, NoReturn
 
 from . import params as P
@@ -41,6 +40,7 @@ from .errors import ApplyError, BorgconfError, Interrupted, LockError, NoAnswer,
 from . import users as U
 from .live import LiveState, first_call, translate
 from .plan import Change, TargetPlan
+from .records import field, record
 
 
 @record

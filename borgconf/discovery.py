@@ -33,10 +33,10 @@ Also here, pure:
 from __future__ import annotations
 
 import re
-from .records import field, record
 from typing import Any, Callable
 
 from .errors import BorgconfError
+from .records import field, record
 
 __all__ = [
     "Node",

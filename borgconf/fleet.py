@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from .records import field, record
 from typing import Any
 
 from .errors import BorgconfError, PlanError, StalePlan
+from .records import field, record
 
 
 @record

@@ -6,9 +6,9 @@ server knows (its memory, cluster mode, its current values).
 
 from __future__ import annotations
 
-from .records import replace
 
 from .findings import Finding
+from .records import replace
 
 # Every lint id, with what it is about (a spec's lint.accept names these;
 # tests/unit/test_lint.py pins that every Finding made here is listed).

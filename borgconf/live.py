@@ -10,11 +10,12 @@ replies captured in ``redis-facts/``.
 from __future__ import annotations
 
 import os
-from .records import field, record
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import AuthError, BorgconfError, ConnectionFailed
+from .records import field, record
 
 
 @record
@@ -207,19 +208,29 @@ def info_dict(reply: Any) -> dict[str, Any]:
     return reply
 
 
+# the INFO fields parse_info and read_state read (a plan needs a dozen of INFO's ~100)
+INFO_FIELDS = (
+    "server_name", "valkey_version", "redis_version", "run_id", "config_file", "total_system_memory",
+    "used_memory", "redis_mode", "server_mode", "role", "master_host", "master_port",
+)
+
+
+@lru_cache(maxsize=1)
+def _info_line():
+    import re
+
+    return re.compile(r"^(" + "|".join(map(re.escape, INFO_FIELDS)) + r"|db[0-9]+)[ \t]*:[ \t]*(.*?)[ \t\r]*$", re.M)
+
+
 def info_text_fields(text: str) -> dict[str, Any]:
-    """The fields of INFO's text, as written (``# Section`` lines and blanks
-    skipped); a keyspace line (``db0:keys=1,expires=0``) as a dict, as redis-py has it."""
+    """The fields of INFO's text that a plan reads (:data:`INFO_FIELDS`), as written;
+    a keyspace line (``db0:keys=1,expires=0``) as a dict, as redis-py has it."""
     out: dict[str, Any] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if not sep or key.startswith("#"):
-            continue
-        key = key.strip()
-        if key.startswith("db") and key[2:].isdigit():
-            out[key] = dict(kv.partition("=")[::2] for kv in value.strip().split(","))
+    for key, value in _info_line().findall(text):
+        if key.startswith("db"):
+            out[key] = dict(kv.partition("=")[::2] for kv in value.split(","))
         else:
-            out[key] = value.strip()
+            out[key] = value
     return out
 
 
@@ -430,7 +441,8 @@ def _listed_everywhere(name: str) -> bool:
     return p is not None and p.name == name and all(k in p.servers for k in P.SERVER_KEYS)
 
 
-def config_get_args(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=32)  # the same names for every target of a fleet, twice per target in apply
+def config_get_args(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """The arguments of the CONFIG GETs that read ``names`` (after the command name),
     so that the reply is exactly what ``CONFIG GET *`` says of them. A server answers
     an exact name even for its hidden configs (``aof-disable-auto-gc`` on Redis 8.2
@@ -442,7 +454,7 @@ def config_get_args(names: tuple[str, ...]) -> list[tuple[str, ...]]:
     glob against each of its ~200 parameters (7x its CPU, twice per target in a
     fleet apply). Several names per command (Redis 7.0+ and Valkey), 8 at most."""
     patterns = [n if _listed_everywhere(n) else n[:-1] + "[" + n[-1] + "]" for n in names if n]
-    return [("GET", *patterns[i : i + _NAMES_PER_GET]) for i in range(0, len(patterns), _NAMES_PER_GET)] or [("GET", "*")]
+    return tuple(("GET", *patterns[i : i + _NAMES_PER_GET]) for i in range(0, len(patterns), _NAMES_PER_GET)) or (("GET", "*"),)
 
 
 def state_commands(target, commands: dict[str, str] | None = None, users: list[str] | None = None, config: tuple[str, ...] | None = None) -> list[tuple]:
@@ -565,4 +577,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "PLAN_INPUTS", "same_plan_inputs", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "PLAN_INPUTS", "same_plan_inputs", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "INFO_FIELDS", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

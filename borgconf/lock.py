@@ -61,10 +61,10 @@ import random
 import secrets
 import time
 from contextlib import contextmanager
-from .records import record
 from typing import Any, Iterator
 
 from .errors import LockError
+from .records import record
 
 PREFIX = "borgconf-apply-"
 PERMISSIONS = "+client|setname +client|list"

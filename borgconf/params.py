@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from .records import field, record
 from functools import lru_cache
 from typing import Any
+
+from .records import field, record
 
 LIVE, RESTART, PROTECTED = "live", "restart", "protected"
 

@@ -14,11 +14,11 @@ back from the spec (whose digest it checks) at apply time.
 from __future__ import annotations
 
 import json
-from .records import field, record
 from typing import Any
 
 from . import __version__
 from .errors import PlanError
+from .records import field, record
 
 FORMAT_VERSION = "1"  # the major version this borgconf reads
 WRITTEN_VERSION = "1.1"  # what it writes: 1.1 added lint findings and unreadable targets with an error

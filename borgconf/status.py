@@ -17,8 +17,9 @@ and maxclients as the spec says (otherwise a warning that points to plan).
 from __future__ import annotations
 
 import time
-from .records import field, record
 from typing import Any
+
+from .records import field, record
 
 OK, WARN, ERROR = "ok", "warn", "error"
 _RANK = {OK: 0, WARN: 1, ERROR: 2}

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from .records import record
 from typing import Any
+
+from .records import record
 
 
 @record(frozen=True)

@@ -3,7 +3,6 @@ lines, ACL users; quoting for redis.conf's own argument syntax."""
 
 from __future__ import annotations
 
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from .. import __version__
 from .. import params as P
 from ..errors import RenderError
 from .confquote import conf_quote
+from ..records import field, record
 from .templates import _render_template
 from ..spec.types import percent_needs_memory, percent_values
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import io
 import re
-from ..records import field, record
 
 from ..errors import RenderError
+from ..records import field, record
 from ..spec.names import has_line_break
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")

@@ -4,12 +4,12 @@ atomically or only compared), and the ``persist: file`` writer apply uses."""
 from __future__ import annotations
 
 import os
-from ..records import record
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, redact
 from ..errors import RenderError
+from ..records import record
 from ..spec.names import has_line_break
 from . import envfile
 from .check import env_changes, masked_unified_diff, shown_conf_line

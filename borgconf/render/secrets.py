@@ -5,11 +5,11 @@ existing one is kept from (never rotated)."""
 from __future__ import annotations
 
 import secrets as _secrets
-from ..records import record
 from pathlib import Path
 
 from .. import redact
 from ..errors import RenderError
+from ..records import record
 from ..spec.secrets import COMMAND_NAME, PASSWORD, secret_kind
 from .templates import GENERATED_PASSWORD_BYTES
 

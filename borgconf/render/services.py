@@ -4,12 +4,12 @@ snippets), and the database moves a new render would make."""
 from __future__ import annotations
 
 import re
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote as _pct, urlsplit
 
 from ..errors import RenderError
+from ..records import field, record
 from ..spec.names import env_prefix
 from . import envfile
 from .sandbox import render_snippet, snippet_sandbox

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import json
 import os
-from ..records import field, record
 from functools import lru_cache
 from typing import NoReturn
+
+from ..records import field, record
 
 ALL_SERVERS = "*"
 

@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..records import replace
 
 from .. import redact
 from ..errors import Problem, SpecError
 from .extends import _load_chain, fenced, resolve_allowed, spec_root
 from .interpolation import _interpolate_tree, load_env_file, variables_in
 from .names import has_line_break
+from ..records import replace
 from .secrets import Concealed
 from .types import Spec
 from .yamlread import _Doc, _dotted, _problem, walk

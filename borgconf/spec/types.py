@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
 from .. import params as P
 from ..errors import Problem
+from ..records import field, record
 from .schema import Render, Service, Target, User
 from .yamlread import position
 

@@ -12,12 +12,12 @@ import re
 import warnings
 from collections.abc import Hashable
 from collections.abc import Set as AbstractSet
-from ..records import field, record
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import Problem, SpecError
+from ..records import field, record
 
 # Limits that keep any input, however hostile, to well under two seconds: the
 # round-trip YAML parser costs 0.1-0.4 ms per node on a slow machine, and a

@@ -299,7 +299,7 @@ def test_config_get_args_ask_each_name_as_a_glob_of_itself_at_most_8_a_command()
     patterns = [p for g in gets for p in g[1:]]
     assert patterns[0] == "param-[0]" and patterns[10] == "param-1[0]"
     assert all(fnmatchcase(n, p) and sum(fnmatchcase(m, p) for m in names) == 1 for n, p in zip(names, patterns))
-    assert config_get_args(()) == [("GET", "*")]
+    assert config_get_args(()) == (("GET", "*"),)
 
 
 def test_config_get_args_ask_a_parameter_every_server_lists_by_its_name():

@@ -31,3 +31,39 @@ def test_only_the_fields_no_plan_reads_may_differ():
     assert not same_plan_inputs(a, state(run_id="r2"))
     assert not same_plan_inputs(a, state(role="replica", primary="127.0.0.1:7001"))
     assert not same_plan_inputs(a, state(users={"app": None}))
+
+
+INFO_TEXT = """# Server\r
+redis_version:7.2.4\r
+server_name:valkey\r
+valkey_version:8.1.8\r
+redis_mode:standalone\r
+run_id:0123456789abcdef0123456789abcdef01234567\r
+config_file:/etc/valkey/valkey.conf\r
+# Memory\r
+used_memory:1048576\r
+used_memory_human:1.00M\r
+total_system_memory:25276182528\r
+# Replication\r
+role:slave\r
+master_host:10.0.0.5\r
+master_port:6380\r
+master_link_status:up\r
+slave_read_repl_offset:0\r
+# Keyspace\r
+db0:keys=12,expires=0,avg_ttl=0\r
+db3:keys=1,expires=1,avg_ttl=100,subexpiry=0\r
+"""
+
+
+def test_info_text_gives_the_facts_redis_py_parsing_gives():
+    """read_state reads INFO as the server's text and takes a dozen fields from it
+    (live.INFO_FIELDS); what a plan gets from it is what redis-py's full parse gives."""
+    from redis._parsers.helpers import parse_info as redis_parse_info
+
+    from borgconf.live import parse_info
+
+    mine = parse_info(INFO_TEXT)
+    assert mine == parse_info(redis_parse_info(INFO_TEXT))
+    assert mine["flavour"] == "valkey" and mine["version"] == "8.1.8" and mine["keyspace"] == {0: 12, 3: 1}
+    assert mine["role"] == "replica" and mine["primary"] == "10.0.0.5:6380" and mine["used_memory"] == 1048576
