@@ -9,11 +9,16 @@ the first is never to format a secret into a message at all.
 
 from __future__ import annotations
 
+from _thread import allocate_lock
 from functools import lru_cache
 
 MASK = "***"
 
-_secrets: set[str] = set()
+# Replaced whole, never changed in place: the threads of a fleet's read and apply
+# register secrets while others mask their output; a set changed in place could
+# fail an iteration ("set changed size") or lose one of two secrets added at once.
+_secrets: frozenset[str] = frozenset()
+_adding = allocate_lock()
 
 
 # A very short secret masked even as a whole word ("a", "on") would itself
@@ -23,23 +28,28 @@ MIN_LENGTH = 4
 
 
 def register(value: str | None) -> None:
+    global _secrets
     if value and len(value) >= MIN_LENGTH:
-        _secrets.add(value)
+        forms = {value}
         # redis-py and URLs may show a percent-encoded form
         from urllib.parse import quote
 
         try:
-            _secrets.add(quote(value, safe=""))
+            forms.add(quote(value, safe=""))
         except UnicodeEncodeError:  # a lone surrogate (from a YAML escape) has no UTF-8 form to percent-encode
             pass
+        with _adding:
+            _secrets = _secrets | forms
 
 
 def clear() -> None:
-    _secrets.clear()
+    global _secrets
+    with _adding:
+        _secrets = frozenset()
 
 
 def known() -> frozenset[str]:
-    return frozenset(_secrets)
+    return _secrets
 
 
 def redact(text: str) -> str:

@@ -142,3 +142,43 @@ def test_the_cli_masks_whole_occurrences_and_leaves_words_alone(tmp_path, capsys
     assert rc == 0, err
     assert f"{spec}: valid (1 parameter(s), 0 service(s), 1 target(s))" in out, out
     redact.clear()
+
+
+def test_secrets_registered_by_many_threads_while_others_mask_are_all_kept():
+    """A fleet's threads register secrets while others mask their output: no
+    secret is lost and no mask fails on a set changed under it."""
+    import threading
+
+    from borgconf import redact as R
+
+    import sys
+
+    R.clear()
+    errors: list[BaseException] = []
+    secrets = [f"pw-{i:05d}-Xq7!mZ" for i in range(4000)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands as often as they can
+
+    def add(part):
+        for s in part:
+            R.register(s)
+
+    def show():
+        try:
+            for _ in range(300):
+                R.redact("a line that names no secret")  # every mask walks the secrets known then
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(secrets[i::8],)) for i in range(8)] + [threading.Thread(target=show) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sys.setswitchinterval(switch)
+    try:
+        assert errors == []
+        assert set(secrets) <= R.known()
+        assert "pw-" not in R.redact(" ".join(secrets))
+    finally:
+        R.clear()
