@@ -340,7 +340,7 @@ def target_health(spec, target, *, url: str | None = None) -> TargetHealth:
         address=getattr(client, "borgconf_address", target.address),
         flavour=facts["flavour"],
         version=facts["version"],
-        role=str(info.get("role", "")),
+        role=facts.get("role", "primary"),  # the plan's words (INFO says master / slave)
         checks=evaluate(info, config, slowlog_len, spec),
     )
 

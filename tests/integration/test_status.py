@@ -130,10 +130,11 @@ def test_a_replica_with_its_link_down_is_an_error_and_up_is_ok(redis_factory, tm
     spec = write_spec(tmp_path / "spec.yaml", replica.url, "ignore: [replicaof]\n", target_extra="persist: none")
     rc, checks, doc = status_json(capsys, spec)
     assert rc == 0, checks
-    assert checks["replica link"]["verdict"] == "ok" and doc["targets"][0]["server"]["role"] == "slave"
+    assert checks["replica link"]["verdict"] == "ok" and doc["targets"][0]["server"]["role"] == "replica"
     pspec = write_spec(tmp_path / "p.yaml", primary.url, target_extra="persist: none")
-    rc, pchecks, _ = status_json(capsys, pspec)
+    rc, pchecks, pdoc = status_json(capsys, pspec)
     assert pchecks["replication"]["value"] == "primary, 1 replica(s)"
+    assert pdoc["targets"][0]["server"]["role"] == "primary"  # the plan's words, not INFO's master / slave
     # stop the replica's link: point it at a port where nothing listens
     replica.client().execute_command("REPLICAOF", "127.0.0.1", str(dead_port()))
     rc, checks, _ = status_json(capsys, spec)
