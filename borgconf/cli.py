@@ -645,6 +645,14 @@ def status(ctx, spec, env_file, allow_paths, url, target_name, fmt, detailed_exi
     return 1 if unread else 0
 
 
+def _apply_json(args: list[str]) -> bool:
+    """Whether the command line asks for ``apply --format json`` (as far as it can be
+    read when click could not parse it)."""
+    if not args or args[0] != "apply":
+        return False
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:]))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
@@ -664,6 +672,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, click.UsageError) and e.ctx is not None:
             sys.stderr.write(e.ctx.get_usage() + "\n")
         _err(msg)
+        if _apply_json(args):  # apply --format json prints its one document whatever happens
+            from .errors import Refused
+            from .views import ApplyReport
+
+            sys.stdout.write(ApplyReport(None).dumps(1, error=Refused(f"{msg} (a usage error: nothing changed)")))
         return 1
     except SpecError as e:
         for problem in e.problems:

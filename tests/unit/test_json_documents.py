@@ -94,3 +94,28 @@ def test_refusals_on_every_target_are_a_refused_outcome_and_a_gate_failure_is_na
     by = {t["name"]: t for t in doc["targets"]}
     assert by["b"]["status"] == "gate_failed" and "replica link down" in by["b"]["error"]
     assert by["a"]["status"] == "not_reached" and by["a"]["applied"] == []
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--format", "json", "--lock-timeout", "soon", "{spec}"], "--lock-timeout"),
+        (["--format=json", "--parallel", "0", "{spec}"], "--parallel"),
+        (["--format", "json"], "SPEC_OR_PLAN"),
+        (["--format", "json", "--no-such-option", "{spec}"], "--no-such-option"),
+    ],
+)
+def test_apply_json_prints_its_document_on_a_usage_error_too(tmp_path, capsys, args, says):
+    """apply --format json prints one document whatever happens: a command line click
+    cannot parse is refused with its usage error (nothing changed, exit 1)."""
+    from cli_helpers import run
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nserver:\n  hz: 20\n")
+    rc, out, err = run(capsys, "apply", *[a.replace("{spec}", str(spec)) for a in args])
+    assert rc == 1
+    doc = json.loads(out)  # exactly one document
+    assert doc["outcome"] == "refused" and doc["exit_code"] == 1 and doc["targets"] == []
+    assert says in doc["error"] and "nothing changed" in doc["error"] and says in err
+    rc, out, err = run(capsys, "apply", *[a.replace("{spec}", str(spec)) for a in args if "json" not in a and a != "--format"])
+    assert rc == 1 and out == ""  # without --format json: stdout stays empty
