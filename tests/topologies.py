@@ -228,10 +228,33 @@ class ClusterTopology(_Topology):
                 # see a replica as a primary without slots
                 if sum("slave" in fl for fl in flags) != self.masters or sum("master" in fl for fl in flags) != self.masters:
                     return False
+                # ... and on whose replica each one is: a replica line names a primary's node id
+                masters = {ln.split()[0] for ln, fl in zip(lines, flags) if "master" in fl}
+                if any(ln.split()[3] not in masters for ln, fl in zip(lines, flags) if "slave" in fl):
+                    return False
+                if not self._shards_settled(c):
+                    return False
                 info = c.info("replication")
                 if info.get("role") == "slave" and info.get("master_link_status") != "up":
                     return False
         return True
+
+    def _shards_settled(self, c) -> bool:
+        """CLUSTER SHARDS (7.0+) agrees too: every shard has one primary and one replica
+        (a node may list a new replica in a shard of its own for a moment)."""
+        try:
+            shards = c.execute_command("CLUSTER", "SHARDS")
+        except Exception:  # noqa: BLE001 -- before 7.0: CLUSTER NODES alone
+            return True
+
+        def as_map(x):
+            if isinstance(x, dict):
+                return x
+            it = iter(x or [])
+            return {str(k): v for k, v in zip(it, it)}
+
+        roles = [sorted(str(as_map(n).get("role")) for n in as_map(sh).get("nodes", [])) for sh in shards or []]
+        return len(roles) == self.masters and all(r == ["master", "replica"] for r in roles)
 
     def roles(self) -> dict[str, tuple[str, str | None]]:
         """address -> (role, address of its primary), as the nodes say in INFO replication."""
