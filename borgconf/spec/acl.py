@@ -263,42 +263,4 @@ def _known_command(name: str, op: str, table: CommandTable) -> None:
                     "(Redis: \"Unknown command or category name in ACL\")" + _did_you_mean(op[0] + hint if hint else None))
 
 
-def check_user_rule(op: str, sel: Selector, table: CommandTable | None = None) -> None:
-    """One rule of an ``ACL SETUSER`` / ``user`` line (ACLSetUser): flags,
-    passwords and selectors here, everything else in the root selector ``sel``."""
-    low = op.lower()
-    if not op or low in ("on", "off", "nopass", "resetpass", "skip-sanitize-payload", "sanitize-payload", "clearselectors"):
-        return
-    if low == "reset":
-        sel.allkeys = sel.allchannels = False
-        sel.keys, sel.channels = [], []
-        return
-    if op[0] in (">", "<"):
-        return
-    if op[0] in ("#", "!"):
-        digest = op[1:]
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise RuleError("a password hash must be exactly 64 lower-case hexadecimal characters (Redis: \"The password hash must be exactly 64 characters\")")
-        return
-    if op[0] == "(" and op[-1] == ")":
-        inner = Selector()
-        for word in op[1:-1].split():
-            try:
-                check_selector_rule(word, inner, table)
-            except RuleError as e:
-                raise RuleError(f"in selector {op!r}: {e}") from None
-        return
-    check_selector_rule(op, sel, table)
-
-
-def check_user_rules(rules: list[str], table: CommandTable | None = None) -> None:
-    """A whole ``user`` line's rules after the name, in order (selectors as one word each)."""
-    sel = Selector()
-    for op in rules:
-        check_user_rule(op, sel, table)
-
-
-__all__ = [
-    "CommandTable", "RuleError", "Selector", "command_table", "rule_kind", "check_selector_rule",
-    "check_user_rule", "check_user_rules",
-]
+__all__ = ["CommandTable", "RuleError", "Selector", "command_table", "rule_kind", "check_selector_rule"]

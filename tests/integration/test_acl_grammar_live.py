@@ -17,7 +17,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from borgconf.spec.acl import RuleError, check_user_rules, command_table
+from acl_lines import check_user_rules
+from borgconf.spec.acl import RuleError, command_table
 from redis_servers import RedisServerError
 
 HASH = "a" * 64

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from borgconf.spec.acl import RuleError, Selector, check_selector_rule, check_user_rules, rule_kind
+from acl_lines import check_user_rules
+from borgconf.spec.acl import RuleError, Selector, check_selector_rule, rule_kind
 from borgconf.spec.names import near_on_off
 from borgconf.spec.secrets import is_secret_value
 from borgconf.users import canonical_key_rules
