@@ -315,14 +315,15 @@ def evidence_read(user_changes: list[Change], params: dict[str, P.Param], comman
     return spec_commands, names, config
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None) -> Evidence:  # type: ignore[assignment]
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None, read=None) -> Evidence:  # type: ignore[assignment]
     """Step 1: read again under the lock; refuse another server, or values that drifted
     since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
     refuse unless the plan is exactly what the spec and the fresh server give."""
     from .live import acl_commands, read_state
     from .planner import allowed_text
 
-    spec_commands, names, config = evidence_read(user_changes, params, command_changes, read_spec, config_names)
+    # what to read (evidence_read; ``read``: worked out by the caller already)
+    spec_commands, names, config = read or evidence_read(user_changes, params, command_changes, read_spec, config_names)
     # rules that name a category are compared by what they grant: that needs the command table
     prefetched = getattr(s.lock, "prefetched", None)  # read in the round trip that took the lock
     if s.lock is not None:
@@ -781,7 +782,7 @@ def apply_target(
     spec_commands, names, config = evidence_read(user_changes, params, command_changes, read_spec, config_names)
     _acquire_lock(s, lock_timeout, lock_factory, prefetch=state_commands(target, spec_commands, names, config))
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file, config_names=config_names)
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file, config_names=config_names, read=(spec_commands, names, config))
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)

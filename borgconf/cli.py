@@ -645,10 +645,11 @@ def status(ctx, spec, env_file, allow_paths, url, target_name, fmt, detailed_exi
     return 1 if unread else 0
 
 
-def _apply_json(args: list[str]) -> bool:
-    """Whether the command line asks for ``apply --format json`` (as far as it can be
-    read when click could not parse it)."""
-    if not args or args[0] != "apply":
+def _apply_json(error: click.ClickException, args: list[str]) -> bool:
+    """Whether a usage error is apply's with ``--format json`` on the command line
+    (click stopped before it parsed the options: the words are read as written)."""
+    ctx = getattr(error, "ctx", None)
+    if ctx is None or ctx.command.name != "apply":
         return False
     return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:]))
 
@@ -672,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, click.UsageError) and e.ctx is not None:
             sys.stderr.write(e.ctx.get_usage() + "\n")
         _err(msg)
-        if _apply_json(args):  # apply --format json prints its one document whatever happens
+        if _apply_json(e, args):  # apply --format json prints its one document whatever happens
             from .errors import Refused
             from .views import ApplyReport
 

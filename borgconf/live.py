@@ -198,14 +198,18 @@ def parse_config_reply(reply: Any) -> dict[str, str]:
 
 
 def info_dict(reply: Any) -> dict[str, Any]:
-    """INFO as redis-py parses it (numbers as numbers, ``slave0`` and ``db0`` as
-    dicts), for the readers that want all of it (status, import): a client made
-    by :func:`connect` gets INFO as the server's text."""
-    if isinstance(reply, str):
-        from redis._parsers.helpers import parse_info as redis_parse_info
+    """Every INFO field, ``slave0`` and ``db0`` lines as dicts (as redis-py has them;
+    values as the server wrote them), for the readers that want all of it (status,
+    import): a client made by :func:`connect` gets INFO as the server's text."""
+    if not isinstance(reply, str):
+        return reply
+    from .discovery import parse_info_text
 
-        return redis_parse_info(reply)
-    return reply
+    fields: dict[str, Any] = parse_info_text(reply)
+    for key, value in fields.items():  # db0:keys=1,expires=0 and slave0:ip=..,port=.. as dicts
+        if (key.startswith("db") and key[2:].isdigit()) or (key.startswith("slave") and key[5:].isdigit()):
+            fields[key] = dict(kv.partition("=")[::2] for kv in value.split(","))
+    return fields
 
 
 # the INFO fields parse_info and read_state read (a plan needs a dozen of INFO's ~100)
@@ -489,13 +493,12 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     list_users = bool(user_names or denials)
     import redis.exceptions as rx
 
-    gets = config_get_args(config) if config else [("GET", "*")]
-    sent = state_commands(target, wanted, user_names, config)
+    gets = config_get_args(config) if config else (("GET", "*"),)
 
     def once():
         if replies is None:
             pipe = client.pipeline(transaction=False)
-            for args in sent:
+            for args in state_commands(target, wanted, user_names, config):
                 pipe.execute_command(*args)
             got = pipe.execute(raise_on_error=False)
         else:
@@ -504,7 +507,9 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
         if isinstance(got[1], str):
             got[1] = info_text_fields(got[1])
         if isinstance(got[1], dict):
-            if "sentinel" in (got[1].get("redis_mode"), got[1].get("server_mode")):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
+            from .discovery import is_sentinel
+
+            if is_sentinel(got[1]):  # its CONFIG GET fails: say what it is, not "CONFIG was renamed"
                 raise BorgconfError(
                     f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
                     "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"

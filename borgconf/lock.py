@@ -272,15 +272,14 @@ class ApplyLock:
                 if not others:
                     self.held = True
                     self.client = self._lc
-                    self.prefetched = early if self.prefetch and early is not None else None
+                    self.prefetched = early if self.prefetch else None
                     return True
                 early = None  # read while another held the lock: not a read under it
                 if me.id > others[0].id:  # an older contender goes first: step aside
                     self._cmd("CLIENT", "SETNAME", "")
                     named = False
             elif not others:
-                seen, early = self._name_and_list()
-                early = None
+                seen, _ = self._name_and_list()
                 named = True
                 continue  # the list that counts is the one taken after naming
             if time.monotonic() >= deadline:

@@ -156,10 +156,11 @@ def fields_of(obj: Any) -> tuple[str, ...]:
 
 def replace(obj: T, **changes: Any) -> T:
     """As ``dataclasses.replace``: a new record with ``changes`` over ``obj``'s fields."""
+    names = fields_of(obj)
     for name in changes:
-        if name not in obj.__record_fields__:  # type: ignore[attr-defined]
+        if name not in names:
             raise TypeError(f"{type(obj).__qualname__}.__init__() got an unexpected keyword argument {name!r}")
-    return type(obj)(**{n: changes[n] if n in changes else getattr(obj, n) for n in obj.__record_fields__})  # type: ignore[attr-defined]
+    return type(obj)(**{n: changes[n] if n in changes else getattr(obj, n) for n in names})
 
 
 __all__ = ["record", "field", "replace", "fields_of"]

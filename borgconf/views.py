@@ -146,16 +146,15 @@ def render_results(results, out: Out) -> None:
             how = {"rewrite": "persisted with CONFIG REWRITE", "file": "persisted to the rendered redis.conf", "none": "live only, not persisted"}[r.persisted]
             wrote = f"; wrote {len(files)} file(s)" if files else ""
             out.line(f"Target {r.target}: applied {len(r.applied) - len(files)} live change(s) (~ above), verified, {how}{wrote}.", "bold green")
-        elif files:
-            out.line(f"Target {r.target}: wrote {len(files)} file(s) (~ above).", "bold green")
-            if r.persist_only and r.persisted != "none":
+        else:
+            persisted = r.persist_only and r.persisted != "none"
+            if files:
+                out.line(f"Target {r.target}: wrote {len(files)} file(s) (~ above).", "bold green")
+            if persisted:
                 how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
                 out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
-        elif r.persist_only and r.persisted != "none":
-            how = {"rewrite": "with CONFIG REWRITE", "file": "to the rendered redis.conf (it differed)"}[r.persisted]
-            out.line(f"Target {r.target}: persisted (no live change) {how}.", "green")
-        elif not r.restart_required:
-            out.line(f"Target {r.target}: nothing to apply.", "green")
+            if not files and not persisted and not r.restart_required:
+                out.line(f"Target {r.target}: nothing to apply.", "green")
         for note in r.notes:
             out.line(f"  {note}", "yellow")
         if r.skipped:

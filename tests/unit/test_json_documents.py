@@ -119,3 +119,15 @@ def test_apply_json_prints_its_document_on_a_usage_error_too(tmp_path, capsys, a
     assert says in doc["error"] and "nothing changed" in doc["error"] and says in err
     rc, out, err = run(capsys, "apply", *[a.replace("{spec}", str(spec)) for a in args if "json" not in a and a != "--format"])
     assert rc == 1 and out == ""  # without --format json: stdout stays empty
+
+
+def test_apply_json_on_a_usage_error_after_a_global_option(tmp_path, capsys):
+    """The document comes also when a global option stands before apply (-v apply ...)."""
+    from cli_helpers import run
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nserver:\n  hz: 20\n")
+    rc, out, err = run(capsys, "-v", "apply", "--format", "json", "--lock-timeout", "soon", spec)
+    assert rc == 1 and json.loads(out)["outcome"] == "refused" and "--lock-timeout" in err
+    rc, out, err = run(capsys, "-v", "plan", "--format", "json", "--parallel", "0", spec)
+    assert rc == 1 and out == ""  # plan's document is the plan: none on a usage error

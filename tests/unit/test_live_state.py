@@ -67,3 +67,16 @@ def test_info_text_gives_the_facts_redis_py_parsing_gives():
     assert mine == parse_info(redis_parse_info(INFO_TEXT))
     assert mine["flavour"] == "valkey" and mine["version"] == "8.1.8" and mine["keyspace"] == {0: 12, 3: 1}
     assert mine["role"] == "replica" and mine["primary"] == "10.0.0.5:6380" and mine["used_memory"] == 1048576
+
+
+def test_info_dict_gives_every_field_with_slave_and_db_lines_as_dicts():
+    """status and import read all of INFO (live.info_dict), without redis-py's private parser."""
+    from borgconf.live import info_dict
+    from borgconf.status import keyspace
+
+    text = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=10.0.0.6,port=6380,state=online,offset=42,lag=0\r\n" + INFO_TEXT.split("# Keyspace\r\n")[1]
+    info = info_dict(text)
+    assert info["role"] == "master" and info["connected_slaves"] == "1"
+    assert info["slave0"] == {"ip": "10.0.0.6", "port": "6380", "state": "online", "offset": "42", "lag": "0"}
+    assert keyspace(info) == {0: 12, 3: 1}
+    assert info_dict({"role": "master"}) == {"role": "master"}  # a parsed reply (a test double's) as it is
