@@ -19,6 +19,19 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return rc, out, err
 
 
+def write_fleet_with_a_dead_target(path: Path, ok_url: str, server: str, extra: str = "") -> Path:
+    """A fleet spec at ``path``: target a (``ok_url``, a live server) and target dead
+    (a port nobody listens on, timeout 1 s); ``server`` is the server: block's lines
+    (indented), ``extra`` more top-level YAML."""
+    path.write_text(
+        "version: 1\ntargets:\n"
+        f'  - {{name: a, url: "{ok_url}"}}\n'
+        f'  - {{name: dead, url: "redis://127.0.0.1:{dead_port()}", timeout: 1}}\n'
+        f"server:\n{server}{extra}"
+    )
+    return path
+
+
 def dead_port() -> int:
     """A local port nobody listens on (bound, then closed): a target that cannot be read."""
     s = socket.socket()

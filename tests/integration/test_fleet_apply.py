@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import dead_port, run
+from cli_helpers import run, write_fleet_with_a_dead_target
 
 
 def test_fleet_exit_codes(redis_factory, tmp_path, capsys):
@@ -26,16 +26,8 @@ server:
 
 def _fleet_with_a_dead_target(tmp_path, ok, *, hz: int):
     """A fleet spec: target a (a live server) and target dead (a port nobody listens on)."""
-    port = dead_port()
-    spec = tmp_path / "fleet.yaml"
-    spec.write_text(f"""version: 1
-targets:
-  - {{name: a, url: "{ok.url}"}}
-  - {{name: dead, url: "redis://127.0.0.1:{port}", timeout: 1}}
-server:
-  hz: {hz}
-""")
-    return spec
+    return write_fleet_with_a_dead_target(tmp_path / "fleet.yaml", ok.url, f"  hz: {hz}\n")
+
 
 def test_an_unreachable_target_does_not_stop_the_others(redis_factory, tmp_path, capsys):
     ok = redis_factory()

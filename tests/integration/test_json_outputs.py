@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import json
 
-from cli_helpers import dead_port, run, write_spec
+from cli_helpers import dead_port, run, write_fleet_with_a_dead_target, write_spec
 
 SECRET = "Qx7-vZ3k9Lm2Wp8Rt4"  # masterauth: sensitive, harmless to the test servers (no replication)
 
 
 def _fleet(tmp_path, ok_url: str, *, hz: int, name: str = "fleet.yaml"):
-    spec = tmp_path / name
-    spec.write_text(f"""version: 1
-targets:
-  - {{name: a, url: "{ok_url}"}}
-  - {{name: dead, url: "redis://127.0.0.1:{dead_port()}", timeout: 1}}
-server:
-  hz: {hz}
-  masterauth: ${{MA}}
-services:
-  n8n: {{db: 0}}
-""")
-    return spec
+    return write_fleet_with_a_dead_target(tmp_path / name, ok_url, f"  hz: {hz}\n  masterauth: ${{MA}}\n", "services:\n  n8n: {db: 0}\n")
 
 
 def _no_secret(*texts: str) -> None:
