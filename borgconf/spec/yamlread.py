@@ -72,6 +72,10 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
         line, col = _line_col(text, text.index("\x00"))
         raise SpecError([Problem(shown, line, col, "", "a NUL character is not allowed in a spec")])
 
+    doc = _read_simple(text, shown)
+    if doc is not None:
+        return doc
+
     from ruamel.yaml import YAML
     from ruamel.yaml.constructor import ConstructorError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -185,18 +189,9 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
                     pos[path + (i,)] = key_pos[path + (i,)] = (shown, il + 1, ic + 1)
                 out_list.append(plain(v, path + (i,)))
             return out_list
-        # ruamel scalar subclasses (ScalarFloat, CommentedSeq...) -> plain Python
-        if isinstance(node, (bool, int, float)) or node is None:
-            at = pos.get(path)
-            written[path] = plain_text.get((at[1], at[2])) if at is not None else None
-        if isinstance(node, bool) or node is None:
-            return node
-        if isinstance(node, int):
-            return int(node)
-        if isinstance(node, float):
-            return float(node)
-        if isinstance(node, str):
-            return str(node)
+        value = _scalar(node, path, pos, written, plain_text)
+        if value is not _OTHER:
+            return value
         if isinstance(node, (AbstractSet, bytes, bytearray)):
             raise fail(path, "a YAML set or binary value is not allowed in a spec (plain values only)")
         if tag is not None and hasattr(node, "value"):  # !!str 5 -> TaggedScalar
@@ -218,6 +213,153 @@ def _read_yaml(path: Path, shown: str) -> _Doc:
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+_OTHER = object()  # _scalar: not a plain scalar
+
+
+def _scalar(node: Any, path: tuple, pos: dict, written: dict, plain_text: dict) -> Any:
+    """A scalar as ruamel constructed it (ScalarFloat, ScalarInt...) -> plain Python,
+    recording the text as written of a plain one read as another type than text;
+    ``_OTHER`` for anything else. Shared by both ways of reading (_read_simple)."""
+    if isinstance(node, (bool, int, float)) or node is None:
+        at = pos.get(path)
+        written[path] = plain_text.get((at[1], at[2])) if at is not None else None
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return _OTHER
+
+
+# What _read_simple reads: printable ASCII and line feeds. No tab, carriage
+# return, backslash escape or other character where libyaml and ruamel's own
+# scanner could read a document differently (they are ports of one design).
+_NOT_SIMPLE = re.compile(r"[^\n\x20-\x5b\x5d-\x7e]")
+
+
+def _read_simple(text: str, shown: str) -> _Doc | None:
+    """The _Doc the round-trip reader in _read_yaml gives, read with libyaml's
+    parser (ruamel.yaml.clib) in a tenth of the time: for a spec of a hundred
+    targets that is tens of milliseconds of every command (issues 12, 15).
+
+    Only for a document where the two are known to agree: printable ASCII
+    (_NOT_SIMPLE), one document without directives, no anchor, alias, tag,
+    merge key or block scalar, every scalar on one line, keys that are plain
+    scalars and never repeated, within the limits. Scalars are resolved and
+    constructed by the round-trip reader's own resolver and constructor, so a
+    value is exactly what it would be. Anything else, and any error, returns
+    None: the round-trip reader then reads the file and gives its own messages.
+    tests/unit/test_yaml_fast_path.py holds both readers equal."""
+    try:
+        from _ruamel_yaml import CParser
+    except ImportError:  # no compiled ruamel.yaml.clib here: the round-trip reader reads it all
+        return None
+    if not text or _NOT_SIMPLE.search(text):
+        return None
+    try:
+        return _simple_doc(CParser(text), text, shown)
+    except Exception:  # noqa: BLE001 -- anything libyaml or the constructor refuses: the round-trip reader says why
+        return None
+
+
+class _NotSimple(Exception):
+    """The document needs the round-trip reader (_read_simple)."""
+
+
+def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
+    from ruamel.yaml.nodes import ScalarNode
+
+    events = []
+    while True:  # libyaml's parser keeps its own stack: no recursion, however deep the file
+        event = parser.get_event()
+        events.append(event)
+        if len(events) >= MAX_YAML_EVENTS:
+            return None
+        if type(event).__name__ == "StreamEndEvent":
+            break
+    kinds = [type(e).__name__ for e in events]
+    if kinds[:2] != ["StreamStartEvent", "DocumentStartEvent"] or kinds[-2:] != ["DocumentEndEvent", "StreamEndEvent"]:
+        return None
+    if kinds.count("DocumentStartEvent") != 1 or events[1].version is not None or events[1].tags:
+        return None
+    body = events[2:-2]
+    if not body or not isinstance(body[0], (MappingStartEvent, SequenceStartEvent)):
+        return None  # a scalar document or an empty one
+    plain_text: dict[tuple[int, int], str] = {}
+    for e in body:
+        if getattr(e, "anchor", None) is not None or getattr(e, "tag", None) is not None:
+            return None
+        if isinstance(e, ScalarEvent):
+            if e.style not in ("", None, "'", '"') or e.start_mark.line != e.end_mark.line:
+                return None
+            if not e.style and not e.value:  # an empty value: the readers place it differently
+                return None
+            if not e.style:  # plain: its text as written, as the round-trip parser records it
+                plain_text[(e.start_mark.line + 1, e.start_mark.column + 1)] = e.value
+        elif not isinstance(e, (MappingStartEvent, SequenceStartEvent, MappingEndEvent, SequenceEndEvent)):
+            return None  # an alias
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _text_dates_constructor()
+    resolver, constructor = yaml.resolver, yaml.constructor
+    merge = "tag:yaml.org,2002:merge"
+    pos: dict[tuple, tuple[str, int, int]] = {}
+    key_pos: dict[tuple, tuple[str, int, int]] = {}
+    written: dict[tuple, str | None] = {}
+
+    def scalar(e: Any) -> tuple[Any, str]:
+        tag = resolver.resolve(ScalarNode, e.value, e.implicit)
+        node = ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style or None)
+        return constructor.construct_object(node, deep=True), tag
+
+    def value(i: int, path: tuple) -> tuple[Any, int]:
+        if len(path) > MAX_DEPTH - 1:
+            raise _NotSimple
+        e = body[i]
+        if isinstance(e, ScalarEvent):
+            v = _scalar(scalar(e)[0], path, pos, written, plain_text)
+            if v is _OTHER:
+                raise _NotSimple
+            return v, i + 1
+        i += 1
+        if isinstance(e, SequenceStartEvent):
+            items = []
+            while not isinstance(body[i], SequenceEndEvent):
+                m = body[i].start_mark
+                pos[path + (len(items),)] = key_pos[path + (len(items),)] = (shown, m.line + 1, m.column + 1)
+                item, i = value(i, path + (len(items),))
+                items.append(item)
+            return items, i + 1
+        out: dict[str, Any] = {}
+        seen: set = set()
+        while not isinstance(body[i], MappingEndEvent):
+            k_event = body[i]
+            if not isinstance(k_event, ScalarEvent):
+                raise _NotSimple  # a list or mapping as a key
+            k, tag = scalar(k_event)
+            if tag == merge or k is None or not isinstance(k, (str, int, float, bool)) or k in seen:
+                raise _NotSimple  # a merge key, a key that is no plain name, a key written twice
+            seen.add(k)
+            key = str(k) if not isinstance(k, bool) else ("true" if k else "false")
+            km, vm = k_event.start_mark, body[i + 1].start_mark
+            key_pos[path + (key,)] = (shown, km.line + 1, km.column + 1)
+            pos[path + (key,)] = (shown, vm.line + 1, vm.column + 1)
+            out[key], i = value(i + 1, path + (key,))
+        return out, i + 1
+
+    root = body[0].start_mark
+    pos[()] = (shown, root.line + 1, root.column + 1)
+    try:
+        data, end = value(0, ())
+    except _NotSimple:
+        return None
+    if end != len(body):
+        return None
+    return _Doc(data, pos, key_pos, written)
 
 
 def _line_col(text: str | bytes, index: int) -> tuple[int, int]:
