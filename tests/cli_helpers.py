@@ -48,6 +48,18 @@ def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str
     return path
 
 
+def busy(server, seconds: int):
+    """DEBUG SLEEP on a connection of its own, sent without waiting for the reply:
+    the server answers nobody until it has slept (it needs enable-debug-command yes).
+    Read the connection's reply once the test is done with it."""
+    import time
+
+    conn = server.client().connection_pool.get_connection()
+    conn.send_command("DEBUG", "SLEEP", str(seconds))
+    time.sleep(0.3)  # it has read the command and sleeps
+    return conn
+
+
 @contextlib.contextmanager
 def config_file_cannot_be_rewritten(server):
     """While inside, CONFIG REWRITE of ``server`` fails: its config file is replaced by

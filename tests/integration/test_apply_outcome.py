@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cli_helpers import run, write_spec
+from cli_helpers import busy, run, write_spec
 
 BODY = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
 NEW, OLD = ("20", "7"), ("10", "5")
@@ -125,15 +125,6 @@ def test_live_values_an_interrupted_apply_left_unpersisted_are_persisted_by_the_
     assert "persisted (no live change) with CONFIG REWRITE" in out, out
 
 
-def _busy(server, seconds: int):
-    """DEBUG SLEEP on a connection of its own, sent without waiting for the reply:
-    the server answers nobody until it has slept."""
-    conn = server.client().connection_pool.get_connection()
-    conn.send_command("DEBUG", "SLEEP", str(seconds))
-    time.sleep(0.3)  # it has read the command and sleeps
-    return conn
-
-
 def _stopped(proc) -> None:
     deadline = time.monotonic() + 10
     while open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "T":
@@ -156,7 +147,7 @@ def test_a_config_set_without_answer_is_read_again_and_the_apply_finished(busy_s
     spec = _timeout_spec(tmp_path, server)
     proc = _start(spec, "send-set:stop")  # the lock is checked; the CONFIG SET is next
     _stopped(proc)
-    conn = _busy(server, 3)
+    conn = busy(server, 3)
     proc.send_signal(signal.SIGCONT)
     rc, out, err = _finish(proc)
     conn.read_response()
@@ -176,7 +167,7 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
     spec = _timeout_spec(tmp_path, server)
     proc = _start(spec, "send-set:stop")
     _stopped(proc)
-    conn = _busy(server, 7)  # longer than the re-read waits (max(5 s, 3 x timeout))
+    conn = busy(server, 7)  # longer than the re-read waits (max(5 s, 3 x timeout))
     proc.send_signal(signal.SIGCONT)
     rc, out, err = _finish(proc)
     conn.read_response()
@@ -209,7 +200,7 @@ def test_a_busy_server_at_other_steps(busy_server, tmp_path, capsys, monkeypatch
     spec = _timeout_spec(tmp_path, server)
     proc = _start(spec, f"{step}:stop")
     _stopped(proc)
-    conn = _busy(server, 3)
+    conn = busy(server, 3)
     proc.send_signal(signal.SIGCONT)
     rc, out, err = _finish(proc)
     conn.read_response()
