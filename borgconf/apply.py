@@ -296,6 +296,7 @@ class Undo:
     rewritten: bool = False  # the config file already holds the new values
     left: list[str] = field(default_factory=list)  # not restored: another client set them since (after a reopen)
     added: list[tuple[str, str]] = field(default_factory=list, repr=False)  # (user, new password) added beside the old one
+    added_unsure: bool = False  # the last of ``added`` got no answer: the server may or may not hold it
     files_written: list[str] = field(default_factory=list)  # rendered files already written with the new values
     kept: list[str] = field(default_factory=list)  # users the spec creates, kept after a failure because the written files name them
 
@@ -485,29 +486,36 @@ def add_passwords(s: _Session, wanted: dict[str, str], wanted_users: dict, user_
     and the users the spec creates are created, so the files never name a password
     or a user the server refuses. Returns who got a second password."""
     who = []
-    if wanted.get("requirepass") and ev.previous.get("requirepass"):  # (no password before: nothing to keep working)
+
+    def add(user: str, password: str, doing: str) -> None:
         try:
-            s.call("add the new password to user default (ACL SETUSER)", "ACL", "SETUSER", "default", ">" + wanted["requirepass"])
+            s.call(doing, "ACL", "SETUSER", user, ">" + password)
         except BorgconfError as exc:
+            if isinstance(exc, NoAnswer):  # it may have run: take the password away too, if the server holds it
+                undo.added.append((user, password))
+                undo.added_unsure = True
             roll_back(s, undo, ev, str(exc))
-        undo.added.append(("default", wanted["requirepass"]))
-        who.append("default")
+        undo.added.append((user, password))
+        who.append(user)
+
+    if wanted.get("requirepass") and ev.previous.get("requirepass"):  # (no password before: nothing to keep working)
+        add("default", wanted["requirepass"], "add the new password to user default (ACL SETUSER)")
     for c in user_changes:
         state = wanted_users.get(c.parameter)
         had = ev.previous_users[c.parameter]
         password = secrets.get(c.id)
         if state is None:
             continue
-        try:
-            if had is None:
+        if had is None:
+            try:
                 s.call(f"create {c.parameter} (ACL SETUSER)", *U.setuser_args(c.name, state, password or None))
-                undo.users_set.append(c)
-            elif c.password_change and password:
-                s.call(f"add the new password to {c.parameter} (ACL SETUSER)", "ACL", "SETUSER", c.name, ">" + password)
-                undo.added.append((c.name, password))
-                who.append(c.name)
-        except BorgconfError as exc:
-            roll_back(s, undo, ev, str(exc))
+            except BorgconfError as exc:
+                if isinstance(exc, NoAnswer):  # it may have run: delete the user too (ACL DELUSER of none is no error)
+                    undo.users_set.append(c)
+                roll_back(s, undo, ev, str(exc))
+            undo.users_set.append(c)
+        elif c.password_change and password:
+            add(c.name, password, f"add the new password to {c.parameter} (ACL SETUSER)")
     return who
 
 
@@ -645,7 +653,11 @@ def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
     if not undo.files_written:  # no file names the new passwords: take them away again
         while undo.added:
             user, password = undo.added[-1]
-            s.call("restore ACL users", "ACL", "SETUSER", user, "<" + password)
+            # "<password" of a password the server does not hold is an error on every server:
+            # one whose ACL SETUSER got no answer is taken away only if it did run
+            if not undo.added_unsure or _holds_password(s, user, password):
+                s.call("restore ACL users", "ACL", "SETUSER", user, "<" + password)
+            undo.added_unsure = False
             undo.added.pop()
     while undo.denied:
         user, line = undo.denied[-1]
@@ -678,6 +690,12 @@ def _restore(s: _Session, undo: Undo, ev: Evidence) -> list[str]:
         s.call("restore the config file (CONFIG REWRITE)", s.cfg, "REWRITE")
         undo.rewritten = False
     return undo.left
+
+
+def _holds_password(s: _Session, user: str, password: str) -> bool:
+    """Whether ``user`` on the server accepts ``password`` among its passwords (ACL GETUSER: hashes)."""
+    got = U.parse_getuser(s.call("read back ACL users", "ACL", "GETUSER", user))
+    return got is not None and U.password_hash(password) in got.hashes
 
 
 def roll_back(s: _Session, undo: Undo, ev: Evidence, why: str, exc_type=ApplyError) -> NoReturn:

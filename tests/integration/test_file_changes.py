@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from cli_helpers import config_file_cannot_be_rewritten, run, write_spec
+from cli_helpers import busy, config_file_cannot_be_rewritten, run, write_spec
 
 OLD = "Kq7vXw2pLm9sRt4z"
 NEW = "Hb3nYc8dJf5gVu6e"
@@ -420,3 +420,110 @@ def test_a_failed_rewrite_during_a_rotation_restores_and_keeps_both_passwords(re
     assert _accepts(server, OLD) and _accepts(server, NEW)
     assert all(NEW in url for url in _urls(env_path).values())
     _all_urls_connect(env_path)
+
+
+# -- add_passwords: an ACL SETUSER that gets no answer may still have run ------------
+
+TIMEOUT = "\ntimeout: 0.5"  # a busy server (DEBUG SLEEP) outlasts it; the re-read waits 5 s
+
+
+def _worker_user(body: str) -> str:
+    """The spec's body with an ACL user worker, which service worker connects as."""
+    body = body.replace("worker: {db: 1, role: queue}", "worker: {db: 1, role: queue, user: worker}")
+    return body + 'users:\n  worker:\n    password: ${WORKER_PASSWORD}\n    keys: ["*"]\n    commands: "+@all"\n'
+
+
+def _run_paused(spec: Path, env: dict[str, str], meanwhile) -> tuple[int, str, str]:
+    """apply stopped at before-set (the lock is taken, nothing set): ``meanwhile()``
+    runs, then apply goes on; its first command is add_passwords' ACL SETUSER."""
+    proc = _apply_paused_at("before-set", spec, env)
+    try:
+        assert _stopped(proc), proc.communicate(timeout=30)
+        after = meanwhile()
+        os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=60)
+        if after is not None:
+            after()
+        return proc.returncode, out, err
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+
+
+def _busy_for(server, seconds: int):
+    conn = busy(server, seconds)
+    return conn.read_response
+
+
+def test_a_new_requirepass_added_without_answer_is_taken_away_by_the_rollback(redis_factory, tmp_path, capsys, monkeypatch):
+    """The server is busy when add_passwords sends ACL SETUSER default >new: no answer
+    within the timeout, but the server runs it once it wakes. The rollback must take
+    the new password away again: the .env still names the old one only."""
+    server = redis_factory(["enable-debug-command yes"], password=OLD)
+    monkeypatch.setenv("REDIS_PASSWORD", OLD)
+    spec = write_spec(tmp_path / "spec.yaml", server.url, BODY % {"port": server.port}, target_extra=TARGET + TIMEOUT)
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    env_path = tmp_path / "app.env"
+    rotate = {"REDIS_PASSWORD": NEW, "REDIS_PREVIOUS_PASSWORD": OLD}
+    rc, out, err = _run_paused(spec, rotate, lambda: _busy_for(server, 3))
+    assert rc == 1, out + err
+    assert "within 0.5s to add the new password to user default (ACL SETUSER)" in err, err
+    assert err.rstrip().endswith("the previous live values were restored"), err
+    assert OLD not in out + err and NEW not in out + err
+    assert _accepts(server, OLD) and not _accepts(server, NEW)
+    assert all(OLD in url for url in _urls(env_path).values())
+    for k, v in rotate.items():
+        monkeypatch.setenv(k, v)
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert not _accepts(server, OLD) and _accepts(server, NEW)
+    _all_urls_connect(env_path)
+
+
+def test_a_user_created_without_answer_is_deleted_by_the_rollback(redis_factory, tmp_path, capsys, monkeypatch):
+    """As above for a user the spec creates (ACL SETUSER worker on >pw ...): created
+    once the server wakes, so the rollback deletes it."""
+    server = redis_factory(["enable-debug-command yes"], password=OLD)
+    monkeypatch.setenv("REDIS_PASSWORD", OLD)
+    spec = write_spec(tmp_path / "spec.yaml", server.url, BODY % {"port": server.port}, target_extra=TARGET + TIMEOUT)
+    assert run(capsys, "apply", "--auto-approve", spec)[0] == 0
+    spec = write_spec(tmp_path / "spec.yaml", server.url, _worker_user(BODY % {"port": server.port}), target_extra=TARGET + TIMEOUT)
+    monkeypatch.setenv("WORKER_PASSWORD", OTHER)
+    rc, out, err = _run_paused(spec, {"WORKER_PASSWORD": OTHER}, lambda: _busy_for(server, 3))
+    assert rc == 1, out + err
+    assert "within 0.5s to create user worker (ACL SETUSER)" in err, err
+    assert err.rstrip().endswith("the previous live values were restored"), err
+    assert OLD not in out + err and OTHER not in out + err
+    assert "worker" not in server.client().acl_users()
+    assert "WORKER_REDIS_URL" in _urls(tmp_path / "app.env") and "worker:" not in _urls(tmp_path / "app.env")["WORKER_REDIS_URL"]
+    rc, out, err = run(capsys, "apply", "--auto-approve", spec)
+    assert rc == 0, out + err
+    assert "worker" in server.client().acl_users()
+    _all_urls_connect(tmp_path / "app.env")
+
+
+def test_an_added_password_that_never_reached_the_server_rolls_back_cleanly(redis_factory, tmp_path, capsys, monkeypatch):
+    """The other side of the two above: the lock's connection is killed before
+    add_passwords sends ACL SETUSER default >new, so it never ran. Taking away a
+    password the server does not hold is an error on every server ("The password you
+    are trying to remove from the user does not exist"): the rollback must not send
+    it, and says the previous values were restored."""
+    from borgconf.lock import PREFIX
+
+    server = redis_factory(password=OLD)
+    spec = _converged(capsys, tmp_path, server, monkeypatch)
+    admin = server.client()
+
+    def kill_the_lock():
+        (lock,) = [c for c in admin.client_list() if c["name"].startswith(PREFIX)]
+        admin.client_kill_filter(_id=lock["id"])
+
+    rc, out, err = _run_paused(spec, {"REDIS_PASSWORD": NEW, "REDIS_PREVIOUS_PASSWORD": OLD}, kill_the_lock)
+    assert rc == 1, out + err
+    assert "add the new password to user default (ACL SETUSER)" in err, err
+    assert err.rstrip().endswith("the previous live values were restored"), err
+    assert "ALSO failed" not in err and OLD not in out + err and NEW not in out + err
+    assert _accepts(server, OLD) and not _accepts(server, NEW)
+    assert all(OLD in url for url in _urls(tmp_path / "app.env").values())
