@@ -423,9 +423,9 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
                 # read back in the same round trip when nothing else is set before verify reads
                 s.config_set(server_names(wanted, ev.fresh), "apply CONFIG SET (nothing changed)", pause="send-set", read_back=not user_changes)
             except NoAnswer as exc:
-                settle_set(s, wanted, ev, exc)
+                settle_set(s, wanted, ev, exc, undo)
         except BorgconfError as exc:
-            if not (undo.added or undo.users_set):  # nothing set before it (add_passwords): nothing to put back
+            if not (undo.added or undo.users_set or undo.restore):  # nothing set (add_passwords, settle_set): nothing to put back
                 raise
             roll_back(s, undo, ev, str(exc))
     undo.restore = {n: ev.previous[n] for n in wanted}
@@ -455,28 +455,53 @@ def _holds(name: str, value: str, now: dict[str, str]) -> bool:
     return raw == value if p.sensitive else P.canonical_live(p, raw) == P.canonical_live(p, value)
 
 
-def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer) -> None:
+def _shown(name: str, now: dict[str, str]) -> str:
+    """``name`` with the value the server's reply ``now`` holds for it; a sensitive one by name only."""
+    p = _catalog_param(name)
+    raw = next((now[n] for n in p.names() if n in now), None)
+    return name if p.sensitive or raw is None else f"{name} (now {P.canonical_live(p, raw)!r})"
+
+
+def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer, undo: Undo | None = None) -> None:
     """CONFIG SET got no answer: it may have run, or may run later. Read the server
     again over a fresh connection that waits longer (Redis runs commands one at a
     time, so a CONFIG SET it read before is done before the new CONFIG GET is
-    answered). Returns when the new values are there (all, or some: verify then
-    rolls back); raises when the server still holds the previous ones, or did not
-    answer again (outcome unknown)."""
+    answered). Returns when every new value is there; raises when the server still
+    holds the previous ones, or did not answer again (outcome unknown).
+
+    Anything else is a mix another client made meanwhile (CONFIG SET is atomic):
+    the parameters that hold what this apply set go into ``undo`` (the caller, set_values,
+    rolls them back), those another client set are left to it (``undo.left``), and
+    the error says which is which (a sensitive value by name only)."""
     names = list(server_names(wanted, ev.fresh))
     now = _again(s, why, lambda: s.config_get(names))
     took = [n for n, v in wanted.items() if _holds(n, v, now)]
-    if took:
+    if len(took) == len(wanted):
         s.notes.append(f"{why}; read again over a new connection, the server holds the new value of {', '.join(took)}: going on")
         return
-    if all(_holds(n, ev.previous[n], now) for n in wanted):
+    previous = [n for n in wanted if n not in took and _holds(n, ev.previous[n], now)]
+    others = [n for n in wanted if n not in took and n not in previous]
+    if not took and not others:
         raise ApplyError(
             f"{why}; read again over a new connection, {s.address} still holds the previous values: "
             "it did not apply the change yet (nothing changed so far, but a command still on its way may run later; "
             "run borgconf plan before applying again)"
         )
+    changed = f"another client changed {', '.join(_shown(n, now) for n in others)} meanwhile" if others else ""
+    kept = f"{', '.join(previous)} still hold{'s' if len(previous) == 1 else ''} the previous value" if previous else ""
+    if not took:  # none of this apply's values is left: nothing to put back
+        raise ApplyError(
+            f"{why}; read again over a new connection, {s.address} holds neither the values it was given "
+            f"nor the previous ones: {changed} (left as it set them)" + (f"; {kept}" if kept else "")
+            + "; no parameter holds a value this apply set: run borgconf plan"
+        )
+    if undo is not None:  # the caller rolls back what this apply set, and only that
+        undo.restore = {n: ev.previous[n] for n in took}
+        undo.set_to = {n: wanted[n] for n in took}
+        undo.left = list(others)
     raise ApplyError(
-        f"{why}; read again over a new connection, {s.address} holds neither the values it was given "
-        "nor the previous ones (another client changed them meanwhile): run borgconf plan"
+        f"{why}; read again over a new connection, {s.address} holds the new value of {', '.join(took)}, and "
+        + "; ".join(x for x in (changed, kept) if x)
     )
 
 

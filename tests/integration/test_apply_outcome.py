@@ -183,6 +183,66 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
     assert "persisted (no live change) with CONFIG REWRITE" in out
 
 
+def _another_client_sets_after_the_apply(server, proc, *pairs: str):
+    """The server sleeps (DEBUG SLEEP 3) while apply's CONFIG SET goes out and gets no
+    answer; a second later another client sends its own CONFIG SET. Once the server
+    wakes it runs apply's first (it came first), then the other's, then apply's
+    re-read over its new connection. Returns the other client's connection."""
+    _stopped(proc)
+    other = server.client().connection_pool.get_connection()  # connected and logged in while the server answers
+    conn = busy(server, 3)
+    proc.send_signal(signal.SIGCONT)
+    time.sleep(1.0)  # apply's CONFIG SET went out, and timed out (0.5 s); the server still sleeps
+    other.send_command("CONFIG", "SET", *pairs)
+    return conn, other
+
+
+MASTERAUTH, OTHERS_MASTERAUTH = "Mn5bV8cX2zLk7Jh", "Pq9wE3rT6yUi1Oa"
+
+
+def test_a_config_set_without_answer_partly_overwritten_by_another_client_puts_back_only_its_own(busy_server, tmp_path, capsys, monkeypatch):
+    """The CONFIG SET ran, then another client set two of its three parameters (one
+    sensitive) before apply read again: the server holds a mix. apply puts back the
+    value it set (hz), leaves the other client's, and says which is which, without
+    a sensitive value."""
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OUTCOME_MASTERAUTH", MASTERAUTH)
+    spec = write_spec(tmp_path / "s.yaml", server.url, BODY + "  masterauth: ${OUTCOME_MASTERAUTH}\n",
+                      target_extra="password: ${OUTCOME_REDIS_PASSWORD}\ntimeout: 0.5")
+    proc = _start(spec, "send-set:stop")
+    conn, other = _another_client_sets_after_the_apply(server, proc, "maxmemory-samples", "9", "masterauth", OTHERS_MASTERAUTH)
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert other.read_response() in (b"OK", "OK")
+    assert rc == 1, out + err
+    assert "within 0.5s to apply CONFIG SET; read again over a new connection, 127.0.0.1" in err, err
+    assert "holds the new value of hz, and another client changed maxmemory-samples (now '9'), masterauth meanwhile" in err, err
+    assert err.rstrip().endswith("the previous live values were restored (maxmemory-samples, masterauth left as another client set it since)"), err
+    for secret in (PASSWORD, MASTERAUTH, OTHERS_MASTERAUTH):
+        assert secret not in out + err
+    assert _live(server) == ("10", "9") and _file(server) == OLD
+    assert server.client().config_get("masterauth")["masterauth"] == OTHERS_MASTERAUTH
+
+
+def test_a_config_set_without_answer_wholly_overwritten_by_another_client_says_what_it_holds(busy_server, tmp_path, capsys, monkeypatch):
+    """As above, the other client set every parameter apply set: none of apply's values
+    is left, nothing to put back, and the error names what the other client holds."""
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    spec = _timeout_spec(tmp_path, server)
+    proc = _start(spec, "send-set:stop")
+    conn, other = _another_client_sets_after_the_apply(server, proc, "hz", "33", "maxmemory-samples", "9")
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert other.read_response() in (b"OK", "OK")
+    assert rc == 1, out + err
+    assert "holds neither the values it was given nor the previous ones" in err, err
+    assert "another client changed hz (now '33'), maxmemory-samples (now '9') meanwhile (left as it set them)" in err, err
+    assert "restored" not in err and "nothing changed" not in err and PASSWORD not in out + err
+    assert _live(server) == ("33", "9") and _file(server) == OLD
+
+
 @pytest.mark.parametrize(
     "step, says",
     [

@@ -104,6 +104,28 @@ def test_a_config_set_without_answer_and_values_someone_else_set_says_so(tmp_pat
     assert fake.config["hz"] == "33"
 
 
+def test_a_config_set_that_ran_and_was_partly_put_back_by_another_client_restores_only_its_own(tmp_path):
+    fake = FakeRedis()
+    fake.fail("CONFIG SET", error=TIMEOUT, applied=True)
+    real_acquire = FakeLock.acquire
+
+    def acquire_after_another_client(lock):  # between the two connections another client set one back
+        if fake.called("LOCK ACQUIRE") == 1:
+            fake.config["maxmemory-samples"] = "5"
+        return real_acquire(lock)
+
+    FakeLock.acquire = acquire_after_another_client
+    try:
+        with pytest.raises(ApplyError) as info:
+            _apply(fake, _spec(tmp_path))
+    finally:
+        FakeLock.acquire = real_acquire
+    text = str(info.value)
+    assert "holds the new value of hz, and maxmemory-samples still holds the previous value" in text, text
+    assert text.endswith("the previous live values were restored"), text
+    assert _live_and_file(fake) == (("10", "5"), ("10", "5")) and not fake.lock_held
+
+
 def test_no_answer_to_the_set_and_none_to_the_reread_is_an_unknown_outcome(tmp_path):
     fake = FakeRedis()
     fake.fail("CONFIG SET", error=TIMEOUT, applied=True)
