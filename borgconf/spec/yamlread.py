@@ -311,10 +311,15 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
     key_pos: dict[tuple, tuple[str, int, int]] = {}
     written: dict[tuple, str | None] = {}
 
+    made: dict[tuple, tuple[Any, str]] = {}  # a fleet spec repeats its words (name, url, persist, rewrite)
+
     def scalar(e: Any) -> tuple[Any, str]:
-        tag = resolver.resolve(ScalarNode, e.value, e.implicit)
-        node = ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style or None)
-        return constructor.construct_object(node, deep=True), tag
+        key = (e.value, e.implicit, e.style)
+        if key not in made:
+            tag = resolver.resolve(ScalarNode, e.value, e.implicit)
+            node = ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style or None)
+            made[key] = constructor.construct_object(node, deep=True), tag
+        return made[key]
 
     def value(i: int, path: tuple) -> tuple[Any, int]:
         if len(path) > MAX_DEPTH - 1:
