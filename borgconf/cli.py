@@ -167,10 +167,16 @@ allow_path_option = click.option(
 )
 
 
+def _start_up_over() -> None:
+    """Start-up (imports, the spec's schema and YAML) is over: for the whole
+    process, __main__ puts its _collect_again here (the collector back on)."""
+
+
 def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = ()):
     from .spec import load_spec
 
     spec = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
+    _start_up_over()
     from .lint import refuse_errors
 
     refuse_errors(spec)  # weak-secret: before anything connects
@@ -399,6 +405,7 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
         if no_files:
             raise click.UsageError("--no-files: a saved plan holds its own file changes (plan again with --no-files)")
         saved = load_saved_plan(spec_or_plan, env_file=env_file, allow_paths=allow_paths, target_name=target_name, url=url)
+        _start_up_over()
         s, p, targets = saved.spec, saved.plan, saved.targets
         failed = [u.name for u in p.unread]  # could not be read when planned: never applied, reported
         for u in p.unread:

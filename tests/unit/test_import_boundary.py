@@ -184,6 +184,41 @@ def test_the_collector_is_tuned_only_for_the_whole_process(tmp_path):
     assert threshold_raised and frozen_after_script > 10_000
 
 
+def test_the_whole_process_collects_nothing_during_start_up_and_collects_again_after(tmp_path):
+    # the console script: the collector is off while it imports and reads the spec
+    # (it walked those 50,000 objects 5 times, 14 ms of a validate: issue 15), and
+    # on again, with start-up's objects frozen, once the spec is loaded
+    spec = _spec(tmp_path)
+    code = textwrap.dedent(
+        f"""
+        import gc, io, json, sys, contextlib
+        runs = []
+        gc.callbacks.append(lambda phase, info: phase == "stop" and runs.append(info["generation"]))
+        import borgconf.spec.load as load  # (pydantic and the spec's schema: imported here, before main)
+        seen = {{}}
+        real = load.load_spec
+        def spy(*a, **kw):
+            seen["during start-up"] = gc.isenabled()
+            return real(*a, **kw)
+        load.load_spec = spy
+        import borgconf.spec
+        borgconf.spec.load_spec = spy
+        from borgconf.__main__ import main
+        sys.argv = ['borgconf', 'validate', {str(spec)!r}]
+        runs.clear()  # the collections of this script's own imports above do not count
+        with contextlib.redirect_stdout(io.StringIO()):
+            rc = main()
+        print(json.dumps([rc, seen, len(runs), gc.isenabled(), gc.get_threshold()[0], gc.get_freeze_count()]))
+        """
+    )
+    r = _python("-c", code)
+    assert r.returncode == 0, r.stderr
+    rc, seen, collections, enabled_after, threshold, frozen = json.loads(r.stdout)
+    assert rc == 0 and seen == {"during start-up": False}
+    assert collections == 0  # a validate of a small spec: none during start-up, none in its little work after
+    assert enabled_after and threshold == 20_000 and frozen > 10_000
+
+
 def test_validate_through_the_console_script_builds_no_plugin_loader(tmp_path):
     # -X importtime lists every module imported, even one removed from sys.modules again
     spec = _spec(tmp_path)
