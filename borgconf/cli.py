@@ -198,6 +198,23 @@ def _findings(spec, lives=None, nodes=None) -> list:
     return lint(spec, lives or {}, {n: i.group for n, i in (nodes or {}).items() if i.group})
 
 
+def _as_planned(findings: list, plan) -> list:
+    """A saved plan's apply lints the spec offline (it reads each server only under
+    its lock), so a finding that a server's facts rule out (no-requirepass where the
+    server has a password) would show though the plan, made against the servers,
+    had none. A plan of format 1.1 or later records its findings: apply shows those
+    of its own offline findings that the plan has too, by id and place. The text
+    shown is always apply's own, never the file's."""
+    try:
+        minor = int(plan.format_version.split(".")[1])
+    except (IndexError, ValueError):
+        return findings
+    if minor < 1:  # 1.0 recorded no lint: all of them
+        return findings
+    made = {(d.get("id"), d.get("where")) for d in plan.lint if isinstance(d, dict)}
+    return [f for f in findings if (f.id, f.where) in made]
+
+
 def _lint(spec, strict: bool, out, findings=None, *, show: bool = True) -> list:
     """Lint findings as warnings (not shown where stdout is one JSON document);
     with --strict they are an error. A finding the spec accepts (lint.accept)
@@ -432,7 +449,10 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
             _file_changes(p, s, lives, env_file, allow_paths)
         if failed and fail_fast:
             raise BorgconfError(f"--fail-fast: {len(failed)} target(s) could not be planned ({', '.join(failed)}); nothing changed")
-    findings = _lint(s, False, out, _findings(s, lives, nodes))  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    findings = _findings(s, lives, nodes)  # the same lint as plan (offline only, for a saved plan: read under the lock later)
+    if saved_file:
+        findings = _as_planned(findings, p)
+    findings = _lint(s, False, out, findings)
     if report is not None:
         report.planned(s, p, findings)
     if p.targets or not failed:  # "No changes. 0 target(s) in sync" would hide that none could be read

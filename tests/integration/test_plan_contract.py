@@ -261,3 +261,21 @@ def test_turning_authentication_off_needs_the_explicit_spelling_and_a_flag(redis
     server.restart()
     assert server.client().ping()
     assert run(capsys, "plan", "--detailed-exitcode", spec)[0] == 0
+
+
+def test_apply_of_a_saved_plan_shows_the_lint_the_plan_showed(redis_factory, tmp_path, capsys):
+    """The plan is made against the server, which has a password though the spec sets
+    no requirepass: no no-requirepass finding. Applying the saved plan lints offline;
+    it shows the findings the plan recorded (no-persistence: the spec's empty save),
+    not no-requirepass, which only the server's facts rule out."""
+    server = redis_factory(password="saved-plan-pass-1")
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 13\n  save: \"\"\n", target_extra="password: saved-plan-pass-1")
+    plan = tmp_path / "plan.json"
+    rc, out, err = run(capsys, "plan", "--out", plan, spec)
+    assert rc == 0, err
+    assert "[no-persistence]" in out + err and "no-requirepass" not in out + err
+    assert {f["id"] for f in json.loads(plan.read_text())["lint"]} == {"no-persistence"}
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 0, out + err
+    assert "[no-persistence]" in out + err and "no-requirepass" not in out + err
+    assert server.client(password="saved-plan-pass-1").config_get("hz")["hz"] == "13"
