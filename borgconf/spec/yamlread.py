@@ -238,6 +238,12 @@ def _scalar(node: Any, path: tuple, pos: dict, written: dict, plain_text: dict) 
 # return, backslash escape or other character where libyaml and ruamel's own
 # scanner could read a document differently (they are ports of one design).
 _NOT_SIMPLE = re.compile(r"[^\n\x20-\x5b\x5d-\x7e]")
+# Shapes the two read differently (found by a review's fuzzing, 9 million documents):
+# a quoted key with ':' against it in a flow collection (["a":b]; ruamel refuses it),
+# a '...' document end (libyaml folds two into one; ruamel refuses the second), and
+# a comment after a key whose plain value is on a later line (ruamel refuses it,
+# "overlap in comment", when a blank line follows; _simple_doc checks the lines).
+_NOT_SIMPLE_SHAPES = re.compile(r"""['"] *:[^ \n]|^\.\.\.""", re.M)
 
 
 def _read_simple(text: str, shown: str) -> _Doc | None:
@@ -257,10 +263,13 @@ def _read_simple(text: str, shown: str) -> _Doc | None:
         from _ruamel_yaml import CParser
     except ImportError:  # no compiled ruamel.yaml.clib here: the round-trip reader reads it all
         return None
-    if not text or _NOT_SIMPLE.search(text):
+    if not text or _NOT_SIMPLE.search(text) or _NOT_SIMPLE_SHAPES.search(text):
         return None
     try:
-        return _simple_doc(CParser(text), text, shown)
+        with warnings.catch_warnings(record=True) as caught:  # a YAML warning quotes the spec: the round-trip reader handles it
+            warnings.simplefilter("always")
+            doc = _simple_doc(CParser(text), text, shown)
+        return None if caught else doc
     except Exception:  # noqa: BLE001 -- anything libyaml or the constructor refuses: the round-trip reader says why
         return None
 
@@ -275,12 +284,19 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
     from ruamel.yaml.nodes import ScalarNode
 
     events = []
+    depth = 0
     while True:  # libyaml's parser keeps its own stack: no recursion, however deep the file
         event = parser.get_event()
         events.append(event)
-        if len(events) >= MAX_YAML_EVENTS:
-            return None
-        if type(event).__name__ == "StreamEndEvent":
+        if len(events) >= MAX_YAML_EVENTS or getattr(event, "anchor", None) is not None or getattr(event, "tag", None) is not None:
+            return None  # (checked as they come: a hostile file stops early)
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return None
+        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            depth -= 1
+        elif type(event).__name__ == "StreamEndEvent":
             break
     kinds = [type(e).__name__ for e in events]
     if kinds[:2] != ["StreamStartEvent", "DocumentStartEvent"] or kinds[-2:] != ["DocumentEndEvent", "StreamEndEvent"]:
@@ -310,6 +326,7 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
     pos: dict[tuple, tuple[str, int, int]] = {}
     key_pos: dict[tuple, tuple[str, int, int]] = {}
     written: dict[tuple, str | None] = {}
+    lines = text.split("\n")
 
     made: dict[tuple, tuple[Any, str]] = {}  # a fleet spec repeats its words (name, url, persist, rewrite)
 
@@ -351,6 +368,8 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
             seen.add(k)
             key = str(k) if not isinstance(k, bool) else ("true" if k else "false")
             km, vm = k_event.start_mark, body[i + 1].start_mark
+            if vm.line != km.line and isinstance(body[i + 1], ScalarEvent) and "#" in lines[km.line]:
+                raise _NotSimple  # a comment after the key, the value below it (_NOT_SIMPLE_SHAPES)
             key_pos[path + (key,)] = (shown, km.line + 1, km.column + 1)
             pos[path + (key,)] = (shown, vm.line + 1, vm.column + 1)
             out[key], i = value(i + 1, path + (key,))

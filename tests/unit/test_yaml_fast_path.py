@@ -95,7 +95,7 @@ def test_read_yaml_uses_the_fast_path(tmp_path, monkeypatch):
 
 TAKEN = [
     "version: 1\nserver: {maxmemory: 2gb, maxmemory-policy: allkeys-lru}\n",
-    "---\na: 1\n...\n",
+    "---\na: 1\n",
     "b: ~\nc: null\nd: Null\ne: NULL\n",
     "a: 0123\nb: 0o17\nc: 0x1F\nd: 1_000\ne: +12\nf: -0\n",
     "a: 1e3\nb: .inf\nc: -.Inf\nd: .nan\ne: 1.50\nf: 6.8523015e+5\ng: 1.\n",
@@ -127,6 +127,15 @@ LEFT = [
     "a: {b: , c}\n",
     "- \n- a\n",
     "a: -\n",  # libyaml refuses it
+    # found by a review's fuzzing: libyaml reads them, ruamel's reader refuses them
+    "server:\n  maxmemory: # a comment\n    2gb\n\n  maxmemory-policy: allkeys-lru\n",  # "overlap in comment"
+    "a: #c\n  b\n\n",
+    "a: #c\n  b\n\nc: d\n",
+    '["a":b]\n',  # a quoted key against its ':' in a flow sequence
+    "['a':b]\n",
+    'users: ["app":on]\n',
+    "a: 1\n...\n...\n",  # two document ends: libyaml reports one
+    "---\na: 1\n...\n",
     "a: &x 1\nb: *x\n",  # anchors and aliases
     "a: !!str 5\n",  # a tag
     "<<: {a: 1}\nb: 2\n",  # a merge key
@@ -176,7 +185,7 @@ _WORDS = st.sampled_from([
     "a", "b", "key", "maxmemory", "2gb", "0", "1", "-1", "007", "0o7", "0x1f", "1_0", "1e3", "1.5", ".5", "1.", ".inf", ".nan",
     "true", "False", "yes", "no", "on", "null", "~", "2024-01-02", "12:30:00", "x y", "http://h:1/p", "-", "--", "?", "#c",
     "a#b", "@", "`", "!", "&a", "*a", "%", "|", ">", "'q'", "\"d\"", "''", "'it''s'", "[", "]", "{", "}", ",", ":", "::", "- ",
-    "[1, 2]", "{k: v}", "[]", "{}", "=", "<<", "...", "---", " ", "  ",
+    "[1, 2]", "{k: v}", "[]", "{}", "=", "<<", "...", "---", " ", "  ", '"k":v', "'k':[v]", '"k" :v', "# c\n", "\n",
 ])
 _LINE = st.tuples(st.integers(0, 6), st.lists(_WORDS, min_size=0, max_size=5), st.sampled_from(["", ":", ": ", "- ", ":\n"]))
 
