@@ -168,15 +168,24 @@ allow_path_option = click.option(
 
 
 def _start_up_over() -> None:
-    """Start-up (imports, the spec's schema and YAML) is over: for the whole
-    process, __main__ puts its _collect_again here (the collector back on)."""
+    """Start-up (imports, the spec's models) is over: for the whole process,
+    __main__ puts its _collect_again here (start-up's objects frozen, the
+    collector back on). Called by every command before its own work, before a
+    spec is parsed: what parsing leaves in cycles is collected as usual."""
+
+
+def _spec_ready() -> None:
+    """The spec package imported (its models built, issue 15), then start-up is over."""
+    from . import spec  # noqa: F401
+
+    _start_up_over()
 
 
 def _load(spec_path: str, env_file: str | None, allow_paths: tuple[str, ...] = ()):
+    _spec_ready()
     from .spec import load_spec
 
     spec = load_spec(spec_path, env_file=env_file, allow_paths=allow_paths)
-    _start_up_over()
     from .lint import refuse_errors
 
     refuse_errors(spec)  # weak-secret: before anything connects
@@ -200,19 +209,28 @@ def _findings(spec, lives=None, nodes=None) -> list:
 
 def _as_planned(findings: list, plan) -> list:
     """A saved plan's apply lints the spec offline (it reads each server only under
-    its lock), so a finding that a server's facts rule out (no-requirepass where the
-    server has a password) would show though the plan, made against the servers,
-    had none. A plan of format 1.1 or later records its findings: apply shows those
-    of its own offline findings that the plan has too, by id and place. The text
-    shown is always apply's own, never the file's."""
+    its lock), so a finding that a server's facts rule out (lint.RULED_OUT_BY_LIVE:
+    no-requirepass where the server has a password) would show though the plan,
+    made against the servers, had none. A plan of format 1.1 or later records its
+    findings: such a finding is shown only where the plan has it too, by id and
+    place in the spec (file name, line, column: the spec's path may be written
+    otherwise at apply). Every other finding is shown, and the text is always
+    apply's own, never the file's: a plan file can hide no other warning."""
+    from .lint import RULED_OUT_BY_LIVE
+    from .views import _split_where
+
     try:
         minor = int(plan.format_version.split(".")[1])
     except (IndexError, ValueError):
         return findings
     if minor < 1:  # 1.0 recorded no lint: all of them
         return findings
-    made = {(d.get("id"), d.get("where")) for d in plan.lint if isinstance(d, dict)}
-    return [f for f in findings if (f.id, f.where) in made]
+
+    def place(id_, file, line, column) -> tuple:
+        return id_, os.path.basename(str(file or "")), line, column
+
+    made = {place(d.get("id"), d.get("file"), d.get("line"), d.get("column")) for d in plan.lint if isinstance(d, dict)}
+    return [f for f in findings if f.id not in RULED_OUT_BY_LIVE or place(f.id, *_split_where(f.where)) in made]
 
 
 def _lint(spec, strict: bool, out, findings=None, *, show: bool = True) -> list:
@@ -421,8 +439,8 @@ def _apply(ctx, spec_or_plan, env_file, allow_paths, url, target_name, auto_appr
     if saved_file:
         if no_files:
             raise click.UsageError("--no-files: a saved plan holds its own file changes (plan again with --no-files)")
+        _spec_ready()
         saved = load_saved_plan(spec_or_plan, env_file=env_file, allow_paths=allow_paths, target_name=target_name, url=url)
-        _start_up_over()
         s, p, targets = saved.spec, saved.plan, saved.targets
         failed = [u.name for u in p.unread]  # could not be read when planned: never applied, reported
         for u in p.unread:
@@ -537,6 +555,7 @@ def schema(ctx):
     import json
 
     _no_env_file(ctx)
+    _spec_ready()
     from .spec.schema import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
@@ -556,6 +575,7 @@ def render(ctx, spec, env_file, out_dir, check, allow_db_move, allow_paths):
     """Write redis.conf and .env from the templates; secrets are generated once, never rotated."""
     from .render import render_files
 
+    _spec_ready()
     out = _out(ctx)
     result = render_files(spec, out_dir=out_dir, check=check, allow_db_move=allow_db_move, env_file=_env_file(ctx, env_file), allow_paths=allow_paths)
     _lint(result.spec, False, out)
@@ -610,6 +630,7 @@ def import_(ctx, url, output, force, discover_mode):
     from .spec.schema import Target
 
     _no_env_file(ctx)
+    _spec_ready()
     config_command = os.environ.get("BORGCONF_CONFIG_COMMAND") or "CONFIG"
     try:
         target = Target.model_validate({"url": url, "config_command": config_command})

@@ -26,6 +26,11 @@ LINT_IDS = {
 # Lint ids that are errors: validate, plan, apply and render refuse the spec
 # (with or without --strict), and lint.accept cannot accept them.
 ERROR_IDS = frozenset({"weak-secret"})
+# Findings a server's live facts can rule out (a password or persistence the server
+# has though the spec does not set it): lint with live states does not make them,
+# lint offline does. Apply of a saved plan lints offline and shows these only where
+# its plan, made against the servers, had them too (cli._as_planned).
+RULED_OUT_BY_LIVE = frozenset({"no-requirepass", "no-persistence"})
 
 # weak-secret: a secret shorter than this, equal to a user name, or one of these
 # words (case-insensitive) is guessed in the first seconds of an attack -- and

@@ -31,7 +31,8 @@ version). README "Saved plans" says so.
 
 Format 1.1 (what this borgconf writes; 1.0 files are read as before) adds
 ``lint`` (each finding with ``severity``, ``file``, ``line``, ``column``,
-``accepted``: informational, apply lints again itself) and targets that could
+``accepted``: apply lints again itself, and shows a finding that live facts can
+rule out, lint.RULED_OUT_BY_LIVE, only where the plan has it) and targets that could
 not be read or planned: such a target has an ``error`` (text, no control
 character but newline and tab), no changes, may lack ``server``, and is counted
 in ``summary.unreadable``. It is never applied: ``apply`` applies the other
@@ -209,7 +210,7 @@ class Summary(BaseModel):
 
 
 class LintDoc(BaseModel):
-    """A lint finding as a plan records it (informational: apply lints again itself)."""
+    """A lint finding as a plan records it (apply lints again itself; cli._as_planned)."""
 
     model_config = _STRICT
 

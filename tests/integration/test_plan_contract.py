@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -279,3 +280,38 @@ def test_apply_of_a_saved_plan_shows_the_lint_the_plan_showed(redis_factory, tmp
     assert rc == 0, out + err
     assert "[no-persistence]" in out + err and "no-requirepass" not in out + err
     assert server.client(password="saved-plan-pass-1").config_get("hz")["hz"] == "13"
+
+
+def test_apply_of_a_saved_plan_made_from_a_relative_spec_path_keeps_the_plans_findings(redis_factory, tmp_path, capsys, monkeypatch):
+    """The plan names the spec as written (specs/s.yaml) and is saved elsewhere
+    (out/plan.json); apply loads the spec by the path the plan records. A
+    finding the plan had (no-persistence) is still shown; one a server ruled out
+    (no-requirepass) is not; one live facts cannot rule out is shown whatever the
+    plan file says (config-renamed, even from a plan whose lint was emptied)."""
+    server = redis_factory(password="saved-plan-pass-2")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # a repository: the plan may name a spec anywhere in it
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "out").mkdir()
+    write_spec(tmp_path / "specs" / "s.yaml", server.url, "server:\n  hz: 14\n  save: \"\"\n", target_extra="password: saved-plan-pass-2")
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "plan", "--out", "out/plan.json", "specs/s.yaml")
+    assert rc == 0, err
+    assert "[no-persistence]" in out + err and "no-requirepass" not in out + err
+    rc, out, err = run(capsys, "apply", "--auto-approve", "out/plan.json")
+    assert rc == 0, out + err
+    assert "[no-persistence]" in out + err and "no-requirepass" not in out + err
+
+
+def test_a_plan_file_cannot_hide_a_finding_live_facts_do_not_rule_out(redis_factory, tmp_path, capsys):
+    server = redis_factory(password="saved-plan-pass-3")
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 15\n  notify-keyspace-events: Exn\n", target_extra="password: saved-plan-pass-3")
+    plan = tmp_path / "plan.json"
+    rc, out, err = run(capsys, "plan", "--out", plan, spec)
+    assert rc == 0, err
+    assert "[keyspace-events-n]" in out + err
+    doc = json.loads(plan.read_text())
+    doc["lint"] = []  # a plan file emptied of its findings
+    plan.write_text(json.dumps(doc))
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 0, out + err
+    assert "[keyspace-events-n]" in out + err
