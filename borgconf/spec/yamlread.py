@@ -285,18 +285,26 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
 
     events = []
     depth = 0
+    plain_text: dict[tuple[int, int], str] = {}
     while True:  # libyaml's parser keeps its own stack: no recursion, however deep the file
-        event = parser.get_event()
-        events.append(event)
-        if len(events) >= MAX_YAML_EVENTS or getattr(event, "anchor", None) is not None or getattr(event, "tag", None) is not None:
-            return None  # (checked as they come: a hostile file stops early)
-        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+        e = parser.get_event()  # each checked as it comes: a hostile file stops early
+        events.append(e)
+        if len(events) >= MAX_YAML_EVENTS or getattr(e, "anchor", None) is not None or getattr(e, "tag", None) is not None:
+            return None  # (an alias is an anchor's name)
+        if isinstance(e, (MappingStartEvent, SequenceStartEvent)):
             depth += 1
             if depth >= MAX_DEPTH:
                 return None
-        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+        elif isinstance(e, (MappingEndEvent, SequenceEndEvent)):
             depth -= 1
-        elif type(event).__name__ == "StreamEndEvent":
+        elif isinstance(e, ScalarEvent):
+            if e.style not in ("", None, "'", '"') or e.start_mark.line != e.end_mark.line:
+                return None
+            if not e.style and not e.value:  # an empty value: the readers place it differently
+                return None
+            if not e.style:  # plain: its text as written, as the round-trip parser records it
+                plain_text[(e.start_mark.line + 1, e.start_mark.column + 1)] = e.value
+        elif type(e).__name__ == "StreamEndEvent":
             break
     kinds = [type(e).__name__ for e in events]
     if kinds[:2] != ["StreamStartEvent", "DocumentStartEvent"] or kinds[-2:] != ["DocumentEndEvent", "StreamEndEvent"]:
@@ -306,19 +314,6 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
     body = events[2:-2]
     if not body or not isinstance(body[0], (MappingStartEvent, SequenceStartEvent)):
         return None  # a scalar document or an empty one
-    plain_text: dict[tuple[int, int], str] = {}
-    for e in body:
-        if getattr(e, "anchor", None) is not None or getattr(e, "tag", None) is not None:
-            return None
-        if isinstance(e, ScalarEvent):
-            if e.style not in ("", None, "'", '"') or e.start_mark.line != e.end_mark.line:
-                return None
-            if not e.style and not e.value:  # an empty value: the readers place it differently
-                return None
-            if not e.style:  # plain: its text as written, as the round-trip parser records it
-                plain_text[(e.start_mark.line + 1, e.start_mark.column + 1)] = e.value
-        elif not isinstance(e, (MappingStartEvent, SequenceStartEvent, MappingEndEvent, SequenceEndEvent)):
-            return None  # an alias
     yaml = YAML(typ="rt")
     yaml.Constructor = _text_dates_constructor()
     resolver, constructor = yaml.resolver, yaml.constructor
