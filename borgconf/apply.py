@@ -80,6 +80,7 @@ class _Session:
         self.notes: list[str] = []  # for ApplyResult.notes
         # CONFIG GET read back in the round trip of the CONFIG SET, right after it: (names, reply)
         self.read_back: tuple[list[str], Any] | None = None
+        self.then: list | None = None  # replies to call()'s ``then`` commands
 
     @property
     def stopping(self) -> bool:
@@ -93,8 +94,8 @@ class _Session:
 
     def call(self, doing: str, *args, pause: str | None = None, then: tuple = ()):
         """Run one command under the lock. ``then``: commands sent right after it in the
-        same round trip (their replies in ``self.then``, errors in place; only over
-        an ApplyLock, else ``self.then`` is None)."""
+        same round trip (their replies in ``self.then``, errors in place; only under
+        the lock, else ``self.then`` is None)."""
         import redis.exceptions as rx
 
         if pause is not None:
@@ -104,7 +105,7 @@ class _Session:
             if self.lock is not None:
                 # the lock's check and the command in one round trip: a failure of either
                 # leaves it open whether the command ran (NoAnswer below: read again)
-                if then and hasattr(self.lock, "call_then"):
+                if then:
                     reply, self.then = self.lock.call_then(args, *then)
                     return reply
                 return self.lock.call(*args)
@@ -241,7 +242,7 @@ def _acquire_lock(s: _Session, wait_seconds: float, lock_factory=None, prefetch:
         from .lock import ApplyLock as lock_factory
 
     lock = lock_factory(s.client, timeout=wait_seconds, required=True, address=s.address)
-    if prefetch and hasattr(lock, "prefetch"):
+    if prefetch:
         lock.prefetch = prefetch  # sent with the lock's CLIENT LIST (ApplyLock.prefetch)
     try:
         # the first command of a saved plan's apply: it may meet a new install
@@ -316,17 +317,17 @@ def evidence_read(user_changes: list[Change], params: dict[str, P.Param], comman
     return spec_commands, names, config
 
 
-def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, replan=None, read_spec=None, saved_file: bool = False, config_names=None, read=None) -> Evidence:  # type: ignore[assignment]
+def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], user_changes: list[Change], params: dict[str, P.Param], command_changes: list[Change] = (), *, read, replan=None, saved_file: bool = False) -> Evidence:  # type: ignore[assignment]
     """Step 1: read again under the lock; refuse another server, or values that drifted
     since the plan; with ``replan`` (fresh state -> the target plan the spec gives now),
-    refuse unless the plan is exactly what the spec and the fresh server give."""
+    refuse unless the plan is exactly what the spec and the fresh server give.
+    ``read``: what to read (evidence_read), sent already with the lock (its prefetch)."""
     from .live import acl_commands, read_state
     from .planner import allowed_text
 
-    # what to read (evidence_read; ``read``: worked out by the caller already)
-    spec_commands, names, config = read or evidence_read(user_changes, params, command_changes, read_spec, config_names)
+    spec_commands, names, config = read
     # rules that name a category are compared by what they grant: that needs the command table
-    prefetched = getattr(s.lock, "prefetched", None)  # read in the round trip that took the lock
+    prefetched = s.lock.prefetched if s.lock is not None else None  # read in the round trip that took the lock
     if s.lock is not None:
         s.lock.prefetched = None  # once: a lock taken again reads again
     fresh = read_state(s.client, s.target, spec_commands, users=names, command_table=bool(names), config=config, replies=prefetched)
@@ -462,7 +463,7 @@ def _shown(name: str, now: dict[str, str]) -> str:
     return name if p.sensitive or raw is None else f"{name} (now {P.canonical_live(p, raw)!r})"
 
 
-def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer, undo: Undo | None = None) -> None:
+def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer, undo: Undo) -> None:
     """CONFIG SET got no answer: it may have run, or may run later. Read the server
     again over a fresh connection that waits longer (Redis runs commands one at a
     time, so a CONFIG SET it read before is done before the new CONFIG GET is
@@ -495,10 +496,10 @@ def settle_set(s: _Session, wanted: dict[str, str], ev: Evidence, why: NoAnswer,
             f"nor the previous ones: {changed} (left as it set them)" + (f"; {kept}" if kept else "")
             + "; no parameter holds a value this apply set: run borgconf plan"
         )
-    if undo is not None:  # the caller rolls back what this apply set, and only that
-        undo.restore = {n: ev.previous[n] for n in took}
-        undo.set_to = {n: wanted[n] for n in took}
-        undo.left = list(others)
+    # the caller (set_values) rolls back what this apply set, and only that
+    undo.restore = {n: ev.previous[n] for n in took}
+    undo.set_to = {n: wanted[n] for n in took}
+    undo.left = list(others)
     raise ApplyError(
         f"{why}; read again over a new connection, {s.address} holds the new value of {', '.join(took)}, and "
         + "; ".join(x for x in (changed, kept) if x)
@@ -825,7 +826,7 @@ def apply_target(
     spec_commands, names, config = evidence_read(user_changes, params, command_changes, read_spec, config_names)
     _acquire_lock(s, lock_timeout, lock_factory, prefetch=state_commands(target, spec_commands, names, config))
     try:
-        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, replan=replan, read_spec=read_spec, saved_file=saved_file, config_names=config_names, read=(spec_commands, names, config))
+        ev = check_evidence(s, tp, param_changes, user_changes, params, command_changes, read=(spec_commands, names, config), replan=replan, saved_file=saved_file)
         _refuse(safety.findings(tp, ev.fresh), allow)
         if ev.fresh_plan is not None:  # what needs --allow-... now, whatever the plan file recorded
             refuse_unless_allowed(ev.fresh_plan, allow)

@@ -32,6 +32,8 @@ class FakeLock:
         self.fake = client
         self.client = client
         self.held = False
+        self.prefetch: list[tuple] = []  # as ApplyLock: sent with the acquiring round trip
+        self.prefetched: list | None = None
 
     def acquire(self) -> bool:
         if self.fake.lock_held:
@@ -40,6 +42,8 @@ class FakeLock:
             raise LockError(f"another borgconf apply is running on {self.fake.borgconf_address}")
         self.fake.lock_held = self.held = True
         self.fake.calls.append(("LOCK", "ACQUIRE"))
+        if self.prefetch:  # the read under the lock, as ApplyLock sends it after its CLIENT LIST
+            self.prefetched = [self._reply(args) for args in self.prefetch]
         return True
 
     def check(self) -> None:
@@ -49,6 +53,17 @@ class FakeLock:
         """As ApplyLock.call: the command goes only while the lock is held."""
         self.check()
         return self.fake.execute_command(*args)
+
+    def call_then(self, args: tuple, *then: tuple):
+        """As ApplyLock.call_then: ``args``'s error raised, those of ``then`` in place."""
+        reply = self.call(*args)
+        return reply, [self._reply(t) for t in then]
+
+    def _reply(self, args: tuple):
+        try:
+            return self.fake.execute_command(*args)
+        except rx.RedisError as exc:
+            return exc
 
     def release(self) -> None:
         if self.held:
