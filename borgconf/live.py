@@ -208,8 +208,13 @@ def info_dict(reply: Any) -> dict[str, Any]:
     fields: dict[str, Any] = parse_info_text(reply)
     for key, value in fields.items():  # db0:keys=1,expires=0 and slave0:ip=..,port=.. as dicts
         if (key.startswith("db") and key[2:].isdigit()) or (key.startswith("slave") and key[5:].isdigit()):
-            fields[key] = dict(kv.partition("=")[::2] for kv in value.split(","))
+            fields[key] = _kv(value)
     return fields
+
+
+def _kv(value: str) -> dict[str, str]:
+    """``keys=1,expires=0`` -> {"keys": "1", "expires": "0"} (an INFO line's value)."""
+    return dict(kv.partition("=")[::2] for kv in value.split(","))
 
 
 # the INFO fields parse_info and read_state read (a plan needs a dozen of INFO's ~100)
@@ -232,7 +237,7 @@ def info_text_fields(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in _info_line().findall(text):
         if key.startswith("db"):
-            out[key] = dict(kv.partition("=")[::2] for kv in value.split(","))
+            out[key] = _kv(value)
         else:
             out[key] = value
     return out
@@ -461,15 +466,24 @@ def config_get_args(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     return tuple(("GET", *patterns[i : i + _NAMES_PER_GET]) for i in range(0, len(patterns), _NAMES_PER_GET)) or (("GET", "*"),)
 
 
+def _command_reads(target, wanted: dict[str, str], users) -> tuple[list[str], list[str], bool]:
+    """For state_commands and read_state alike: the commands COMMAND INFO asks about
+    (the spec's and their new names), those ACL rules deny on this target, and
+    whether ACL LIST is read (users to compare, or denials to check)."""
+    ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
+    denials = acl_commands(wanted, target)
+    return ask, denials, bool(users or denials)
+
+
 def state_commands(target, commands: dict[str, str] | None = None, users: list[str] | None = None, config: tuple[str, ...] | None = None) -> list[tuple]:
     """The commands :func:`read_state` sends, in its one round trip (the apply lock
     sends them after taking the lock, in the same round trip: ApplyLock.prefetch)."""
     wanted = commands or {}
-    ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
+    ask, _, list_users = _command_reads(target, wanted, users)
     out: list[tuple] = [(target.config_command, *args) for args in (config_get_args(config) if config else [("GET", "*")])]
     out.append(("INFO", "server", "memory", "keyspace", "replication"))
     out += [("ACL", "GETUSER", name) for name in users or []]
-    if users or acl_commands(wanted, target):
+    if list_users:
         out.append(("ACL", "LIST"))
     if ask:
         out.append(("COMMAND", "INFO", *ask))
@@ -488,9 +502,7 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
     address = getattr(client, "borgconf_address", target.address)
     user_names = list(users or [])
     wanted = commands or {}
-    ask = list(wanted) + [v for v in wanted.values() if v not in ("disabled", "enabled")]
-    denials = acl_commands(wanted, target)
-    list_users = bool(user_names or denials)
+    ask, denials, list_users = _command_reads(target, wanted, user_names)
     import redis.exceptions as rx
 
     gets = config_get_args(config) if config else (("GET", "*"),)
