@@ -6,6 +6,7 @@ import contextlib
 import json
 import socket
 import textwrap
+import time
 from pathlib import Path
 
 
@@ -51,13 +52,24 @@ def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str
 def busy(server, seconds: int):
     """DEBUG SLEEP on a connection of its own, sent without waiting for the reply:
     the server answers nobody until it has slept (it needs enable-debug-command yes).
-    Read the connection's reply once the test is done with it."""
-    import time
+    Read the connection's reply once the test is done with it. Returns once the
+    server sleeps: a PING of another connection gets no answer."""
+    import redis
 
     conn = server.client().connection_pool.get_connection()
     conn.send_command("DEBUG", "SLEEP", str(seconds))
-    time.sleep(0.3)  # it has read the command and sleeps
-    return conn
+    probe = server.client(socket_timeout=0.05)
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline:
+            try:
+                probe.ping()
+            except redis.TimeoutError:
+                return conn  # it sleeps
+            time.sleep(0.01)
+    finally:
+        probe.close()
+    raise AssertionError(f"the server still answered 5 s after DEBUG SLEEP {seconds}")
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import redis
 
 from borgconf.errors import LockError
 from borgconf.lock import PREFIX, ApplyLock, apply_lock, parse_client_list
+from topologies import wait_until
 
 EVICTING = ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
 
@@ -135,7 +136,8 @@ def test_a_read_sent_with_the_lock_counts_only_when_the_lock_was_free(redis_serv
     got = []
     thread = threading.Thread(target=lambda: got.append(waiter.acquire()))
     thread.start()
-    time.sleep(0.3)  # the waiter's first round trip (lock and read) saw the holder
+    # the waiter's first round trip (its name, CLIENT LIST, the read) has run, and saw the holder
+    wait_until(lambda: len(named(admin)) == 2, "the waiter named itself", timeout=5, interval=0.01)
     admin.config_set("hz", "14")  # changed while the holder holds the lock
     holder.release()
     thread.join(10)

@@ -24,6 +24,7 @@ server:
     assert rc == 3 and "target b" in err
     assert ok.client().config_get("hz")["hz"] == "22" and broken.client().config_get("hz")["hz"] == "10"
 
+
 def _fleet_with_a_dead_target(tmp_path, ok, *, hz: int):
     """A fleet spec: target a (a live server) and target dead (a port nobody listens on)."""
     return write_fleet_with_a_dead_target(tmp_path / "fleet.yaml", ok.url, f"  hz: {hz}\n")

@@ -157,7 +157,7 @@ def test_secrets_registered_by_many_threads_while_others_mask_are_all_kept():
     errors: list[BaseException] = []
     secrets = [f"pw-{i:05d}-Xq7!mZ" for i in range(4000)]
     switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads change hands as often as they can
+    sys.setswitchinterval(1e-6)  # threads change hands as often as they can (put back below, whatever happens)
 
     def add(part):
         for s in part:
@@ -173,9 +173,11 @@ def test_secrets_registered_by_many_threads_while_others_mask_are_all_kept():
     threads = [threading.Thread(target=add, args=(secrets[i::8],)) for i in range(8)] + [threading.Thread(target=show) for _ in range(4)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
-    sys.setswitchinterval(switch)
+    try:
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
     try:
         assert errors == []
         assert set(secrets) <= R.known()

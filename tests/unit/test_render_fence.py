@@ -86,6 +86,7 @@ def test_an_env_file_symlinked_out_is_never_read(tmp_path, monkeypatch):
     monkeypatch.setattr(borgconf.files, "read_regular", spy)
     with pytest.raises(SpecError, match="render.env_file: must be inside"):
         render_files(str(spec), environ={}, check=True)
+    assert opened  # the spy is reached (the spec itself is read through it)
     assert all(p.resolve() != secret_file for p in opened), opened
     # control: the same .env inside the repository is read through the spy
     (r / "specs" / "app.env").unlink()

@@ -218,3 +218,36 @@ _SPECISH = st.recursive(
 @given(pairs=st.lists(st.tuples(st.sampled_from(["a", "b", "server", "1", "yes", "x y", "'q'"]), _SPECISH), min_size=1, max_size=6))
 def test_random_flow_values_read_the_same_or_are_left(pairs, tmp_path, monkeypatch):
     _check("".join(f"{k}: {v}\n" for k, v in pairs), tmp_path, monkeypatch)
+
+
+# Spec-like block documents, most of them valid: the random properties above feed
+# mostly documents the fast path leaves to the other reader (1% taken of _documents),
+# so this one pins that the fast path does take such documents, and reads them alike.
+_KEYS = ["a", "b", "server", "maxmemory", "hz", "1", "2.5", "yes", "x-y", "k_1", "'q'", '"d"']
+_SCALARS = ["1", "0", "-7", "007", "0o17", "0x1F", "1_000", "1e3", "1.5", ".inf", ".nan", "true", "False", "no", "on", "~",
+            "null", "2gb", "allkeys-lru", "2024-02-30", "2001-12-14t21:59:43.10-05:00", "http://h:1/p", "a b", "x#y",
+            "'it''s'", '"two words"', "''", "[1, 2]", "{k: v}", "[]", "{}", "- x", "a # comment"]
+
+
+def _block(rng, depth: int, indent: int) -> list[str]:
+    lines = []
+    if rng.random() < 0.2 and depth:
+        for _ in range(rng.randint(1, 3)):
+            lines.append(" " * indent + "- " + rng.choice(_SCALARS))
+        return lines
+    for key in rng.sample(_KEYS, rng.randint(1, 4)):
+        if depth < 3 and rng.random() < 0.3:
+            lines.append(" " * indent + f"{key}:")
+            lines += _block(rng, depth + 1, indent + 2)
+        else:
+            lines.append(" " * indent + f"{key}: {rng.choice(_SCALARS)}" + (" # c" if rng.random() < 0.1 else ""))
+    return lines
+
+
+def test_spec_like_documents_mostly_take_the_fast_path_and_read_the_same(tmp_path, monkeypatch):
+    import random
+
+    rng = random.Random(12)
+    docs = ["\n".join(_block(rng, 0, 0)) + "\n" for _ in range(300)]
+    taken = sum(_check(text, tmp_path, monkeypatch) for text in docs)
+    assert taken >= 150, f"only {taken} of 300 spec-like documents took the fast path"
