@@ -183,18 +183,23 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
     assert "persisted (no live change) with CONFIG REWRITE" in out
 
 
-def _another_client_sets_after_the_apply(server, proc, *pairs: str):
-    """The server sleeps (DEBUG SLEEP 3) while apply's CONFIG SET goes out and gets no
-    answer; a second later another client sends its own CONFIG SET. Once the server
+def _apply_while_another_client_sets(server, spec, *pairs: str) -> tuple[int, str, str]:
+    """apply of ``spec``, stopped before its CONFIG SET; the server then sleeps
+    (DEBUG SLEEP 3) while that CONFIG SET goes out and gets no answer; a second
+    later another client sends its own CONFIG SET of ``pairs``. Once the server
     wakes it runs apply's first (it came first), then the other's, then apply's
-    re-read over its new connection. Returns the other client's connection."""
+    re-read over its new connection. Returns apply's (rc, stdout, stderr)."""
+    proc = _start(spec, "send-set:stop")
     _stopped(proc)
     other = server.client().connection_pool.get_connection()  # connected and logged in while the server answers
     conn = busy(server, 3)
     proc.send_signal(signal.SIGCONT)
     time.sleep(1.0)  # apply's CONFIG SET went out, and timed out (0.5 s); the server still sleeps
     other.send_command("CONFIG", "SET", *pairs)
-    return conn, other
+    rc, out, err = _finish(proc)
+    conn.read_response()
+    assert other.read_response() in (b"OK", "OK")
+    return rc, out, err
 
 
 MASTERAUTH, OTHERS_MASTERAUTH = "Mn5bV8cX2zLk7Jh", "Pq9wE3rT6yUi1Oa"
@@ -210,11 +215,7 @@ def test_a_config_set_without_answer_partly_overwritten_by_another_client_puts_b
     monkeypatch.setenv("OUTCOME_MASTERAUTH", MASTERAUTH)
     spec = write_spec(tmp_path / "s.yaml", server.url, BODY + "  masterauth: ${OUTCOME_MASTERAUTH}\n",
                       target_extra="password: ${OUTCOME_REDIS_PASSWORD}\ntimeout: 0.5")
-    proc = _start(spec, "send-set:stop")
-    conn, other = _another_client_sets_after_the_apply(server, proc, "maxmemory-samples", "9", "masterauth", OTHERS_MASTERAUTH)
-    rc, out, err = _finish(proc)
-    conn.read_response()
-    assert other.read_response() in (b"OK", "OK")
+    rc, out, err = _apply_while_another_client_sets(server, spec, "maxmemory-samples", "9", "masterauth", OTHERS_MASTERAUTH)
     assert rc == 1, out + err
     assert "within 0.5s to apply CONFIG SET; read again over a new connection, 127.0.0.1" in err, err
     assert "holds the new value of hz, and another client changed maxmemory-samples (now '9'), masterauth meanwhile" in err, err
@@ -230,12 +231,7 @@ def test_a_config_set_without_answer_wholly_overwritten_by_another_client_says_w
     is left, nothing to put back, and the error names what the other client holds."""
     server = busy_server
     monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
-    spec = _timeout_spec(tmp_path, server)
-    proc = _start(spec, "send-set:stop")
-    conn, other = _another_client_sets_after_the_apply(server, proc, "hz", "33", "maxmemory-samples", "9")
-    rc, out, err = _finish(proc)
-    conn.read_response()
-    assert other.read_response() in (b"OK", "OK")
+    rc, out, err = _apply_while_another_client_sets(server, _timeout_spec(tmp_path, server), "hz", "33", "maxmemory-samples", "9")
     assert rc == 1, out + err
     assert "holds neither the values it was given nor the previous ones" in err, err
     assert "another client changed hz (now '33'), maxmemory-samples (now '9') meanwhile (left as it set them)" in err, err
