@@ -217,7 +217,6 @@ def _as_planned(findings: list, plan) -> list:
     otherwise at apply). Every other finding is shown, and the text is always
     apply's own, never the file's: a plan file can hide no other warning."""
     from .lint import RULED_OUT_BY_LIVE
-    from .views import _split_where
 
     try:
         minor = int(plan.format_version.split(".")[1])
@@ -226,11 +225,11 @@ def _as_planned(findings: list, plan) -> list:
     if minor < 1:  # 1.0 recorded no lint: all of them
         return findings
 
-    def place(id_, file, line, column) -> tuple:
+    def key(id_, file, line, column) -> tuple:
         return id_, os.path.basename(str(file or "")), line, column
 
-    made = {place(d.get("id"), d.get("file"), d.get("line"), d.get("column")) for d in plan.lint if isinstance(d, dict)}
-    return [f for f in findings if f.id not in RULED_OUT_BY_LIVE or place(f.id, *_split_where(f.where)) in made]
+    made = {key(d.get("id"), d.get("file"), d.get("line"), d.get("column")) for d in plan.lint if isinstance(d, dict)}
+    return [f for f in findings if f.id not in RULED_OUT_BY_LIVE or key(f.id, *f.place) in made]
 
 
 def _lint(spec, strict: bool, out, findings=None, *, show: bool = True) -> list:

@@ -32,6 +32,17 @@ class Finding:
     def parameters(self) -> tuple[str, ...]:
         return self.subjects
 
+    @property
+    def place(self) -> tuple[str | None, int | None, int | None]:
+        """``where`` as (file, line, column): ``specs/prod.yaml:12:3`` -> (specs/prod.yaml, 12, 3);
+        a bare file name has no line."""
+        if not self.where:
+            return None, None, None
+        parts = self.where.rsplit(":", 2)
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return parts[0], int(parts[1]), int(parts[2])
+        return self.where, None, None
+
     def __str__(self) -> str:
         about = f"target {self.target}: " if self.target else ""
         where = f" {self.where}:" if self.where else ""

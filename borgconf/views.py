@@ -185,7 +185,7 @@ def lint_json(findings, *, strict: bool = False) -> list[dict]:
     and column, and the target whose live facts it rests on ("" for the spec alone)."""
     out = []
     for f in findings:
-        file, line, column = _split_where(f.where)
+        file, line, column = f.place
         out.append({
             "id": f.id,
             "severity": "accepted" if f.accepted else "error" if strict or f.severity == "error" else "warning",
@@ -198,16 +198,6 @@ def lint_json(findings, *, strict: bool = False) -> list[dict]:
             "accepted": f.accepted or None,
         })
     return out
-
-
-def _split_where(where: str) -> tuple[str | None, int | None, int | None]:
-    """``specs/prod.yaml:12:3`` -> (specs/prod.yaml, 12, 3); a bare file name has no line."""
-    if not where:
-        return None, None, None
-    parts = where.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return parts[0], int(parts[1]), int(parts[2])
-    return where, None, None
 
 
 APPLY_FORMAT_VERSION = "1"
