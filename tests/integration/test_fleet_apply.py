@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import run, write_fleet_with_a_dead_target
+from cli_helpers import run, write_fleet_with_a_dead_target, write_spec
 
 
 def test_fleet_exit_codes(redis_factory, tmp_path, capsys):
@@ -146,8 +146,7 @@ def test_a_change_between_the_plan_and_the_lock_is_refused(redis_factory, tmp_pa
     srv = redis_factory()
     admin = srv.client()
     assert admin.config_get("maxmemory-samples")["maxmemory-samples"] == "5"
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"version: 1\ntarget:\n  url: {srv.url}\n  persist: none\nserver:\n  hz: 17\n  maxmemory-samples: 5\n")
+    spec = write_spec(tmp_path / "s.yaml", srv.url, "server:\n  hz: 17\n  maxmemory-samples: 5\n", target_extra="persist: none")
     real = apply_mod._acquire_lock
 
     def someone_else_first(*args, **kwargs):

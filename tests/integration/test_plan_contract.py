@@ -286,8 +286,7 @@ def test_apply_of_a_saved_plan_made_from_a_relative_spec_path_keeps_the_plans_fi
     """The plan names the spec as written (specs/s.yaml) and is saved elsewhere
     (out/plan.json); apply loads the spec by the path the plan records. A
     finding the plan had (no-persistence) is still shown; one a server ruled out
-    (no-requirepass) is not; one live facts cannot rule out is shown whatever the
-    plan file says (config-renamed, even from a plan whose lint was emptied)."""
+    (no-requirepass) is not."""
     server = redis_factory(password="saved-plan-pass-2")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # a repository: the plan may name a spec anywhere in it
     (tmp_path / "specs").mkdir()
@@ -303,6 +302,8 @@ def test_apply_of_a_saved_plan_made_from_a_relative_spec_path_keeps_the_plans_fi
 
 
 def test_a_plan_file_cannot_hide_a_finding_live_facts_do_not_rule_out(redis_factory, tmp_path, capsys):
+    """A finding live facts cannot rule out (keyspace-events-n) is shown at apply
+    whatever the plan file says, even from a plan whose lint was emptied."""
     server = redis_factory(password="saved-plan-pass-3")
     spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 15\n  notify-keyspace-events: Exn\n", target_extra="password: saved-plan-pass-3")
     plan = tmp_path / "plan.json"
