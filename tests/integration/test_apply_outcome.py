@@ -239,6 +239,19 @@ def test_a_config_set_without_answer_wholly_overwritten_by_another_client_says_w
     assert _live(server) == ("33", "9") and _file(server) == OLD
 
 
+def test_a_config_set_without_answer_partly_put_back_by_another_client_restores_only_its_own(busy_server, tmp_path, capsys, monkeypatch):
+    """As above, the other client set one parameter back to its previous value: apply
+    puts back the value it set (hz) and says the other still holds the previous one."""
+    server = busy_server
+    monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
+    rc, out, err = _apply_while_another_client_sets(server, _timeout_spec(tmp_path, server), "maxmemory-samples", OLD[1])
+    assert rc == 1, out + err
+    assert "holds the new value of hz, and maxmemory-samples still holds the previous value" in err, err
+    assert err.rstrip().endswith("the previous live values were restored"), err
+    assert PASSWORD not in out + err
+    assert _live(server) == OLD and _file(server) == OLD
+
+
 @pytest.mark.parametrize(
     "step, says",
     [
