@@ -35,10 +35,12 @@ def _exit_without_a_last_collection() -> None:
     redis-py and borgconf, 25-80 ms in all on a small VM (issue 15). Only for a
     whole process (the console script, ``python -m borgconf``), never for a
     caller of main(), whose process goes on."""
+    if _collector_off[0]:  # start-up never ended (usage error, --help): freeze, and the collector back on
+        _collect_again()
+        return
     import gc
 
     gc.freeze()
-    _collect_again()  # if start-up never ended (no spec loaded): the collector back on, nothing left to walk
 
 
 def _no_collections_in_start_up() -> None:
