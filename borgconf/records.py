@@ -87,7 +87,30 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     assign = object.__setattr__ if frozen else setattr
     count = len(fields)
 
+    field_set = frozenset(fields)
+    fill = tuple((n, factories.get(n), defaults.get(n, _MISSING)) for n in fields)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not kwargs and len(args) == count:  # every field, in order
+            for name, value in zip(fields, args):
+                assign(self, name, value)
+            if post_init is not None:
+                self.__post_init__()
+            return
+        if not args and kwargs.keys() <= field_set:  # by keyword, as borgconf makes them: no check can fail but a missing field
+            for name, factory, default in fill:
+                if name in kwargs:
+                    assign(self, name, kwargs[name])
+                elif factory is not None:
+                    assign(self, name, factory())
+                elif default is not _MISSING:
+                    assign(self, name, default)
+                else:
+                    missing = [n for n, f, d in fill if n not in kwargs and f is None and d is _MISSING]
+                    raise TypeError(f"{qualname}.__init__() missing {len(missing)} required argument(s): {', '.join(map(repr, missing))}")
+            if post_init is not None:
+                self.__post_init__()
+            return
         if len(args) > count:
             raise TypeError(f"{qualname}.__init__() takes {count + 1} positional arguments but {len(args) + 1} were given")
         for i, name in enumerate(fields):

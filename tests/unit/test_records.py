@@ -35,8 +35,14 @@ CALLS = [
     (("hz",), {}),
     (("hz", "user", ["a"], "pw", 3), {}),
     (("hz",), {"count": 2, "secret": "s"}),
+    # by keyword only (how borgconf makes most records: __init__'s fast path), in any order
+    ((), {"name": "hz", "kind": "user", "tags": ["a"], "secret": "pw", "count": 3}),
+    ((), {"count": 1, "name": "hz"}),
 ]
-BAD = [((), {}), (("a", "b", [], None, 1, "extra"), {}), (("hz",), {"name": "x"}), (("hz",), {"nope": 1})]
+BAD = [
+    ((), {}), (("a", "b", [], None, 1, "extra"), {}), (("hz",), {"name": "x"}), (("hz",), {"nope": 1}),
+    ((), {"kind": "x"}), ((), {"name": "x", "nope": 1}), ((), {"kind": "x", "nope": 1}),
+]
 
 
 @pytest.mark.parametrize("frozen", [False, True])
@@ -47,6 +53,7 @@ def test_a_record_is_made_and_compared_as_the_dataclass(frozen):
         r, d = R(*args, **kw), D(*args, **kw)
         assert repr(r).replace("Thing", "X") == repr(d).replace("Thing", "X")
         assert [getattr(r, n) for n in fields_of(R)] == [getattr(d, n) for n in fields_of(R)]
+        assert list(vars(r)) == list(vars(d))  # the fields set in their order, whatever the call's
         assert r == R(*args, **kw) and r != R("other") and (r == d) is False
         assert r.label() == d.label()
     for args, kw in CALLS:  # a compare=False field (secret) left to its default: equal whatever it is set to
@@ -57,8 +64,11 @@ def test_a_record_is_made_and_compared_as_the_dataclass(frozen):
             D(*args, **kw)
         with pytest.raises(TypeError):
             R(*args, **kw)
+    with pytest.raises(TypeError, match="missing 1 required argument.*'name'"):
+        R(kind="x")
     a, b = R("x"), R("x")
     assert a.tags is not b.tags  # a fresh list each
+    assert R(name="x").tags is not R(name="x").tags
     if frozen:
         assert hash(R("x", tags=(), secret="1")) == hash(R("x", tags=(), secret="2"))  # compare=False is out of the hash too
         assert hash(R("x", tags=())) == hash(D("x", tags=()))  # the same tuple of fields
