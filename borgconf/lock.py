@@ -94,7 +94,10 @@ def parse_client_list(reply: Any, prefix: str = PREFIX) -> list[Contender]:
     Names cannot hold spaces or newlines (CLIENT SETNAME refuses them), so a
     line is ``key=value`` fields separated by single spaces."""
     out = []
+    named = " name=" + prefix
     for line in _text(reply).splitlines():
+        if named not in line:  # (name is never a line's first field: id is) most lines are not contenders
+            continue
         fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
         name = fields.get("name", "")
         if not name.startswith(prefix) or not fields.get("id", "").isdigit():

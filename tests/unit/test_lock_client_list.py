@@ -1,0 +1,56 @@
+"""lock.parse_client_list: the contenders of a CLIENT LIST reply. Only lines with a
+``name=borgconf-apply-...`` field are split into fields (a busy server lists
+thousands of clients, and apply reads the list three times per target); the
+result must be what splitting every line gives."""
+
+from __future__ import annotations
+
+import random
+
+from borgconf.lock import PREFIX, Contender, parse_client_list
+
+# lines as Redis 7.0, Redis 8.2 and Valkey write them (fields vary by version)
+LINES = [
+    "id=3 addr=127.0.0.1:51234 laddr=127.0.0.1:6379 fd=8 name= age=12 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=20448 argv-mem=10 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22426 events=r cmd=client|list user=default redir=-1 resp=2",
+    f"id=7 addr=127.0.0.1:51240 laddr=127.0.0.1:6379 fd=9 name={PREFIX}0123abcd age=3 idle=0 flags=N db=0 cmd=client|list user=default lib-name=redis-py lib-ver=8.2.0",
+    f"id=5 addr=[::1]:40000 laddr=[::1]:6379 fd=10 name={PREFIX}ffff age=40 idle=1 flags=N db=0 cmd=client|setname user=ops",
+    f"id=9 addr=127.0.0.1:51250 fd=11 name=app age=1 idle=0 flags=N db=2 cmd=get user=app lib-name={PREFIX}fake lib-ver=1",
+    f"id=11 addr=127.0.0.1:51251 fd=12 name=not-{PREFIX}x age=1 idle=0 flags=N db=0 cmd=get user=app",
+    f"id=x12 addr=127.0.0.1:51252 fd=13 name={PREFIX}bad-id age=1 idle=0 flags=N db=0 cmd=get user=app",
+    f"id=13 addr=127.0.0.1:51253 fd=14 name={PREFIX}no-age idle=0 flags=N db=0 cmd=get user=app",
+    "",
+]
+
+
+def _every_line(reply: str, prefix: str = PREFIX) -> list[Contender]:
+    """The reference: every line split into its fields (what parse_client_list did before)."""
+    out = []
+    for line in reply.splitlines():
+        fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
+        name = fields.get("name", "")
+        if not name.startswith(prefix) or not fields.get("id", "").isdigit():
+            continue
+        age = fields.get("age", "0")
+        out.append(Contender(int(fields["id"]), name, fields.get("addr", "?"), int(age) if age.isdigit() else 0))
+    return sorted(out, key=lambda c: c.id)
+
+
+def test_contenders_are_the_named_lines_by_id():
+    reply = "\n".join(LINES)
+    assert parse_client_list(reply) == [
+        Contender(5, f"{PREFIX}ffff", "[::1]:40000", 40),
+        Contender(7, f"{PREFIX}0123abcd", "127.0.0.1:51240", 3),
+        Contender(13, f"{PREFIX}no-age", "127.0.0.1:51253", 0),
+    ]
+    assert parse_client_list(reply.encode()) == parse_client_list(reply)  # bytes as text
+    assert parse_client_list(None) == [] and parse_client_list("") == []
+    assert parse_client_list(reply, prefix="app") == [Contender(9, "app", "127.0.0.1:51250", 1)]
+
+
+def test_the_same_as_splitting_every_line_on_shuffled_replies():
+    rng = random.Random(12)
+    for _ in range(300):
+        lines = rng.sample(LINES, rng.randint(0, len(LINES)))
+        reply = ("\r\n" if rng.random() < 0.5 else "\n").join(lines)
+        for prefix in (PREFIX, "app", "not-", ""):
+            assert parse_client_list(reply, prefix) == _every_line(reply, prefix)
