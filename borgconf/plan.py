@@ -41,10 +41,12 @@ class ChangeId:
             raise PlanError(f"unknown kind of change {self.kind!r} (known: {', '.join(KINDS)})")
         if not self.name or not isinstance(self.name, str):
             raise PlanError(f"a {self.kind} change without a name")
+        # the label, made once: a fleet apply asks for it some 16 times per change
+        object.__setattr__(self, "_label", _PREFIX.get(self.kind, "") + self.name)
 
     def __str__(self) -> str:
         """The change's label in plans and views: ``maxmemory``, ``rename-command CONFIG``, ``user app``."""
-        return _PREFIX.get(self.kind, "") + self.name
+        return self._label  # type: ignore[attr-defined]
 
     @classmethod
     def parse(cls, label: str, kind: str = "parameter") -> "ChangeId":
@@ -95,7 +97,7 @@ class Change:
     @property
     def parameter(self) -> str:
         """The change's label (the plan file's ``parameter`` key)."""
-        return str(self.id)
+        return self.id._label  # type: ignore[attr-defined]  # str(self.id), without two calls
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
