@@ -199,10 +199,12 @@ class ApplyLock:
     def _cmd(self, *args):
         import redis.exceptions as rx
 
-        try:
-            return self._lc.execute_command(*args)
-        except rx.ResponseError as exc:
-            self._refused(args, exc)
+        from .live import round_trip
+
+        reply = round_trip(self._lc, [args], self._conn)[0]
+        if isinstance(reply, rx.ResponseError):
+            self._refused(args, reply)
+        return reply
 
     def _refused(self, args, exc) -> None:
         import redis.exceptions as rx
@@ -226,12 +228,9 @@ class ApplyLock:
         lock held, they ran under it. Returns the contenders and their replies."""
         import redis.exceptions as rx
 
-        pipe = self._lc.pipeline(transaction=False)
-        pipe.execute_command("CLIENT", "SETNAME", self.name)
-        pipe.execute_command("CLIENT", "LIST", "TYPE", "normal")
-        for args in extra:
-            pipe.execute_command(*args)
-        replies = pipe.execute(raise_on_error=False)
+        from .live import round_trip
+
+        replies = round_trip(self._lc, [("CLIENT", "SETNAME", self.name), ("CLIENT", "LIST", "TYPE", "normal"), *extra], self._conn)
         for args, reply in zip((("CLIENT", "SETNAME"), ("CLIENT", "LIST")), replies):
             if isinstance(reply, rx.ResponseError):
                 self._refused(args, reply)
@@ -329,12 +328,10 @@ class ApplyLock:
 
         if not self.held or self._conn is None:
             raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
-        pipe = self._lc.pipeline(transaction=False)
-        pipe.execute_command("CLIENT", "LIST", "ID", self.id)
-        for args in commands:
-            pipe.execute_command(*args)
+        from .live import round_trip
+
         try:
-            mine_reply, *replies = pipe.execute(raise_on_error=False)
+            mine_reply, *replies = round_trip(self._lc, [("CLIENT", "LIST", "ID", self.id), *commands], self._conn)
         except (rx.RedisError, LockError):
             self.held = False
             raise LockError(self._lost_message()) from None
@@ -354,7 +351,7 @@ class ApplyLock:
 
         if self.held and self._conn is not None:
             try:
-                self._lc.execute_command("CLIENT", "SETNAME", "")
+                self._cmd("CLIENT", "SETNAME", "")
             except (rx.RedisError, LockError):
                 pass  # closing the connection drops the name anyway
         self.held = False

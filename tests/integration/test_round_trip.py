@@ -1,0 +1,118 @@
+"""live.round_trip: borgconf's pipelines (the read, and the apply lock's round
+trips) without redis-py's Pipeline object, on the four real servers: replies in
+order with an error reply in its place, the connection back in the pool (or
+kept, when it is the lock's), and closed after any other error, so no reply is
+left on it for the next command (issue 12: five round trips per target)."""
+
+from __future__ import annotations
+
+import pytest
+import redis.exceptions as rx
+
+from borgconf.live import connect, first_call, round_trip
+from borgconf.spec.schema import Target
+
+
+def _client(server, **target):
+    return connect(Target(name="t", url=server.url, **target))
+
+
+def test_replies_come_in_order_with_an_error_in_its_place(redis_server):
+    client = _client(redis_server)
+    got = round_trip(client, [("CONFIG", "GET", "h[z]"), ("CONFIG", "SET", "no-such-parameter", "1"), ("ECHO", "after"), ("CLIENT", "ID")])
+    assert got[0] == ["hz", "10"]
+    assert isinstance(got[1], rx.ResponseError) and "no-such-parameter" in str(got[1])
+    assert got[2] == "after"  # the error did not stop or shift the replies after it
+    pool = client.connection_pool
+    assert len(pool._in_use_connections) == 0 and len(pool._available_connections) == 1  # back in the pool
+    assert round_trip(client, [("CLIENT", "ID")]) == [got[3]]  # and reused: the same connection
+
+
+def test_a_broken_connection_is_closed_and_the_error_raised(redis_server):
+    client = _client(redis_server)
+    pool = client.connection_pool
+    conn = pool.get_connection()  # as the apply lock holds its own
+    try:
+        (first,) = round_trip(client, [("CLIENT", "ID")], conn)
+        redis_server.client().execute_command("CLIENT", "KILL", "ID", first)
+        with pytest.raises(rx.ConnectionError):
+            round_trip(client, [("PING",), ("PING",)], conn)
+        assert conn._sock is None  # closed, not left half read
+    finally:
+        pool.release(conn)
+    # from the pool, a dead idle connection is replaced before anything is sent (redis-py)
+    (again,) = round_trip(client, [("CLIENT", "ID")])
+    redis_server.client().execute_command("CLIENT", "KILL", "ID", again)
+    (second,) = round_trip(client, [("CLIENT", "ID")])
+    assert second not in (first, again)
+
+
+def test_a_reply_that_cannot_be_decoded_closes_the_connection(redis_server):
+    """A value that is not UTF-8 (a CONFIG value or a password set by another tool
+    can be any bytes): decoding it raises, with the replies after it still on the
+    socket. They must not become the answers to the next round trip. (redis-py's
+    read closes the connection on a failed read; round_trip closes it on any
+    error, also one raised between two reads, as a Ctrl-C in plan can be.)"""
+    redis_server.client().set("k", b"\xff\xfe")
+    client = _client(redis_server)
+    conn = client.connection_pool.get_connection()
+    try:
+        with pytest.raises(UnicodeDecodeError):
+            round_trip(client, [("GET", "k"), ("ECHO", "left behind")], conn)
+        assert conn._sock is None
+        assert round_trip(client, [("ECHO", "next")], conn) == ["next"]
+    finally:
+        client.connection_pool.release(conn)
+
+
+def test_over_a_given_connection_it_stays_out_of_the_pool(redis_server):
+    client = _client(redis_server)
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        ids = round_trip(client, [("CLIENT", "ID"), ("CLIENT", "ID")], conn)
+        assert ids[0] == ids[1]
+        assert conn in pool._in_use_connections and conn not in pool._available_connections
+    finally:
+        pool.release(conn)
+
+
+def test_noauth_closes_the_connection_and_first_call_tries_the_password(redis_factory, monkeypatch):
+    server = redis_factory(password="right-pw")
+    monkeypatch.delenv("BORGCONF_PASSWORD", raising=False)
+    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
+    client = _client(server)
+    with pytest.raises(rx.AuthenticationError):  # NOAUTH for each of the three: none may stay on the socket
+        round_trip(client, [("CONFIG", "GET", "h[z]"), ("CLIENT", "ID"), ("PING",)])
+    assert all(c._sock is None for c in client.connection_pool._available_connections)
+    monkeypatch.setenv("BORGCONF_PASSWORD", "right-pw")
+    client = _client(server)  # wrong first, then the right one: first_call goes on to it
+    client.borgconf_passwords = [("target.password", "wrong-pw"), ("BORGCONF_PASSWORD", "right-pw")]
+    client.connection_pool.connection_kwargs["password"] = "wrong-pw"
+    assert first_call(client, server.url, lambda: round_trip(client, [("PING",), ("ECHO", "x")])) == [True, "x"]
+    assert client.borgconf_auth == "BORGCONF_PASSWORD"
+
+
+class _Double:
+    """A test double without a connection pool (tests/fakeredis_client.py's kind)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    def pipeline(self, transaction=True):
+        double = self
+
+        class _Pipe:
+            def execute_command(self, *args):
+                double.sent.append(args)
+
+            def execute(self, raise_on_error=True):
+                return [f"reply {i}" for i, _ in enumerate(double.sent)]
+
+        return _Pipe()
+
+
+def test_a_client_without_a_pool_runs_its_own_pipeline():
+    double = _Double()
+    assert round_trip(double, [("PING",), ("ECHO", "x")]) == ["reply 0", "reply 1"]
+    assert double.sent == [("PING",), ("ECHO", "x")]
