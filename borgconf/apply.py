@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Callable, Iterator, NoReturn
 
 from . import params as P
@@ -197,14 +198,21 @@ def _again(s: _Session, why: NoAnswer, fn):
         raise ApplyError(f"{why}; and again over a new connection: {again}: outcome unknown: run borgconf plan when it answers") from None
 
 
+@lru_cache(maxsize=1)
+def _pause_at() -> str | None:
+    """BORGCONF_TEST_PAUSE_AT, read once: tests set it for a whole process, and a
+    fleet apply passes the seam five times per target."""
+    import os
+
+    return os.environ.get("BORGCONF_TEST_PAUSE_AT")
+
+
 def _test_pause(step: str, stop) -> None:
     """A seam for tests of Ctrl-C, timeouts and the file steps (test_apply_outcome.py, test_file_changes.py):
     inert unless BORGCONF_TEST_PAUSE_AT names ``step``. Then it says so on stderr and
     waits for Ctrl-C (``<step>:2``: for the second; up to 30 s), or with ``<step>:stop``
     stops the process (SIGSTOP) until the test continues it."""
-    import os
-
-    at = os.environ.get("BORGCONF_TEST_PAUSE_AT")
+    at = _pause_at()
     if not at or at.split(":")[0] != step:
         return
     import signal
