@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Iterator, TextIO
 
 from . import params as P
 from .redact import redact
@@ -37,12 +38,33 @@ class Out:
         # a terminal that says it has no colour gets none (as rich did)
         self.color = color and os.environ.get("TERM") not in ("dumb", "unknown")
 
+    _held: list[str] | None = None  # lines of a batch (:meth:`batch`), written at its end
+
     def line(self, text: str = "", style: str | None = None) -> None:
         text = redact(text)
         if self.color and style:
             text = styled(text, style)
+        if self._held is not None:
+            self._held.append(text + "\n")
+            return
         self.stream.write(text + "\n")
         self.stream.flush()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The lines of the block in one write at its end (a plan of 100 targets is
+        some 1,200 lines: a write and a flush each cost more than making them). Also
+        written when the block raises."""
+        if self._held is not None:  # already in a batch
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            self.stream.write("".join(held))
+            self.stream.flush()
 
 
 class Progress:
@@ -94,6 +116,11 @@ def _value(name: str, v: str | None) -> str:
 
 
 def render_plan(plan, out: Out, *, show_in_sync: bool = False) -> None:
+    with out.batch():
+        _render_plan(plan, out, show_in_sync)
+
+
+def _render_plan(plan, out: Out, show_in_sync: bool) -> None:
     for tp in plan.targets:
         label = f"{'Valkey' if tp.flavour == 'valkey' else 'Redis'} {tp.version}"
         where = tp.address if tp.address != tp.name else None

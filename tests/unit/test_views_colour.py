@@ -54,3 +54,52 @@ def test_coloured_lines_are_redacted_and_drop_what_moves_the_cursor():
     assert "s3cr3t-value" not in text
     assert "\r" not in text and "\x07" not in text and "\x08" not in text
     assert text.startswith("\x1b[33m") and text.endswith("!\x1b[0m\n")
+
+
+class _Writes(io.StringIO):
+    """A stream that counts its writes and flushes."""
+
+    writes = flushes = 0
+
+    def write(self, s):
+        self.writes += 1
+        return super().write(s)
+
+    def flush(self):
+        self.flushes += 1
+
+
+def test_a_batch_is_one_write_of_the_same_lines_redacted_also_when_it_raises():
+    redact.register("s3cret-value")
+    one_by_one, batched = _Writes(), _Writes()
+    lines = [(f"line {i} s3cret-value", "bold" if i % 2 else None) for i in range(50)]
+    for text, style in lines:
+        Out(one_by_one, color=True).line(text, style)
+    out = Out(batched, color=True)
+    with pytest.raises(RuntimeError):
+        with out.batch():
+            for text, style in lines:
+                out.line(text, style)
+            with out.batch():  # a batch inside a batch is part of it
+                out.line("inner")
+            assert batched.writes == 0
+            raise RuntimeError("a plan that fails half way still shows what it had")
+    assert batched.getvalue() == one_by_one.getvalue() + "inner\n"
+    assert "s3cret-value" not in batched.getvalue()
+    assert (batched.writes, batched.flushes) == (1, 1) and one_by_one.writes == 50
+    out.line("after")  # and line by line again afterwards
+    assert batched.writes == 2 and batched.getvalue().endswith("inner\nafter\n")
+
+
+def test_render_plan_writes_a_fleet_plan_at_once():
+    from borgconf.plan import Change, ChangeId, Plan, TargetPlan
+    from borgconf.views import render_plan
+
+    plan = Plan(spec_path="s.yaml", spec_sha256="0" * 64, targets=[
+        TargetPlan(name=f"n{i}", address=f"10.0.0.{i}:6379", flavour="redis", version="8.2.3", run_id="r",
+                   changes=[Change(id=ChangeId("parameter", "hz"), timing="live", before="10", after="20")])
+        for i in range(30)
+    ])
+    stream = _Writes()
+    render_plan(plan, Out(stream))
+    assert stream.writes == 1 and stream.getvalue().count("  ~ hz: 10 -> 20\n") == 30
