@@ -200,8 +200,9 @@ def _again(s: _Session, why: NoAnswer, fn):
 
 @lru_cache(maxsize=1)
 def _pause_at() -> str | None:
-    """BORGCONF_TEST_PAUSE_AT, read once: tests set it for a whole process, and a
-    fleet apply passes the seam five times per target."""
+    """BORGCONF_TEST_PAUSE_AT, read once: tests set it for a whole process (in the
+    environment of a borgconf they start), and a fleet apply passes the seam five
+    times per target. An in-process test that sets it must ``_pause_at.cache_clear()``."""
     import os
 
     return os.environ.get("BORGCONF_TEST_PAUSE_AT")

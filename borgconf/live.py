@@ -498,6 +498,9 @@ def round_trip(client, commands, conn=None) -> list:
     per-round-trip bookkeeping (a Pipeline object, retries, metrics): half its
     cost, and apply makes five round trips per target (issue 12). Any other
     error closes the connection (replies may be left on it) and is raised.
+    A client bound to one connection (``single_connection_client``: the apply
+    lock's ``client``) uses that connection, never another of its pool: apply's
+    read under the lock must go over the connection that holds the lock.
     A test double without a connection pool runs its own pipeline."""
     pool = getattr(client, "connection_pool", None)
     if pool is None:
@@ -507,6 +510,8 @@ def round_trip(client, commands, conn=None) -> list:
         return pipe.execute(raise_on_error=False)
     import redis.exceptions as rx
 
+    if conn is None:
+        conn = getattr(client, "connection", None)  # a single-connection client's own
     own = conn is None
     if own:
         conn = pool.get_connection()

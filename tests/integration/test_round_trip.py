@@ -65,6 +65,50 @@ def test_a_reply_that_cannot_be_decoded_closes_the_connection(redis_server):
         client.connection_pool.release(conn)
 
 
+def test_an_error_between_two_replies_closes_the_connection(redis_server):
+    """Raised after a reply was read and before the next (a response callback, a
+    Ctrl-C in plan): redis-py's read did not fail, so round_trip itself closes the
+    connection, else the next round trip would get the replies left behind."""
+    client = _client(redis_server)
+
+    def boom(reply, **options):
+        raise ValueError("a callback that fails")
+
+    client.set_response_callback("ECHO", boom)
+    conn = client.connection_pool.get_connection()
+    try:
+        with pytest.raises(ValueError, match="a callback that fails"):
+            round_trip(client, [("ECHO", "a"), ("PING",)], conn)
+        assert conn._sock is None
+        (mine,) = round_trip(client, [("CLIENT", "ID")], conn)
+        assert type(mine) is int  # its own reply, not the PING's (True) left behind
+    finally:
+        client.connection_pool.release(conn)
+
+
+def test_the_apply_locks_client_reads_over_the_lock_connection(redis_server):
+    """lock.client is bound to the connection that holds the lock: apply's read under
+    the lock (read_state over lock.client, when the lock had to wait and its prefetch
+    does not count) goes over it, and fails once that connection is gone, as the
+    lock's own commands do; never over another connection of the pool."""
+    from borgconf.errors import BorgconfError
+    from borgconf.live import read_state
+    from borgconf.lock import ApplyLock
+
+    parent = _client(redis_server)
+    lock = ApplyLock(parent, timeout=1)
+    assert lock.acquire()
+    try:
+        assert round_trip(lock.client, [("CLIENT", "ID")]) == [lock.id]
+        t = Target(name="t", url=redis_server.url)
+        read_state(lock.client, t, config=("hz",))  # over the lock connection, while it lives
+        redis_server.client().execute_command("CLIENT", "KILL", "ID", lock.id)
+        with pytest.raises(BorgconfError, match="Connection closed by server|was lost"):
+            read_state(lock.client, t, config=("hz",))  # not read over a new connection
+    finally:
+        lock.release()
+
+
 def test_over_a_given_connection_it_stays_out_of_the_pool(redis_server):
     client = _client(redis_server)
     pool = client.connection_pool

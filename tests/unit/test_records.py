@@ -98,9 +98,11 @@ def test_post_init_runs_after_the_fields_are_set():
             if self.value < 0:
                 raise ValueError("negative")
 
-    assert Checked(1).value == 1
+    assert Checked(1).value == Checked(value=1).value == 1
     with pytest.raises(ValueError, match="negative"):
         Checked(-1)
+    with pytest.raises(ValueError, match="negative"):  # by keyword too (__init__'s other fast path)
+        Checked(value=-1)
 
 
 def test_declaration_errors_are_the_dataclass_ones():
