@@ -23,15 +23,14 @@ LINES = [
 
 
 def _every_line(reply: str, prefix: str = PREFIX) -> list[Contender]:
-    """The reference: every line split into its fields (what parse_client_list did before)."""
-    out = []
-    for line in reply.splitlines():
-        fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
-        name = fields.get("name", "")
-        if not name.startswith(prefix) or not fields.get("id", "").isdigit():
-            continue
-        age = fields.get("age", "0")
-        out.append(Contender(int(fields["id"]), name, fields.get("addr", "?"), int(age) if age.isdigit() else 0))
+    """The reference: every line parsed by redis-py's own CLIENT LIST parser."""
+    from redis._parsers.helpers import parse_client_list as redis_py_parse
+
+    out = [
+        Contender(int(c["id"]), c["name"], c.get("addr", "?"), int(c["age"]) if c.get("age", "").isdigit() else 0)
+        for c in redis_py_parse(reply)
+        if c.get("name", "").startswith(prefix) and c.get("id", "").isdigit()
+    ]
     return sorted(out, key=lambda c: c.id)
 
 
