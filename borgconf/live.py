@@ -512,6 +512,10 @@ def round_trip(client, commands, conn=None) -> list:
 
     if conn is None:
         conn = getattr(client, "connection", None)  # a single-connection client's own
+        if conn is None and getattr(client, "borgconf_lock_closed", False):
+            from .errors import LockError
+
+            raise LockError("the apply lock's client is used after the lock was let go; nothing was sent")
     own = conn is None
     if own:
         conn = pool.get_connection()
@@ -524,6 +528,15 @@ def round_trip(client, commands, conn=None) -> list:
             except rx.ResponseError as exc:
                 out.append(exc)
         return out
+    except UnicodeDecodeError:
+        # a value set as raw bytes (a password, a path): the reply cannot be read as
+        # text. Never the decoder's message: it quotes the bytes, and they may be a secret's
+        conn.disconnect()
+        where = getattr(client, "borgconf_address", None) or "the server"
+        raise BorgconfError(
+            f"{where} answered with bytes that are not UTF-8 text (a configuration value set as raw bytes?); "
+            "borgconf reads the configuration as text"
+        ) from None
     except BaseException:
         conn.disconnect()
         raise

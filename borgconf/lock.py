@@ -194,6 +194,7 @@ class ApplyLock:
             conn.disconnect()  # the server drops the name with the connection
         finally:
             self._lc.connection = None
+            self._lc.borgconf_lock_closed = True  # round_trip refuses it now: never the pool's other connections
             self._parent.connection_pool.release(conn)
 
     def _cmd(self, *args):

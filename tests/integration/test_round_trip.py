@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import redis.exceptions as rx
 
+from borgconf.errors import BorgconfError
 from borgconf.live import connect, first_call, round_trip
 from borgconf.spec.schema import Target
 
@@ -57,8 +58,9 @@ def test_a_reply_that_cannot_be_decoded_closes_the_connection(redis_server):
     client = _client(redis_server)
     conn = client.connection_pool.get_connection()
     try:
-        with pytest.raises(UnicodeDecodeError):
+        with pytest.raises(BorgconfError, match="not UTF-8 text") as info:
             round_trip(client, [("GET", "k"), ("ECHO", "left behind")], conn)
+        assert "xff" not in str(info.value) and "position" not in str(info.value)  # never the bytes
         assert conn._sock is None
         assert round_trip(client, [("ECHO", "next")], conn) == ["next"]
     finally:
@@ -100,6 +102,7 @@ def test_the_apply_locks_client_reads_over_the_lock_connection(redis_server):
     assert lock.acquire()
     try:
         assert round_trip(lock.client, [("CLIENT", "ID")]) == [lock.id]
+        held_client = lock.client
         t = Target(name="t", url=redis_server.url)
         read_state(lock.client, t, config=("hz",))  # over the lock connection, while it lives
         redis_server.client().execute_command("CLIENT", "KILL", "ID", lock.id)
@@ -107,6 +110,8 @@ def test_the_apply_locks_client_reads_over_the_lock_connection(redis_server):
             read_state(lock.client, t, config=("hz",))  # not read over a new connection
     finally:
         lock.release()
+    with pytest.raises(BorgconfError, match="after the lock was let go"):  # nor once it is let go
+        round_trip(held_client, [("CLIENT", "ID")])
 
 
 def test_over_a_given_connection_it_stays_out_of_the_pool(redis_server):
@@ -160,3 +165,17 @@ def test_a_client_without_a_pool_runs_its_own_pipeline():
     double = _Double()
     assert round_trip(double, [("PING",), ("ECHO", "x")]) == ["reply 0", "reply 1"]
     assert double.sent == [("PING",), ("ECHO", "x")]
+
+
+def test_a_password_set_as_raw_bytes_is_a_clear_error_without_its_bytes(redis_server, tmp_path, capsys):
+    """masterauth (read by every plan) set by another tool to bytes that are not UTF-8:
+    plan says what is wrong and quotes none of them (the decoder's message would)."""
+    from cli_helpers import run
+
+    redis_server.client().config_set("masterauth", b"\xffs3\xfecret")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\ntarget:\n  url: {redis_server.url}\nserver:\n  hz: 12\n")
+    rc, out, err = run(capsys, "plan", str(spec))
+    assert rc == 1, out + err
+    assert "not UTF-8 text" in err and "internal error" not in err
+    assert "xff" not in err and "xfe" not in err and "s3" not in err
