@@ -6,6 +6,7 @@ result must be what splitting every line gives."""
 from __future__ import annotations
 
 import random
+import re
 
 from borgconf.lock import PREFIX, Contender, parse_client_list
 
@@ -22,15 +23,19 @@ LINES = [
 ]
 
 
-def _every_line(reply: str, prefix: str = PREFIX) -> list[Contender]:
-    """The reference: every line parsed by redis-py's own CLIENT LIST parser."""
-    from redis._parsers.helpers import parse_client_list as redis_py_parse
+_FIELD = re.compile(r"(?:^| )([^ =]+)=([^ ]*)")
 
-    out = [
-        Contender(int(c["id"]), c["name"], c.get("addr", "?"), int(c["age"]) if c.get("age", "").isdigit() else 0)
-        for c in redis_py_parse(reply)
-        if c.get("name", "").startswith(prefix) and c.get("id", "").isdigit()
-    ]
+
+def _every_line(reply: str, prefix: str = PREFIX) -> list[Contender]:
+    """The reference: every line's fields, found by a pattern (not the split that
+    borgconf uses, and not redis-py's parser, which older redis-py versions the
+    project allows break on an empty line)."""
+    out = []
+    for line in reply.splitlines():
+        fields = dict(_FIELD.findall(line))
+        name, cid, age = fields.get("name", ""), fields.get("id", ""), fields.get("age", "")
+        if name.startswith(prefix) and cid.isdigit():
+            out.append(Contender(int(cid), name, fields.get("addr", "?"), int(age) if age.isdigit() else 0))
     return sorted(out, key=lambda c: c.id)
 
 
