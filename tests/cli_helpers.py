@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import textwrap
 import time
@@ -47,6 +48,39 @@ def write_spec(path: Path, server_url: str, body: str = "", *, target_extra: str
     text += textwrap.dedent(body).lstrip()
     path.write_text(text)
     return path
+
+
+def unread_at(port: int) -> set[int]:
+    """The client ports of the connections to 127.0.0.1:``port`` whose bytes the
+    server has not read yet (its side's receive queue, /proc/net/tcp): a command
+    that reached a server, asleep or busy, before it ran."""
+    out = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            local, remote, state, queues = line.split()[1:5]
+            if int(local.split(":")[1], 16) == port and state == "01" and int(queues.split(":")[1], 16) > 0:
+                out.add(int(remote.split(":")[1], 16))
+    return out
+
+
+def stopped(pid: int, timeout: float = 5.0) -> None:
+    """Wait until every thread of process ``pid`` is stopped (SIGSTOP takes effect
+    asynchronously: the process may run on for a moment after kill returns)."""
+    deadline = time.monotonic() + timeout
+    task = f"/proc/{pid}/task"
+    while True:
+        states = []
+        for tid in os.listdir(task):
+            try:
+                with open(f"{task}/{tid}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                continue  # a thread that ended
+        if states and all(s in ("T", "t") for s in states):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} was not stopped after {timeout} s ({states})")
+        time.sleep(0.001)
 
 
 def busy(server, seconds: int):

@@ -22,6 +22,7 @@ import redis
 
 from borgconf.errors import LockError
 from borgconf.lock import PREFIX, ApplyLock, apply_lock, parse_client_list
+from cli_helpers import stopped, unread_at
 from topologies import wait_until
 
 EVICTING = ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
@@ -325,11 +326,18 @@ def _stop_while_holding(proc, admin) -> bool:
     stopped still holding it (not yet released), False when it got through first."""
     end = time.monotonic() + 30
     while time.monotonic() < end and proc.poll() is None:
-        if named(admin):
+        holders = named(admin)
+        if holders:
             os.kill(proc.pid, signal.SIGSTOP)
-            # a command sent just before the stop (the release's CLIENT SETNAME "") may still
-            # be on its way to the server: let it land before asking who holds the lock
-            time.sleep(0.05)
+            # it may run on for a moment, and a command it sent just before (the release's
+            # CLIENT SETNAME "") may not have been read yet: once it is stopped and the
+            # server has read all the lock connection sent, the list says who holds the lock
+            stopped(proc.pid)
+            port = admin.connection_pool.connection_kwargs["port"]
+            lock_port = int(holders[0].addr.rsplit(":", 1)[1])
+            deadline = time.monotonic() + 5
+            while lock_port in unread_at(port) and time.monotonic() < deadline:
+                time.sleep(0.001)
             return bool(named(admin))
         time.sleep(0.001)
     return False

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cli_helpers import busy, run, write_spec
+from cli_helpers import busy, run, unread_at, write_spec
 
 BODY = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
 NEW, OLD = ("20", "7"), ("10", "5")
@@ -185,16 +185,20 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
 
 def _apply_while_another_client_sets(server, spec, *pairs: str) -> tuple[int, str, str]:
     """apply of ``spec``, stopped before its CONFIG SET; the server then sleeps
-    (DEBUG SLEEP 3) while that CONFIG SET goes out and gets no answer; a second
-    later another client sends its own CONFIG SET of ``pairs``. Once the server
-    wakes it runs apply's first (it came first), then the other's, then apply's
-    re-read over its new connection. Returns apply's (rc, stdout, stderr)."""
+    (DEBUG SLEEP 3) while that CONFIG SET goes out and gets no answer; once it is
+    at the server, another client sends its own CONFIG SET of ``pairs``. Once the
+    server wakes it runs apply's first (it came first), then the other's, then
+    apply's re-read over its new connection. Returns apply's (rc, stdout, stderr)."""
     proc = _start(spec, "send-set:stop")
     _stopped(proc)
     other = server.client().connection_pool.get_connection()  # connected and logged in while the server answers
     conn = busy(server, 3)
+    unread = unread_at(server.port)  # (busy's probe left its PING there)
     proc.send_signal(signal.SIGCONT)
-    time.sleep(1.0)  # apply's CONFIG SET went out, and timed out (0.5 s); the server still sleeps
+    deadline = time.monotonic() + 2.5  # (the server sleeps 3 s)
+    while not unread_at(server.port) - unread:  # apply's CONFIG SET has reached the server
+        assert time.monotonic() < deadline, "apply's CONFIG SET never reached the sleeping server"
+        time.sleep(0.005)
     other.send_command("CONFIG", "SET", *pairs)
     rc, out, err = _finish(proc)
     conn.read_response()
