@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cli_helpers import busy, run, unread_at, write_spec
+from cli_helpers import busy, run, stopped, unread_at, write_spec
 
 BODY = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
 NEW, OLD = ("20", "7"), ("10", "5")
@@ -126,10 +126,8 @@ def test_live_values_an_interrupted_apply_left_unpersisted_are_persisted_by_the_
 
 
 def _stopped(proc) -> None:
-    deadline = time.monotonic() + 10
-    while open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "T":
-        assert time.monotonic() < deadline, "the apply did not stop at its test hook"
-        time.sleep(0.02)
+    """The apply stopped at its test hook (every thread)."""
+    stopped(proc.pid, timeout=10)
 
 
 @pytest.fixture
