@@ -152,18 +152,13 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     """Read everything import needs; writes nothing."""
     import redis.exceptions as rx
 
-    from .live import first_call, info_dict, parse_config_reply, parse_info, translate
+    from .live import first_call, info_dict, parse_config_reply, parse_info, round_trip, translate
     from .users import parse_acl_list, parse_getuser
 
     address = getattr(client, "borgconf_address", target.address)
 
     def first():
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command(config_command, "GET", "*")
-        pipe.execute_command("INFO", "server", "memory", "replication", "keyspace")
-        pipe.execute_command("COMMAND", "LIST")
-        pipe.execute_command("ACL", "LIST")
-        replies = pipe.execute(raise_on_error=False)
+        replies = round_trip(client, [(config_command, "GET", "*"), ("INFO", "server", "memory", "replication", "keyspace"), ("COMMAND", "LIST"), ("ACL", "LIST")])
         for r in replies[1:]:
             if isinstance(r, Exception):
                 raise r

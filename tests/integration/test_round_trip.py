@@ -168,14 +168,16 @@ def test_a_client_without_a_pool_runs_its_own_pipeline():
 
 
 def test_a_password_set_as_raw_bytes_is_a_clear_error_without_its_bytes(redis_server, tmp_path, capsys):
-    """masterauth (read by every plan) set by another tool to bytes that are not UTF-8:
-    plan says what is wrong and quotes none of them (the decoder's message would)."""
+    """masterauth (read by every plan, and by import) set by another tool to bytes that
+    are not UTF-8: plan and import say what is wrong and quote none of them (the
+    decoder's message would)."""
     from cli_helpers import run
 
     redis_server.client().config_set("masterauth", b"\xffs3\xfecret")
     spec = tmp_path / "s.yaml"
     spec.write_text(f"version: 1\ntarget:\n  url: {redis_server.url}\nserver:\n  hz: 12\n")
-    rc, out, err = run(capsys, "plan", str(spec))
-    assert rc == 1, out + err
-    assert "not UTF-8 text" in err and "internal error" not in err
-    assert "xff" not in err and "xfe" not in err and "s3" not in err
+    for args in (("plan", str(spec)), ("import", "--url", redis_server.url, "-o", str(tmp_path / "imported.yaml"))):
+        rc, out, err = run(capsys, *args)
+        assert rc == 1, out + err
+        assert "not UTF-8 text" in err and "internal error" not in err, err
+        assert "xff" not in err and "xfe" not in err and "s3" not in err
