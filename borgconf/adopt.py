@@ -334,8 +334,8 @@ def _parts(facts: ServerFacts, url: str) -> _Parts:
         if SAME_SETTING.get(p.name) in facts.config:
             continue  # Valkey's new name of a setting written under its old one
         seen.add(p.name)
-        raw = next(facts.config[n] for n in p.names() if n in facts.config)
-        known = next((defaults[n] for n in p.names() if n in defaults), None)
+        raw = p.value_in(facts.config)
+        known = p.value_in(defaults)
         if p.name in ENVIRONMENT_OWNED or any(a in ENVIRONMENT_OWNED for a in p.aliases):
             if known is None or P.canonical_live(p, raw) != P.canonical_live(p, known):
                 env_owned.append(p.name)  # dir has no default: always the deployment's

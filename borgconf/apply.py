@@ -348,7 +348,7 @@ def check_evidence(s: _Session, tp: TargetPlan, param_changes: list[Change], use
     drift = []
     for c in param_changes:
         p = params[c.parameter]
-        raw = next((fresh.config[n] for n in p.names() if n in fresh.config), None)
+        raw = p.value_in(fresh.config)
         if raw is None:
             raise ApplyError(f"{s.address} does not report parameter {c.parameter!r}")
         previous[c.parameter] = raw if p.sensitive else P.canonical_live(p, raw)  # type: ignore[assignment]
@@ -459,7 +459,7 @@ def set_values(s: _Session, wanted: dict[str, str], wanted_users: dict, user_cha
 def _holds(name: str, value: str, now: dict[str, str]) -> bool:
     """Whether the server's reply ``now`` (CONFIG GET) holds ``value`` for parameter ``name``."""
     p = _catalog_param(name)
-    raw = next((now[n] for n in p.names() if n in now), None)
+    raw = p.value_in(now)
     if raw is None:
         return False
     return raw == value if p.sensitive else P.canonical_live(p, raw) == P.canonical_live(p, value)
@@ -468,7 +468,7 @@ def _holds(name: str, value: str, now: dict[str, str]) -> bool:
 def _shown(name: str, now: dict[str, str]) -> str:
     """``name`` with the value the server's reply ``now`` holds for it; a sensitive one by name only."""
     p = _catalog_param(name)
-    raw = next((now[n] for n in p.names() if n in now), None)
+    raw = p.value_in(now)
     return name if p.sensitive or raw is None else f"{name} (now {P.canonical_live(p, raw)!r})"
 
 
@@ -587,7 +587,7 @@ def verify(s: _Session, wanted: dict[str, str], wanted_users: dict, user_changes
     after = (s.take_read_back(names) or s.config_get(names)) if wanted else {}
     for name, value in wanted.items():
         p = params[name]
-        raw = next((after[n] for n in p.names() if n in after), None)
+        raw = p.value_in(after)
         got = raw if p.sensitive else P.canonical_live(p, raw)
         expected = value if p.sensitive else P.canonical_live(p, value)
         if got != expected:

@@ -66,6 +66,10 @@ class Param:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
+    def value_in(self, reply: dict[str, str]) -> str | None:
+        """What a CONFIG GET reply holds for this parameter, under its name or an alias (None: not there)."""
+        return next((reply[n] for n in self.names() if n in reply), None)
+
     def cls_for(self, server_key: str | None) -> str:
         """Class (live / restart / protected) on that server; ``cls`` (the strictest) for an unknown one."""
         if server_key is None:
