@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import AuthError, BorgconfError, ConnectionFailed
+from .errors import AuthError, BorgconfError, ConnectionFailed, LockError
 from .records import field, record
 
 
@@ -513,8 +513,6 @@ def round_trip(client, commands, conn=None) -> list:
     if conn is None:
         conn = getattr(client, "connection", None)  # a single-connection client's own
         if conn is None and getattr(client, "borgconf_lock_closed", False):
-            from .errors import LockError
-
             raise LockError("the apply lock's client is used after the lock was let go; nothing was sent")
     own = conn is None
     if own:
@@ -625,11 +623,8 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     import redis.exceptions as rx
 
     asks = [(cmd, user, probe) for cmd, info in infos.items() for user in acl_users for probe in dryrun_probes(cmd, info)]
-    try:
-        pipe = client.pipeline(transaction=False)
-        for _, user, probe in asks:
-            pipe.execute_command("ACL", "DRYRUN", user, *probe)
-        replies = pipe.execute(raise_on_error=False) if asks else []
+    try:  # (over the apply lock's connection when ``client`` is the lock's: round_trip)
+        replies = round_trip(client, [("ACL", "DRYRUN", user, *probe) for _, user, probe in asks]) if asks else []
     except rx.RedisError as exc:
         raise translate(exc, target, address, "check who may run the disabled commands (ACL DRYRUN)") from None
     allowed: dict[str, list[str]] = {cmd: [] for cmd in infos}

@@ -43,7 +43,7 @@ server only while the connection that took the lock is alive, i.e. only while
 the lock has been held without a break since it was taken.  :meth:`check`
 says so explicitly (``CLIENT LIST ID <own id>`` still shows our name);
 :meth:`ApplyLock.call` sends that check and a command in one round trip, and a
-pipeline of ``lock.client`` runs on the lock connection too.
+round trip of ``lock.client`` (live.round_trip) runs on the lock connection too.
 
 ACL: the user needs ``+client|setname +client|list``.  Without them taking
 the lock fails with a LockError naming those permissions; it is never skipped
@@ -64,6 +64,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from .errors import LockError
+from .live import round_trip
 from .records import record
 
 PREFIX = "borgconf-apply-"
@@ -107,24 +108,6 @@ def parse_client_list(reply: Any, prefix: str = PREFIX) -> list[Contender]:
     return sorted(out, key=lambda c: c.id)
 
 
-class _OnlyConnection:
-    """A pool of one connection, the lock's, for a pipeline of the lock client:
-    it hands out that connection and never gives it back to the real pool (the
-    lock closes it at release); everything else is the real pool's."""
-
-    def __init__(self, pool, conn) -> None:
-        self._pool, self._conn = pool, conn
-
-    def get_connection(self, *args, **kwargs):
-        return self._conn
-
-    def release(self, conn) -> None:
-        pass
-
-    def __getattr__(self, name):
-        return getattr(self._pool, name)
-
-
 class ApplyLock:
     """The apply lock on one server. ``acquire()`` / ``check()`` / ``release()``,
     or use it as a context manager (or :func:`apply_lock`).
@@ -164,11 +147,8 @@ class ApplyLock:
         self._conn = lc.connection
         self._lost = None
         self._conn.register_connect_callback(self._refuse_reconnect)
-        # redis-py's pipeline() takes a connection of the pool, not the client's one:
-        # a pipeline of the lock client goes over the lock connection too (the read
-        # under the lock; no second connection, no second AUTH, per target)
-        one = _OnlyConnection(self._parent.connection_pool, self._conn)
-        lc.pipeline = lambda transaction=True, shard_hint=None: redis.client.Pipeline(one, lc.response_callbacks, transaction, shard_hint)
+        # every round trip of the lock client (live.round_trip: the read under the lock,
+        # ACL DRYRUN) goes over this one connection: no second connection, no second AUTH
         self._lc = lc
 
     def _refuse_reconnect(self, conn) -> None:
@@ -200,8 +180,6 @@ class ApplyLock:
     def _cmd(self, *args):
         import redis.exceptions as rx
 
-        from .live import round_trip
-
         reply = round_trip(self._lc, [args], self._conn)[0]
         if isinstance(reply, rx.ResponseError):
             self._refused(args, reply)
@@ -228,8 +206,6 @@ class ApplyLock:
         ``extra`` commands follow in the same round trip: when the list shows the
         lock held, they ran under it. Returns the contenders and their replies."""
         import redis.exceptions as rx
-
-        from .live import round_trip
 
         replies = round_trip(self._lc, [("CLIENT", "SETNAME", self.name), ("CLIENT", "LIST", "TYPE", "normal"), *extra], self._conn)
         for args, reply in zip((("CLIENT", "SETNAME"), ("CLIENT", "LIST")), replies):
@@ -329,8 +305,6 @@ class ApplyLock:
 
         if not self.held or self._conn is None:
             raise LockError(self._lost_message() if self.id is not None else f"the apply lock on {self.address} is not held")
-        from .live import round_trip
-
         try:
             mine_reply, *replies = round_trip(self._lc, [("CLIENT", "LIST", "ID", self.id), *commands], self._conn)
         except (rx.RedisError, LockError):
