@@ -97,7 +97,7 @@ class Change:
     @property
     def parameter(self) -> str:
         """The change's label (the plan file's ``parameter`` key)."""
-        return self.id._label  # type: ignore[attr-defined]  # str(self.id), without two calls
+        return str(self.id)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
