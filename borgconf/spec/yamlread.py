@@ -333,9 +333,7 @@ def _simple_doc(parser: Any, text: str, shown: str) -> _Doc | None:
             made[key] = constructor.construct_object(node, deep=True), tag
         return made[key]
 
-    def value(i: int, path: tuple) -> tuple[Any, int]:
-        if len(path) > MAX_DEPTH - 1:
-            raise _NotSimple
+    def value(i: int, path: tuple) -> tuple[Any, int]:  # (as deep as the events: under MAX_DEPTH)
         e = body[i]
         if isinstance(e, ScalarEvent):
             v = _scalar(scalar(e)[0], path, pos, written, plain_text)
