@@ -14,7 +14,6 @@ import copy
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -282,13 +281,32 @@ def test_apply_of_a_saved_plan_shows_the_lint_the_plan_showed(redis_factory, tmp
     assert server.client(password="saved-plan-pass-1").config_get("hz")["hz"] == "13"
 
 
+def test_apply_of_a_format_1_0_plan_shows_every_finding_of_its_own_lint(redis_factory, tmp_path, capsys):
+    """A plan of format 1.0 recorded no lint: apply cannot know which findings the
+    plan showed, so it shows all of its own offline lint, no-requirepass included
+    (the server's password is not read before the lock)."""
+    server = redis_factory(password="saved-plan-pass-4")
+    spec = write_spec(tmp_path / "s.yaml", server.url, "server:\n  hz: 16\n  save: \"\"\n", target_extra="password: saved-plan-pass-4")
+    plan = tmp_path / "plan.json"
+    rc, out, err = run(capsys, "plan", "--out", plan, spec)
+    assert rc == 0 and "no-requirepass" not in out + err, out + err
+    doc = json.loads(plan.read_text())
+    doc["format_version"] = "1.0"
+    del doc["lint"]
+    plan.write_text(json.dumps(doc))
+    rc, out, err = run(capsys, "apply", "--auto-approve", plan)
+    assert rc == 0, out + err
+    assert "[no-persistence]" in out + err and "[no-requirepass]" in out + err
+    assert server.client(password="saved-plan-pass-4").config_get("hz")["hz"] == "16"
+
+
 def test_apply_of_a_saved_plan_made_from_a_relative_spec_path_keeps_the_plans_findings(redis_factory, tmp_path, capsys, monkeypatch):
     """The plan names the spec as written (specs/s.yaml) and is saved elsewhere
     (out/plan.json); apply loads the spec by the path the plan records. A
     finding the plan had (no-persistence) is still shown; one a server ruled out
     (no-requirepass) is not."""
     server = redis_factory(password="saved-plan-pass-2")
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # a repository: the plan may name a spec anywhere in it
+    (tmp_path / ".git").mkdir()  # a repository: the plan may name a spec anywhere in it
     (tmp_path / "specs").mkdir()
     (tmp_path / "out").mkdir()
     write_spec(tmp_path / "specs" / "s.yaml", server.url, "server:\n  hz: 14\n  save: \"\"\n", target_extra="password: saved-plan-pass-2")
