@@ -278,7 +278,12 @@ class _Pipeline:
         for args in self.queued:
             if args[0] == "__DEL__":
                 out.append(1 if self.fake.keys.pop(args[1], None) is not None else 0)
-            else:
+                continue
+            try:
                 out.append(self.fake.execute_command(*args))
+            except rx.ResponseError as exc:  # as redis-py: an error reply in its place, unless asked to raise
+                if raise_on_error:
+                    raise
+                out.append(exc)
         self.queued.clear()
         return out

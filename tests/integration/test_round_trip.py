@@ -38,7 +38,7 @@ def test_a_broken_connection_is_closed_and_the_error_raised(redis_server):
         redis_server.client().execute_command("CLIENT", "KILL", "ID", first)
         with pytest.raises(rx.ConnectionError):
             round_trip(client, [("PING",), ("PING",)], conn)
-        assert conn._sock is None  # closed, not left half read
+        assert conn._sock is None  # closed, not left half read (redis-py's failed read closes it; so does round_trip)
     finally:
         pool.release(conn)
     # from the pool, a dead idle connection is replaced before anything is sent (redis-py)
@@ -133,6 +133,7 @@ def test_noauth_closes_the_connection_and_first_call_tries_the_password(redis_fa
     client = _client(server)
     with pytest.raises(rx.AuthenticationError):  # NOAUTH for each of the three: none may stay on the socket
         round_trip(client, [("CONFIG", "GET", "h[z]"), ("CLIENT", "ID"), ("PING",)])
+    # (redis-py closes the connection on NOAUTH itself; round_trip would too)
     assert all(c._sock is None for c in client.connection_pool._available_connections)
     monkeypatch.setenv("BORGCONF_PASSWORD", "right-pw")
     client = _client(server)  # wrong first, then the right one: first_call goes on to it
@@ -142,40 +143,25 @@ def test_noauth_closes_the_connection_and_first_call_tries_the_password(redis_fa
     assert client.borgconf_auth == "BORGCONF_PASSWORD"
 
 
-class _Double:
-    """A test double without a connection pool (tests/fakeredis_client.py's kind)."""
+def test_a_client_without_a_pool_runs_its_own_pipeline_with_errors_in_place():
+    """A test double (tests/fakeredis_client.py) has no connection pool: round_trip
+    runs its pipeline, and an error reply stays in its place there too."""
+    from fakeredis_client import FakeRedis
 
-    def __init__(self) -> None:
-        self.sent: list[tuple] = []
-
-    def pipeline(self, transaction=True):
-        double = self
-
-        class _Pipe:
-            def execute_command(self, *args):
-                double.sent.append(args)
-
-            def execute(self, raise_on_error=True):
-                return [f"reply {i}" for i, _ in enumerate(double.sent)]
-
-        return _Pipe()
-
-
-def test_a_client_without_a_pool_runs_its_own_pipeline():
-    double = _Double()
-    assert round_trip(double, [("PING",), ("ECHO", "x")]) == ["reply 0", "reply 1"]
-    assert double.sent == [("PING",), ("ECHO", "x")]
+    fake = FakeRedis({"hz": "11"})
+    got = round_trip(fake, [("CONFIG", "GET", "hz"), ("CONFIG", "SET", "no-such-parameter", "1"), ("CONFIG", "GET", "hz")])
+    assert got[0] == got[2] == ["hz", "11"]
+    assert isinstance(got[1], rx.ResponseError) and "no-such-parameter" in str(got[1])
 
 
 def test_a_password_set_as_raw_bytes_is_a_clear_error_without_its_bytes(redis_server, tmp_path, capsys):
     """masterauth (read by every plan, and by import) set by another tool to bytes that
     are not UTF-8: plan and import say what is wrong and quote none of them (the
     decoder's message would)."""
-    from cli_helpers import run
+    from cli_helpers import run, write_spec
 
     redis_server.client().config_set("masterauth", b"\xffs3\xfecret")
-    spec = tmp_path / "s.yaml"
-    spec.write_text(f"version: 1\ntarget:\n  url: {redis_server.url}\nserver:\n  hz: 12\n")
+    spec = write_spec(tmp_path / "s.yaml", redis_server.url, "server:\n  hz: 12\n")
     for args in (("plan", str(spec)), ("import", "--url", redis_server.url, "-o", str(tmp_path / "imported.yaml"))):
         rc, out, err = run(capsys, *args)
         assert rc == 1, out + err
