@@ -55,11 +55,14 @@ def unread_at(port: int) -> set[int]:
     server has not read yet (its side's receive queue, /proc/net/tcp): a command
     that reached a server, asleep or busy, before it ran."""
     out = set()
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            local, remote, state, queues = line.split()[1:5]
-            if int(local.split(":")[1], 16) == port and state == "01" and int(queues.split(":")[1], 16) > 0:
-                out.add(int(remote.split(":")[1], 16))
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # a server on 127.0.0.1, or on ::1
+        if not os.path.exists(table):
+            continue
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, remote, state, queues = line.split()[1:5]
+                if int(local.rsplit(":", 1)[1], 16) == port and state == "01" and int(queues.split(":")[1], 16) > 0:
+                    out.add(int(remote.rsplit(":", 1)[1], 16))
     return out
 
 
@@ -70,13 +73,21 @@ def stopped(pid: int, timeout: float = 5.0) -> None:
     task = f"/proc/{pid}/task"
     while True:
         states = []
-        for tid in os.listdir(task):
+        try:
+            with open(f"/proc/{pid}/stat") as f:  # the process, not one of its threads (a thread that ends is Z a moment)
+                ended = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            tids = os.listdir(task)
+        except FileNotFoundError:
+            ended = True
+        if ended:
+            raise AssertionError(f"process {pid} ended instead of stopping")
+        for tid in tids:
             try:
                 with open(f"{task}/{tid}/stat") as f:
                     states.append(f.read().rsplit(")", 1)[1].split()[0])
             except FileNotFoundError:
                 continue  # a thread that ended
-        if states and all(s in ("T", "t") for s in states):
+        if states and all(s in ("T", "t", "Z", "X") for s in states) and any(s in ("T", "t") for s in states):
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"process {pid} was not stopped after {timeout} s ({states})")

@@ -336,7 +336,8 @@ def _stop_while_holding(proc, admin) -> bool:
             port = admin.connection_pool.connection_kwargs["port"]
             lock_port = int(holders[0].addr.rsplit(":", 1)[1])
             deadline = time.monotonic() + 5
-            while lock_port in unread_at(port) and time.monotonic() < deadline:
+            while lock_port in unread_at(port):
+                assert time.monotonic() < deadline, "the server did not read what the stopped apply had sent"
                 time.sleep(0.001)
             return bool(named(admin))
         time.sleep(0.001)

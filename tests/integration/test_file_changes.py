@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from cli_helpers import busy, config_file_cannot_be_rewritten, run, write_spec
+from cli_helpers import busy, config_file_cannot_be_rewritten, run, stopped, write_spec
 
 OLD = "Kq7vXw2pLm9sRt4z"
 NEW = "Hb3nYc8dJf5gVu6e"
@@ -150,18 +150,13 @@ def test_a_spec_without_render_paths_plans_no_file(redis_factory, tmp_path, caps
 
 
 def _stopped(proc: subprocess.Popen, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "T":
-            return True
-        time.sleep(0.05)
-    return False
+    """Whether the apply stopped at its test hook, every thread (cli_helpers.stopped);
+    False when it ended instead, or did not stop in time."""
+    try:
+        stopped(proc.pid, timeout)
+    except AssertionError:
+        return False
+    return True
 
 
 def _apply_paused_at(step: str, spec: Path, env: dict[str, str]) -> subprocess.Popen:
