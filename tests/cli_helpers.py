@@ -77,7 +77,7 @@ def stopped(pid: int, timeout: float = 5.0) -> None:
             with open(f"/proc/{pid}/stat") as f:  # the process, not one of its threads (a thread that ends is Z a moment)
                 ended = f.read().rsplit(")", 1)[1].split()[0] == "Z"
             tids = os.listdir(task)
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone, or going: ESRCH on read
             ended = True
         if ended:
             raise AssertionError(f"process {pid} ended instead of stopping")
@@ -85,8 +85,8 @@ def stopped(pid: int, timeout: float = 5.0) -> None:
             try:
                 with open(f"{task}/{tid}/stat") as f:
                     states.append(f.read().rsplit(")", 1)[1].split()[0])
-            except FileNotFoundError:
-                continue  # a thread that ended
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a thread that ended (before the open, or between the open and the read: ESRCH)
         if states and all(s in ("T", "t", "Z", "X") for s in states) and any(s in ("T", "t") for s in states):
             return
         if time.monotonic() > deadline:
