@@ -88,11 +88,32 @@ def _raw_reply(reply, **options):
     return reply
 
 
+@lru_cache(maxsize=1)
+def _one_try():
+    """``Retry(NoBackoff(), 0)``: one try, no backoff. redis-py deep-copies the
+    Retry it is given twice per client (for the pool, then for the connection),
+    as it may change it (update_supported_errors, update_retries): each of those
+    replaces an attribute, and NoBackoff holds no state, so a copy of the
+    attributes is that deep copy, for a twentieth of its cost, per target of a
+    fleet (issue 12)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    class OneTry(Retry):
+        def __init__(self) -> None:
+            super().__init__(NoBackoff(), 0)
+
+        def __deepcopy__(self, memo):
+            copy = object.__new__(type(self))
+            copy.__dict__.update(self.__dict__)
+            return copy
+
+    return OneTry
+
+
 def connect(target, *, url: str | None = None):
     """A redis-py client for a target; nothing is sent until the first command."""
     import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
     from . import redact
 
@@ -112,7 +133,7 @@ def connect(target, *, url: str | None = None):
         protocol=2,
         # one try: redis-py 8 retries with seconds of backoff by default, and a
         # reconciler must fail within target.timeout, not minutes later
-        retry=Retry(NoBackoff(), 0),
+        retry=_one_try()(),
     )
     if parts.scheme == "rediss":
         kwargs["ssl"] = True
@@ -491,6 +512,35 @@ def state_commands(target, commands: dict[str, str] | None = None, users: list[s
     return out
 
 
+def _packed(conn, commands) -> list[bytes]:
+    """``conn.pack_commands(commands)``: the same bytes, in one call to hiredis per
+    command when every argument is text or a whole number (as nearly all of
+    borgconf's are) and the connection encodes text as strict UTF-8, as redis-py's
+    own serializer then does; its per-argument encoding in Python cost about as
+    much as the rest of a round trip's own work (issue 12). Anything else (bytes,
+    a float, a bool that redis-py refuses, a command name holding a space that
+    redis-py splits, no hiredis) is packed by redis-py, errors included."""
+    pack = _hiredis_pack()
+    enc = getattr(conn, "encoder", None)
+    if pack is None or enc is None or enc.encoding.lower() not in ("utf-8", "utf8") or enc.encoding_errors != "strict":
+        return conn.pack_commands(commands)
+    out = []
+    for args in commands:
+        if not args or (type(args[0]) is str and " " in args[0]) or not all(type(a) is str or type(a) is int for a in args):
+            return conn.pack_commands(commands)
+        out.append(pack(tuple(args)))
+    return [b"".join(out)]
+
+
+@lru_cache(maxsize=1)
+def _hiredis_pack():
+    try:
+        from hiredis import pack_command
+    except ImportError:  # redis-py without hiredis: its own serializer
+        return None
+    return pack_command
+
+
 def round_trip(client, commands, conn=None) -> list:
     """``commands`` in one write and their replies in order, an error reply in its
     place (a pipeline's ``execute(raise_on_error=False)``), over ``conn`` or a
@@ -518,7 +568,7 @@ def round_trip(client, commands, conn=None) -> list:
     if own:
         conn = pool.get_connection()
     try:
-        conn.send_packed_command(conn.pack_commands(commands))
+        conn.send_packed_command(_packed(conn, commands))
         out = []
         for args in commands:
             try:
