@@ -229,6 +229,8 @@ def check_offline(plan: Plan, spec, targets) -> None:
 def compare(saved: TargetPlan, fresh: TargetPlan, *, address: str, saved_file: bool = True) -> None:
     """Refuse (StalePlan) unless ``fresh`` -- planned again under the lock --
     holds exactly the changes of ``saved``."""
+    if fresh is saved:  # the read under the lock gave the plan's inputs again: the plan itself (fleet.apply_fleet's replan)
+        return
     # file changes are checked by filechanges.FileStep (rendered again, by fingerprint)
     have = {c.parameter: c for c in saved.changes if c.kind != "file"}
     now = {c.parameter: c for c in fresh.changes if c.kind != "file"}
