@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/fleet_scale.py [--sizes 1,10,50,100] [--runs 3]
                                                [--parallel 16] [--version-select 8.2]
+                                               [--server-dir /dev/shm] [--out-name NAME.md]
 
 Starts max(N) throwaway ``redis-server`` processes (tests/redis_servers.py:
 127.0.0.1, free ports, a real redis.conf each in a temporary directory,
@@ -19,7 +20,13 @@ Before each run the ten parameters are set back to every server's own values
 and persisted (not timed), so every timed apply really changes 10 x N values.
 Sizes are interleaved run by run, so the machine's drift hits N = 1 and
 N = 100 alike. Each figure is the median of the runs; its ratio is over the
-same figure at the smallest N of the same run. Peak RSS is the child's own
+same figure at the smallest N of the same run.
+
+Where the servers keep their files matters on one machine: every apply ends
+with CONFIG REWRITE, which writes redis.conf and fsyncs it, and 100 servers
+sharing one disk queue those fsyncs on it (a fleet's servers, each on its own
+machine, do not). ``--server-dir /dev/shm`` puts their directories on tmpfs;
+the table says which file system they were on. Peak RSS is the child's own
 ``ru_maxrss`` (see benchmarks/run.py, LAUNCHER). The goal of issue 12 is
 plan and apply at N = 100 within 2x of N = 1; a miss shows as ``no`` and never
 turns into an exit code. The table is printed and written to
@@ -32,6 +39,7 @@ import argparse
 import datetime as _dt
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -66,6 +74,20 @@ def start_servers(binary: str, n: int, tmpdir: Path, workers: int = 4) -> list[R
     return servers
 
 
+def _filesystem(path: Path) -> str:
+    """The file system a path is on, as /proc/mounts names it (e.g. "tmpfs at /dev/shm")."""
+    best = ("?", "?")
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                _dev, mount, fstype = line.split()[:3]
+                if (str(path) + "/").startswith(mount.rstrip("/") + "/") and len(mount) >= len(best[1]):
+                    best = (fstype, mount)
+    except OSError:
+        pass
+    return f"`{path}` ({best[0]} at {best[1]})"
+
+
 def fmt(x: float) -> str:
     return f"{x:.3f}"
 
@@ -78,8 +100,18 @@ def main() -> int:
     ap.add_argument("--version-select", default="8.2", choices=["7.0", "8.2"])
     ap.add_argument("--borgconf", default=str(Path(sys.executable).parent / "borgconf"))
     ap.add_argument("--results", default=str(HERE / "results"))
+    ap.add_argument(
+        "--server-dir",
+        default=None,
+        help="where the servers' directories (redis.conf, CONFIG REWRITE's file) go: default the system's temporary "
+        "directory; e.g. /dev/shm, so that 100 servers on one machine do not queue their CONFIG REWRITE fsyncs on one "
+        "disk, as servers on their own machines do not",
+    )
+    ap.add_argument("--out-name", default="fleet-scale.md", help="file name of the table in --results (default fleet-scale.md)")
     args = ap.parse_args()
     sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
+    if Path(args.out_name).name != args.out_name or not args.out_name.endswith(".md"):
+        raise SystemExit("--out-name must be a file name ending in .md (it is written in --results)")
     if not sizes or sizes[0] < 1 or args.runs < 1:
         raise SystemExit("--sizes needs positive numbers and --runs at least 1")
     found = find_binaries()  # keyed by server ("redis-8.2") since the fixture offers four servers
@@ -99,7 +131,8 @@ def main() -> int:
         env["PYTHONPYCACHEPREFIX"] = str(tmpdir / "pycache")
         load_before = os.getloadavg()
         t0 = time.perf_counter()
-        servers = start_servers(binary, max(sizes), tmpdir)
+        server_root = Path(tempfile.mkdtemp(prefix="borgconf-fleet-servers-", dir=args.server_dir)) if args.server_dir else tmpdir
+        servers = start_servers(binary, max(sizes), server_root)
         started = time.perf_counter() - t0
         print(f"started {len(servers)} redis-server {binary_version(binary)} in {started:.1f} s", flush=True)
         clients = [s.client(socket_timeout=10) for s in servers]
@@ -138,6 +171,8 @@ def main() -> int:
                 c.close()
             for s in servers:
                 s.stop()
+            if server_root != tmpdir:
+                shutil.rmtree(server_root, ignore_errors=True)
 
     load_after = os.getloadavg()
     base = sizes[0]
@@ -166,8 +201,9 @@ def main() -> int:
         f"- each target: 10 live parameters (`{', '.join(CHANGES)}`); apply = CONFIG SET, verify, CONFIG REWRITE on every target",
         "- peak RSS: the borgconf process's own `ru_maxrss` (one process plans/applies all N targets)",
         f"- goal (issue 12): plan and apply at N = {top} within {GOAL:g}× of N = {base}",
-        f"- {top} servers started in {started:.1f} s (not timed in the table)",
-        f"- command: `python benchmarks/fleet_scale.py --sizes {','.join(map(str, sizes))} --runs {args.runs} --parallel {args.parallel} --version-select {args.version_select}`",
+        f"- {top} servers started in {started:.1f} s (not timed in the table); their directories (redis.conf, rewritten by CONFIG REWRITE with an fsync) on {_filesystem(server_root)}",
+        f"- command: `python benchmarks/fleet_scale.py --sizes {','.join(map(str, sizes))} --runs {args.runs} --parallel {args.parallel} --version-select {args.version_select}"
+        + (f" --server-dir {args.server_dir}" if args.server_dir else "") + "`",
         "",
         table,
         "",
@@ -176,8 +212,9 @@ def main() -> int:
     print(text)
     out_dir = Path(args.results)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "fleet-scale.md").write_text(text)
-    print(f"written to {out_dir / 'fleet-scale.md'}")
+    name = args.out_name
+    (out_dir / name).write_text(text)
+    print(f"written to {out_dir / name}")
     return 0
 
 
