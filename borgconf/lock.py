@@ -108,6 +108,22 @@ def parse_client_list(reply: Any, prefix: str = PREFIX) -> list[Contender]:
     return sorted(out, key=lambda c: c.id)
 
 
+def lists(reply: Any, client_id: int, name: str) -> bool:
+    """Whether a CLIENT LIST reply lists connection ``client_id`` named ``name``:
+    one of its lines has both fields. What :func:`parse_client_list` says of the
+    reply to ``CLIENT LIST ID <client_id>`` (one line, or none once the connection
+    is gone), without splitting the line into its ~35 fields: apply asks it twice
+    per target (issue 12). A field is ``key=value`` between single spaces, and no
+    value holds a space (Redis refuses one in a name or a user), so a field is
+    found as `` key=value `` in the line with a space either side."""
+    want_id, want_name = f" id={client_id} ", f" name={name} "
+    for line in _text(reply).splitlines():
+        padded = f" {line} "
+        if want_id in padded and want_name in padded:
+            return True
+    return False
+
+
 class ApplyLock:
     """The apply lock on one server. ``acquire()`` / ``check()`` / ``release()``,
     or use it as a context manager (or :func:`apply_lock`).
@@ -310,8 +326,7 @@ class ApplyLock:
         except (rx.RedisError, LockError):
             self.held = False
             raise LockError(self._lost_message()) from None
-        mine = parse_client_list(mine_reply) if not isinstance(mine_reply, Exception) else []
-        if not mine or mine[0].id != self.id or mine[0].name != self.name:
+        if isinstance(mine_reply, Exception) or not lists(mine_reply, self.id, self.name):
             self.held = False
             raise LockError(self._lost_message())
         if not replies:
@@ -354,4 +369,4 @@ def apply_lock(client, *, timeout: float = 10.0, required: bool = True, address:
         lock.release()
 
 
-__all__ = ["ApplyLock", "apply_lock", "parse_client_list", "Contender", "PREFIX", "PERMISSIONS"]
+__all__ = ["ApplyLock", "apply_lock", "parse_client_list", "lists", "Contender", "PREFIX", "PERMISSIONS"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 
-from borgconf.lock import PREFIX, Contender, parse_client_list
+from borgconf.lock import PREFIX, Contender, lists, parse_client_list
 
 # lines as Redis 7.0, Redis 8.2 and Valkey write them (fields vary by version)
 LINES = [
@@ -58,3 +58,24 @@ def test_the_same_as_splitting_every_line_on_shuffled_replies():
         reply = ("\r\n" if rng.random() < 0.5 else "\n").join(lines)
         for prefix in (PREFIX, "app", "not-", ""):
             assert parse_client_list(reply, prefix) == _every_line(reply, prefix)
+
+
+def test_lists_says_what_the_parse_says_of_one_connection():
+    """lock.lists (apply's check that the lock connection still holds its name)
+    against the reference, for every line of LINES asked about by every id and
+    name of LINES, one line at a time (the reply to CLIENT LIST ID) and all of them."""
+    fields = [dict(_FIELD.findall(line)) for line in LINES]
+    ids = [int(f["id"]) for f in fields if f.get("id", "").isdigit()]
+    names = [f.get("name", "") for f in fields] + [PREFIX, f"{PREFIX}0123", "x"]
+    checked = 0
+    for reply in [*LINES, "\n".join(LINES), "\r\n".join(LINES), ""]:
+        seen = {(c.id, c.name) for c in _every_line(reply, prefix="")}
+        for cid in ids + [1, 70]:
+            for name in names:
+                if not name:
+                    continue
+                assert lists(reply, cid, name) == ((cid, name) in seen), (reply, cid, name)
+                assert lists(reply.encode(), cid, name) == lists(reply, cid, name)
+                checked += (cid, name) in seen
+    assert checked > 10  # both answers were asked for
+    assert not lists(None, 7, f"{PREFIX}0123abcd")
