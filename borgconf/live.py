@@ -95,7 +95,8 @@ def _one_try():
     as it may change it (update_supported_errors, update_retries): each of those
     replaces an attribute, and NoBackoff holds no state, so a copy of the
     attributes is that deep copy, for a twentieth of its cost, per target of a
-    fleet (issue 12)."""
+    fleet (issue 12). The backoff is always a NoBackoff (made here), so the copies
+    share no state."""
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
@@ -518,18 +519,26 @@ def _packed(conn, commands) -> list[bytes]:
     borgconf's are) and the connection encodes text as strict UTF-8, as redis-py's
     own serializer then does; its per-argument encoding in Python cost about as
     much as the rest of a round trip's own work (issue 12). Anything else (bytes,
-    a float, a bool that redis-py refuses, a command name holding a space that
-    redis-py splits, no hiredis) is packed by redis-py, errors included."""
+    a float, a bool that redis-py refuses, a str subclass, a command name holding
+    white space that redis-py splits, a huge number, no hiredis) is packed by
+    redis-py, errors included."""
     pack = _hiredis_pack()
     enc = getattr(conn, "encoder", None)
     if pack is None or enc is None or enc.encoding.lower() not in ("utf-8", "utf8") or enc.encoding_errors != "strict":
         return conn.pack_commands(commands)
     out = []
     for args in commands:
-        if not args or (type(args[0]) is str and " " in args[0]) or not all(type(a) is str or type(a) is int for a in args):
+        first = args[0] if args else None
+        # redis-py splits the first argument at ASCII white space (and drops an empty one);
+        # hiredis formats an int with repr() and crashes when Python refuses one of over
+        # 4300 digits, where redis-py raises ValueError: both are left to redis-py
+        if type(first) is not str or first.split() != [first] or not all(type(a) is str or (type(a) is int and -_INT_BOUND < a < _INT_BOUND) for a in args):
             return conn.pack_commands(commands)
         out.append(pack(tuple(args)))
     return [b"".join(out)]
+
+
+_INT_BOUND = 1 << 64  # the whole numbers _packed gives hiredis: a connection id, a port, a count
 
 
 @lru_cache(maxsize=1)
