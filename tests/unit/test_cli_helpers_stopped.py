@@ -75,3 +75,25 @@ def test_a_process_that_ended_is_said_so(sleeper):
     sleeper.kill()
     with pytest.raises(AssertionError, match="ended instead of stopping"):
         cli_helpers.stopped(sleeper.pid, timeout=5)  # a zombie until waited for
+
+
+def test_a_process_going_while_its_stat_is_read_is_said_to_have_ended(sleeper, monkeypatch):
+    """The process's own stat read fails with ESRCH (it is being reaped): ended, not a crash."""
+    real_open = builtins.open
+
+    class _Going:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            raise ProcessLookupError(3, "No such process")
+
+    def open_(path, *a, **kw):
+        return _Going() if path == f"/proc/{sleeper.pid}/stat" else real_open(path, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", open_)
+    with pytest.raises(AssertionError, match="ended instead of stopping"):
+        cli_helpers.stopped(sleeper.pid, timeout=5)

@@ -66,7 +66,7 @@ def test_lists_says_what_the_parse_says_of_one_connection():
     name of LINES, one line at a time (the reply to CLIENT LIST ID) and all of them."""
     fields = [dict(_FIELD.findall(line)) for line in LINES]
     ids = [int(f["id"]) for f in fields if f.get("id", "").isdigit()]
-    names = [f.get("name", "") for f in fields] + [PREFIX, f"{PREFIX}0123", "x"]
+    names = [f.get("name", "") for f in fields] + [f.get("lib-name", "") for f in fields] + [PREFIX, f"{PREFIX}0123", "x"]
     checked = 0
     for reply in [*LINES, "\n".join(LINES), "\r\n".join(LINES), ""]:
         seen = {(c.id, c.name) for c in _every_line(reply, prefix="")}
@@ -79,3 +79,39 @@ def test_lists_says_what_the_parse_says_of_one_connection():
                 checked += (cid, name) in seen
     assert checked > 10  # both answers were asked for
     assert not lists(None, 7, f"{PREFIX}0123abcd")
+
+
+def test_the_lock_is_lost_unless_client_list_id_shows_its_connection_with_its_name(monkeypatch):
+    """ApplyLock._checked (every command apply sends under the lock) asks CLIENT LIST ID
+    in the same round trip and refuses unless the reply lists the lock connection with
+    the lock's name. round_trip is replaced by canned replies: a pure unit test of the
+    check (tests/integration/test_apply_lock.py kills real lock connections)."""
+    import types
+
+    import pytest
+
+    from borgconf import lock as L
+    from borgconf.errors import LockError
+
+    client = types.SimpleNamespace(connection_pool=types.SimpleNamespace(connection_kwargs={"host": "h", "port": 1}))
+    lk = L.ApplyLock(client)
+    lk.id, lk._conn, lk._lc = 7, object(), object()
+    mine = f"id=7 addr=127.0.0.1:1 fd=9 name={lk.name} age=3 idle=0 flags=N db=0 cmd=client|list user=default lib-name=x"
+    cases = [
+        (mine, True),
+        (mine + "\n", True),
+        (mine.replace(lk.name, PREFIX + "other"), False),  # renamed: another's name, or cleared
+        (mine.replace(f"name={lk.name}", "name="), False),
+        (mine.replace(f"name={lk.name}", f"name=x lib-name={lk.name}"), False),  # the name only as another field's
+        (mine.replace("id=7", "id=8"), False),
+        ("", False),  # the connection is gone
+    ]
+    for reply, held in cases:
+        monkeypatch.setattr(L, "round_trip", lambda *a, r=reply: [r, "PONG"])
+        lk.held = True
+        if held:
+            assert lk.call("PING") == "PONG"
+        else:
+            with pytest.raises(LockError, match="was lost"):
+                lk.call("PING")
+            assert not lk.held
