@@ -36,10 +36,10 @@ turns into an exit code. The table is printed and written to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -68,9 +68,15 @@ def write_spec(path: Path, servers: list[RedisServer]) -> None:
 
 
 def start_servers(binary: str, n: int, tmpdir: Path, workers: int = 4) -> list[RedisServer]:
+    """n servers started; if one fails to start, those that did are stopped."""
     servers = [RedisServer(binary, tmpdir / f"redis-{i:03d}") for i in range(n)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda s: s.start(), servers))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda s: s.start(), servers))
+    except BaseException:
+        for s in servers:
+            s.stop()  # a server never started is left as it is
+        raise
     return servers
 
 
@@ -126,53 +132,48 @@ def main() -> int:
     times: dict[tuple[int, str], list[float]] = {}
     rss: dict[tuple[int, str], list[int]] = {}
     figures = ("plan", "apply", "plan in sync")
-    with tempfile.TemporaryDirectory(prefix="borgconf-fleet-") as tmp:
-        tmpdir = Path(tmp)
+    with contextlib.ExitStack() as stack:  # every step undone in reverse, whichever fails
+        tmpdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="borgconf-fleet-")))
         env["PYTHONPYCACHEPREFIX"] = str(tmpdir / "pycache")
         load_before = os.getloadavg()
         t0 = time.perf_counter()
-        server_root = Path(tempfile.mkdtemp(prefix="borgconf-fleet-servers-", dir=args.server_dir)) if args.server_dir else tmpdir
+        server_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="borgconf-fleet-servers-", dir=args.server_dir))) if args.server_dir else tmpdir
         servers = start_servers(binary, max(sizes), server_root)
+        stack.callback(lambda: [s.stop() for s in servers])
+        clients: list = []
+        stack.callback(lambda: [c.close() for c in clients])
         started = time.perf_counter() - t0
         print(f"started {len(servers)} redis-server {binary_version(binary)} in {started:.1f} s", flush=True)
-        clients = [s.client(socket_timeout=10) for s in servers]
+        clients += [s.client(socket_timeout=10) for s in servers]
         originals = [{name: c.config_get(name)[name] for name in CHANGES} for c in clients]
         specs = {}
         for n in sizes:
             specs[n] = tmpdir / f"fleet-{n}.yaml"
             write_spec(specs[n], servers[:n])
         launcher = Launcher(python, env, ROOT, tmpdir)
-        try:
-            for rnd in range(args.runs + 1):  # round 0 warms up (page cache, bytecode) and is not counted
-                for n in sizes:
-                    with ThreadPoolExecutor(max_workers=8) as pool:
-                        list(pool.map(lambda i: reset(clients[i], originals[i]), range(n)))
-                    par = ["--parallel", str(args.parallel)]
-                    runs = {
-                        "plan": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 2, f"Plan: {10 * n} to change live"),
-                        "apply": ([str(script), "apply", str(specs[n]), "--auto-approve", *par], 0, None),
-                        "plan in sync": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 0, None),
-                    }
-                    for fig in figures:
-                        argv, rc, out = runs[fig]
-                        elapsed, maxrss, _cpu = launcher.run(argv, expect_rc=rc, expect_out=out)
-                        if rnd:
-                            times.setdefault((n, fig), []).append(elapsed)
-                            rss.setdefault((n, fig), []).append(maxrss)
-                    print(f"round {rnd} N={n}: " + ", ".join(f"{f} {times.get((n, f), [0])[-1]:.2f}s" for f in figures) if rnd else f"warm-up N={n} done", flush=True)
-            # every server really holds the applied values
-            for c in clients:
-                got = {name: c.config_get(name)[name] for name in ("maxmemory-policy", "hz")}
-                if got != {"maxmemory-policy": CHANGES["maxmemory-policy"], "hz": CHANGES["hz"]}:
-                    raise RunFailed(f"a server does not hold the applied values: {got}")
-        finally:
-            launcher.close()
-            for c in clients:
-                c.close()
-            for s in servers:
-                s.stop()
-            if server_root != tmpdir:
-                shutil.rmtree(server_root, ignore_errors=True)
+        stack.callback(launcher.close)
+        for rnd in range(args.runs + 1):  # round 0 warms up (page cache, bytecode) and is not counted
+            for n in sizes:
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(lambda i: reset(clients[i], originals[i]), range(n)))
+                par = ["--parallel", str(args.parallel)]
+                runs = {
+                    "plan": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 2, f"Plan: {10 * n} to change live"),
+                    "apply": ([str(script), "apply", str(specs[n]), "--auto-approve", *par], 0, None),
+                    "plan in sync": ([str(script), "plan", str(specs[n]), "--detailed-exitcode", *par], 0, None),
+                }
+                for fig in figures:
+                    argv, rc, out = runs[fig]
+                    elapsed, maxrss, _cpu = launcher.run(argv, expect_rc=rc, expect_out=out)
+                    if rnd:
+                        times.setdefault((n, fig), []).append(elapsed)
+                        rss.setdefault((n, fig), []).append(maxrss)
+                print(f"round {rnd} N={n}: " + ", ".join(f"{f} {times.get((n, f), [0])[-1]:.2f}s" for f in figures) if rnd else f"warm-up N={n} done", flush=True)
+        # every server really holds the applied values
+        for c in clients:
+            got = {name: c.config_get(name)[name] for name in ("maxmemory-policy", "hz")}
+            if got != {"maxmemory-policy": CHANGES["maxmemory-policy"], "hz": CHANGES["hz"]}:
+                raise RunFailed(f"a server does not hold the applied values: {got}")
 
     load_after = os.getloadavg()
     base = sizes[0]
