@@ -25,6 +25,22 @@ def sleeper():
     proc.wait()
 
 
+class _Going:
+    """An open /proc file whose read fails with ``error`` (its task is being reaped)."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        raise self.error
+
+
 def _with_vanishing_thread(monkeypatch, pid, error):
     """/proc/PID/task lists one more thread whose stat raises ``error`` when read."""
     ghost = "999999999"
@@ -34,21 +50,11 @@ def _with_vanishing_thread(monkeypatch, pid, error):
         names = real_listdir(path)
         return [ghost, *names] if path == f"/proc/{pid}/task" else names
 
-    class _Going:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            raise error
-
     def open_(path, *a, **kw):
         if path == f"/proc/{pid}/task/{ghost}/stat":
             if isinstance(error, FileNotFoundError):
                 raise error
-            return _Going()
+            return _Going(error)
         return real_open(path, *a, **kw)
 
     monkeypatch.setattr(cli_helpers.os, "listdir", listdir)
@@ -81,18 +87,8 @@ def test_a_process_going_while_its_stat_is_read_is_said_to_have_ended(sleeper, m
     """The process's own stat read fails with ESRCH (it is being reaped): ended, not a crash."""
     real_open = builtins.open
 
-    class _Going:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            raise ProcessLookupError(3, "No such process")
-
     def open_(path, *a, **kw):
-        return _Going() if path == f"/proc/{sleeper.pid}/stat" else real_open(path, *a, **kw)
+        return _Going(ProcessLookupError(3, "No such process")) if path == f"/proc/{sleeper.pid}/stat" else real_open(path, *a, **kw)
 
     monkeypatch.setattr(builtins, "open", open_)
     with pytest.raises(AssertionError, match="ended instead of stopping"):
