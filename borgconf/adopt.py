@@ -152,17 +152,15 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     """Read everything import needs; writes nothing."""
     import redis.exceptions as rx
 
-    from .live import first_call, info_dict, parse_config_reply, parse_info, round_trip, translate
+    from .live import first_call, info_dict, parse_config_reply, parse_info, translate
+    from .wire import raising, round_trip
     from .users import parse_acl_list, parse_getuser
 
     address = getattr(client, "borgconf_address", target.address)
 
-    def first():
+    def first():  # CONFIG GET's error is its own (a renamed CONFIG), below
         replies = round_trip(client, [(config_command, "GET", "*"), ("INFO", "server", "memory", "replication", "keyspace"), ("COMMAND", "LIST"), ("ACL", "LIST")])
-        for r in replies[1:]:
-            if isinstance(r, Exception):
-                raise r
-        return replies
+        return [replies[0], *raising(replies[1:])]
 
     try:
         replies = first_call(client, address, first)
@@ -185,11 +183,7 @@ def read_server(client, target, *, config_command: str = "CONFIG", password: str
     users = sorted(acl_lines)
 
     def second():
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command("COMMAND", "INFO", *names)
-        for name in users:
-            pipe.execute_command("ACL", "GETUSER", name)
-        return pipe.execute(raise_on_error=True)
+        return raising(round_trip(client, [("COMMAND", "INFO", *names), *(("ACL", "GETUSER", name) for name in users)]))
 
     try:
         info_reply, *getusers = second()

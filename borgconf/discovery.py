@@ -547,11 +547,9 @@ def discover_cluster(connect: Connect, host: str, port: int) -> list[Node]:
     seed = format_address(host, port)
     client = connect(host, port)
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command("INFO", "server")
-        pipe.execute_command("CLUSTER", "SHARDS")
-        pipe.execute_command("CLUSTER", "NODES")
-        info, shards, nodes_text = pipe.execute(raise_on_error=False)
+        from .wire import round_trip
+
+        info, shards, nodes_text = round_trip(client, [("INFO", "server"), ("CLUSTER", "SHARDS"), ("CLUSTER", "NODES")])
     except Exception as exc:
         raise DiscoveryError(f"cannot discover the cluster from {seed}: {_describe(exc)}") from None
     finally:
@@ -583,12 +581,9 @@ def discover_sentinel(connect: Connect, host: str, port: int, master_name: str) 
     seed = format_address(host, port)
     client = connect(host, port)
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command("INFO", "server")
-        pipe.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name)
-        pipe.execute_command("SENTINEL", "MASTER", master_name)
-        pipe.execute_command("SENTINEL", "REPLICAS", master_name)
-        info, addr, master, replicas = pipe.execute(raise_on_error=False)
+        from .wire import round_trip
+
+        info, addr, master, replicas = round_trip(client, [("INFO", "server"), *(("SENTINEL", sub, master_name) for sub in ("GET-MASTER-ADDR-BY-NAME", "MASTER", "REPLICAS"))])
     except Exception as exc:
         raise DiscoveryError(f"cannot ask the Sentinel at {seed}: {_describe(exc)}") from None
     finally:
@@ -660,12 +655,9 @@ def health_problems(client, node: Node) -> list[str]:
     cluster node ``cluster_state:ok``. One pipeline; [] when it passes.
     (Reading back the applied values is the apply's own verify step.)"""
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command("PING")
-        pipe.execute_command("INFO", "replication")
-        if node.managed_by == "cluster":
-            pipe.execute_command("CLUSTER", "INFO")
-        replies = pipe.execute(raise_on_error=False)
+        from .wire import round_trip
+
+        replies = round_trip(client, [("PING",), ("INFO", "replication"), *([("CLUSTER", "INFO")] if node.managed_by == "cluster" else [])])
     except Exception as exc:
         return [f"{node.address}: {_describe(exc)}"]
     problems = []

@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import AuthError, BorgconfError, ConnectionFailed, LockError
+from .errors import AuthError, BorgconfError, ConnectionFailed
 from .records import field, record
+from .wire import raising, round_trip
 
 
 @record
@@ -513,95 +514,6 @@ def state_commands(target, commands: dict[str, str] | None = None, users: list[s
     return out
 
 
-def _packed(conn, commands) -> list[bytes]:
-    """``conn.pack_commands(commands)``: the same bytes, in one call to hiredis per
-    command when every argument is text or a whole number (as nearly all of
-    borgconf's are) and the connection encodes text as strict UTF-8, as redis-py's
-    own serializer then does; its per-argument encoding in Python cost about as
-    much as the rest of a round trip's own work (issue 12). Anything else (bytes,
-    a float, a bool that redis-py refuses, a str subclass, a command name holding
-    white space that redis-py splits, a huge number, no hiredis) is packed by
-    redis-py, errors included."""
-    pack = _hiredis_pack()
-    enc = getattr(conn, "encoder", None)
-    if pack is None or enc is None or enc.encoding.lower() not in ("utf-8", "utf8") or enc.encoding_errors != "strict":
-        return conn.pack_commands(commands)
-    out = []
-    for args in commands:
-        first = args[0] if args else None
-        # redis-py splits the first argument at ASCII white space (and drops an empty one);
-        # hiredis formats an int with repr() and crashes when Python refuses one of over
-        # 4300 digits, where redis-py raises ValueError: both are left to redis-py
-        if type(first) is not str or first.split() != [first] or not all(type(a) is str or (type(a) is int and -_INT_BOUND < a < _INT_BOUND) for a in args):
-            return conn.pack_commands(commands)
-        out.append(pack(tuple(args)))
-    return [b"".join(out)]
-
-
-_INT_BOUND = 1 << 64  # the whole numbers _packed gives hiredis: a connection id, a port, a count
-
-
-@lru_cache(maxsize=1)
-def _hiredis_pack():
-    try:
-        from hiredis import pack_command
-    except ImportError:  # redis-py without hiredis: its own serializer
-        return None
-    return pack_command
-
-
-def round_trip(client, commands, conn=None) -> list:
-    """``commands`` in one write and their replies in order, an error reply in its
-    place (a pipeline's ``execute(raise_on_error=False)``), over ``conn`` or a
-    connection of ``client``'s pool. What redis-py's Pipeline does, without its
-    per-round-trip bookkeeping (a Pipeline object, retries, metrics): half its
-    cost, and apply makes five round trips per target (issue 12). Any other
-    error closes the connection (replies may be left on it) and is raised.
-    A client bound to one connection (``single_connection_client``: the apply
-    lock's ``client``) uses that connection, never another of its pool: apply's
-    read under the lock must go over the connection that holds the lock.
-    A test double without a connection pool runs its own pipeline."""
-    pool = getattr(client, "connection_pool", None)
-    if pool is None:
-        pipe = client.pipeline(transaction=False)
-        for args in commands:
-            pipe.execute_command(*args)
-        return pipe.execute(raise_on_error=False)
-    import redis.exceptions as rx
-
-    if conn is None:
-        conn = getattr(client, "connection", None)  # a single-connection client's own
-        if conn is None and getattr(client, "borgconf_lock_closed", False):
-            raise LockError("the apply lock's client is used after the lock was let go; nothing was sent")
-    own = conn is None
-    if own:
-        conn = pool.get_connection()
-    try:
-        conn.send_packed_command(_packed(conn, commands))
-        out = []
-        for args in commands:
-            try:
-                out.append(client.parse_response(conn, args[0]))
-            except rx.ResponseError as exc:
-                out.append(exc)
-        return out
-    except UnicodeDecodeError:
-        # a value set as raw bytes (a password, a path): the reply cannot be read as
-        # text. Never the decoder's message: it quotes the bytes, and they may be a secret's
-        conn.disconnect()
-        where = getattr(client, "borgconf_address", None) or "the server"
-        raise BorgconfError(
-            f"{where} answered with bytes that are not UTF-8 text (a configuration value set as raw bytes?); "
-            "borgconf reads the configuration as text"
-        ) from None
-    except BaseException:
-        conn.disconnect()
-        raise
-    finally:
-        if own:
-            pool.release(conn)
-
-
 def read_state(client, target, commands: dict[str, str] | None = None, users: list[str] | None = None, command_table: bool = False, config: tuple[str, ...] | None = None, replies: list | None = None) -> LiveState:
     """Everything a plan needs from one server, in one round trip; with
     ``command_table`` (users whose rules name categories), also ``COMMAND``,
@@ -634,9 +546,7 @@ def read_state(client, target, commands: dict[str, str] | None = None, users: li
                     f"{address} is a Sentinel, not a Redis to configure: give the Sentinel's url with "
                     "discover: sentinel and sentinel_master: NAME, and borgconf plans the servers it watches"
                 )
-        for r in (*config_replies, *got):
-            if isinstance(r, Exception):
-                raise r
+        raising([*config_replies, *got])
         merged: dict[str, str] = {}
         for r in config_replies:
             merged.update(parse_config_reply(r))
@@ -699,4 +609,4 @@ def read_allowed(client, target, address: str, infos: dict[str, Any], acl_users:
     return {cmd: tuple(sorted(users)) for cmd, users in allowed.items()}, problems
 
 
-__all__ = ["LiveState", "round_trip", "PLAN_INPUTS", "same_plan_inputs", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "INFO_FIELDS", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]
+__all__ = ["LiveState", "round_trip", "raising", "PLAN_INPUTS", "same_plan_inputs", "connect", "candidate_passwords", "first_call", "read_state", "state_commands", "config_names", "param_names", "config_get_args", "ALWAYS_READ", "read_allowed", "acl_commands", "deniable", "dryrun_probes", "parse_dryrun", "BORGCONF_NEEDS", "translate", "target_password", "parse_info", "info_dict", "info_text_fields", "INFO_FIELDS", "parse_config_reply", "parse_command_info", "parse_command_list", "RENAMED_ELSEWHERE"]

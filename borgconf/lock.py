@@ -43,7 +43,7 @@ server only while the connection that took the lock is alive, i.e. only while
 the lock has been held without a break since it was taken.  :meth:`check`
 says so explicitly (``CLIENT LIST ID <own id>`` still shows our name);
 :meth:`ApplyLock.call` sends that check and a command in one round trip, and a
-round trip of ``lock.client`` (live.round_trip) runs on the lock connection too.
+round trip of ``lock.client`` (wire.round_trip) runs on the lock connection too.
 
 ACL: the user needs ``+client|setname +client|list``.  Without them taking
 the lock fails with a LockError naming those permissions; it is never skipped
@@ -64,7 +64,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from .errors import LockError
-from .live import round_trip
+from .wire import round_trip
 from .records import record
 
 PREFIX = "borgconf-apply-"
@@ -163,7 +163,7 @@ class ApplyLock:
         self._conn = lc.connection
         self._lost = None
         self._conn.register_connect_callback(self._refuse_reconnect)
-        # every round trip of the lock client (live.round_trip: the read under the lock,
+        # every round trip of the lock client (wire.round_trip: the read under the lock,
         # ACL DRYRUN) goes over this one connection: no second connection, no second AUTH
         self._lc = lc
 

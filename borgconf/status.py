@@ -309,15 +309,12 @@ def read_health(client, target) -> tuple[dict, dict[str, str], int]:
     import redis.exceptions as rx
 
     from .live import first_call, info_dict, parse_config_reply, translate
+    from .wire import raising, round_trip
 
     address = getattr(client, "borgconf_address", target.address)
 
     def once():
-        pipe = client.pipeline(transaction=False)
-        pipe.execute_command("INFO", *INFO_SECTIONS)
-        pipe.execute_command(target.config_command, "GET", *CONFIG_NEEDED)
-        pipe.execute_command("SLOWLOG", "LEN")
-        return pipe.execute(raise_on_error=True)
+        return raising(round_trip(client, [("INFO", *INFO_SECTIONS), (target.config_command, "GET", *CONFIG_NEEDED), ("SLOWLOG", "LEN")]))
 
     try:
         info, config, slowlog_len = first_call(client, address, once)

@@ -1,4 +1,4 @@
-"""live.round_trip: borgconf's pipelines (the read, and the apply lock's round
+"""wire.round_trip: borgconf's pipelines (the read, and the apply lock's round
 trips) without redis-py's Pipeline object, on the four real servers: replies in
 order with an error reply in its place, the connection back in the pool (or
 kept, when it is the lock's), and closed after any other error, so no reply is
@@ -10,7 +10,8 @@ import pytest
 import redis.exceptions as rx
 
 from borgconf.errors import BorgconfError
-from borgconf.live import connect, first_call, round_trip
+from borgconf.live import connect, first_call
+from borgconf.wire import round_trip
 from borgconf.spec.schema import Target
 
 

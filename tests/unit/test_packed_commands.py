@@ -1,4 +1,4 @@
-"""live._packed: the bytes a round trip sends are exactly what redis-py's own
+"""wire._packed: the bytes a round trip sends are exactly what redis-py's own
 pack_commands gives, whichever way they are made (one hiredis call per command
 for text and whole numbers; redis-py's serializer for anything else)."""
 
@@ -10,7 +10,7 @@ import pytest
 import redis
 import redis.exceptions as rx
 
-from borgconf import live
+from borgconf import live, wire
 
 
 def _conn(**kw):
@@ -46,7 +46,7 @@ def test_the_same_bytes_or_error_as_redis_py():
         first = rng.choice(["CONFIG", "CLIENT", "INFO", "ACL", "MYCONFIG", _word(rng), rng.randint(-5, 5)])
         commands = [(first, *(_arg(rng) for _ in range(rng.randint(0, 9)))) for _ in range(rng.randint(1, 6))]
         want = _outcome(conn.pack_commands, commands)
-        assert _outcome(lambda c: live._packed(conn, c), commands) == want, commands
+        assert _outcome(lambda c: wire._packed(conn, c), commands) == want, commands
 
 
 def test_text_and_whole_numbers_take_the_fast_path(monkeypatch):
@@ -54,7 +54,7 @@ def test_text_and_whole_numbers_take_the_fast_path(monkeypatch):
     conn = _conn()
     calls = []
     monkeypatch.setattr(conn, "pack_commands", lambda commands: calls.append(commands) or [b""])
-    packed = live._packed(conn, [("CLIENT", "LIST", "ID", 42), ("CONFIG", "SET", "maxmemory", "100mb", "save", "")])
+    packed = wire._packed(conn, [("CLIENT", "LIST", "ID", 42), ("CONFIG", "SET", "maxmemory", "100mb", "save", "")])
     assert calls == [] and len(packed) == 1 and packed[0].startswith(b"*4\r\n$6\r\nCLIENT\r\n")
 
 
@@ -67,14 +67,14 @@ def test_a_command_of_apply_is_packed_as_redis_py_does():
         ("CONFIG", "GET", "maxmemory", "dynamic-h[z]"),
         ("INFO", "server", "memory", "keyspace", "replication"),
     ]
-    assert live._packed(conn, commands) == [b"".join(conn.pack_commands(commands))]
+    assert wire._packed(conn, commands) == [b"".join(conn.pack_commands(commands))]
 
 
 @pytest.mark.parametrize("first", ["CONFIG\tGET", "CONFIG\nGET", "CONFIG\rGET", "CONFIG\x0bGET", "CONFIG\x0cGET", "CONFIG GET", "", 5, " CONFIG"])
 def test_a_first_argument_redis_py_splits_or_refuses(first):
     conn = _conn()
     commands = [(first, "maxmemory")]
-    assert _outcome(lambda c: live._packed(conn, c), commands) == _outcome(conn.pack_commands, commands)
+    assert _outcome(lambda c: wire._packed(conn, c), commands) == _outcome(conn.pack_commands, commands)
 
 
 class _Loud(str):
@@ -85,7 +85,7 @@ class _Loud(str):
 def test_a_str_subclass_is_packed_by_redis_py():
     conn = _conn()
     commands = [("SET", "k", _Loud("text"))]
-    assert live._packed(conn, commands) == conn.pack_commands(commands)
+    assert wire._packed(conn, commands) == conn.pack_commands(commands)
 
 
 def test_a_number_too_long_for_repr_is_an_error_not_a_crash():
@@ -96,9 +96,9 @@ def test_a_number_too_long_for_repr_is_an_error_not_a_crash():
     import sys
 
     code = (
-        "import redis\nfrom borgconf import live\n"
+        "import redis\nfrom borgconf import wire\n"
         "conn = redis.Connection(host='127.0.0.1', port=1, decode_responses=True)\n"
-        "try:\n    live._packed(conn, [('CLIENT', 'LIST', 'ID', 10**4301)])\n"
+        "try:\n    wire._packed(conn, [('CLIENT', 'LIST', 'ID', 10**4301)])\n"
         "except ValueError as exc:\n    print('ValueError', 'digits' in str(exc))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -117,7 +117,7 @@ def test_a_number_too_long_for_repr_is_an_error_not_a_crash():
 )
 def test_anything_else_is_packed_by_redis_py(commands):
     conn = _conn()
-    assert live._packed(conn, commands) == conn.pack_commands(commands)
+    assert wire._packed(conn, commands) == conn.pack_commands(commands)
 
 
 @pytest.mark.parametrize("value", [True, None, object()])
@@ -126,7 +126,7 @@ def test_what_redis_py_refuses_it_still_refuses(value):
     with pytest.raises(rx.DataError):
         conn.pack_commands([("SET", "k", value)])
     with pytest.raises(rx.DataError):
-        live._packed(conn, [("SET", "k", value)])
+        wire._packed(conn, [("SET", "k", value)])
 
 
 def test_text_that_is_not_utf8_raises_as_redis_py_does():
@@ -134,7 +134,7 @@ def test_text_that_is_not_utf8_raises_as_redis_py_does():
     with pytest.raises(UnicodeEncodeError):
         conn.pack_commands([("SET", "k", "\udcff")])
     with pytest.raises(UnicodeEncodeError):
-        live._packed(conn, [("SET", "k", "\udcff")])
+        wire._packed(conn, [("SET", "k", "\udcff")])
 
 
 @pytest.mark.parametrize("kw", [{"encoding": "latin-1"}, {"encoding_errors": "surrogateescape"}], ids=["latin-1", "surrogateescape"])
@@ -142,18 +142,18 @@ def test_another_encoding_is_left_to_redis_py(kw, monkeypatch):
     conn = _conn(**kw)
     commands = [("SET", "k", "é\udcff" if "encoding_errors" in kw else "é")]
     want = _outcome(conn.pack_commands, commands)
-    assert _outcome(lambda c: live._packed(conn, c), commands) == want
+    assert _outcome(lambda c: wire._packed(conn, c), commands) == want
     calls = []
     monkeypatch.setattr(conn, "pack_commands", lambda commands: calls.append(commands) or [b""])
-    live._packed(conn, commands)
+    wire._packed(conn, commands)
     assert calls == [commands]  # redis-py's serializer, with the connection's encoder
 
 
 def test_without_hiredis_redis_py_packs(monkeypatch):
-    monkeypatch.setattr(live, "_hiredis_pack", lambda: None)
+    monkeypatch.setattr(wire, "_hiredis_pack", lambda: None)
     conn = _conn()
     commands = [("CONFIG", "GET", "hz")]
-    assert live._packed(conn, commands) == conn.pack_commands(commands)
+    assert wire._packed(conn, commands) == conn.pack_commands(commands)
 
 
 def test_one_try_is_copied_as_a_deep_copy_would_be():
