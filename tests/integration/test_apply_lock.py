@@ -295,6 +295,46 @@ def test_a_killed_lock_connection_is_never_silently_reconnected(redis_server):
     lock.release()
 
 
+def _rename_lock_connection(lock, *commands) -> None:
+    """Commands sent over the lock's own connection, behind the lock's back (a
+    connection can rename only itself): after them CLIENT LIST ID shows what they did."""
+    from borgconf.wire import round_trip
+
+    replies = round_trip(lock._lc, list(commands), lock._conn)
+    for r in replies:
+        if isinstance(r, redis.exceptions.ResponseError):
+            pytest.skip(f"this server refuses {commands}: {r}")
+
+
+@pytest.mark.parametrize("how", ["renamed", "cleared", "only-as-lib-name"])
+def test_the_lock_is_lost_once_its_connection_no_longer_carries_its_name(redis_server, how):
+    """ApplyLock._checked, before every command apply sends under the lock, asks CLIENT
+    LIST ID in the same round trip: the real server's line for the lock connection must
+    carry the lock's name. Its connection renamed, its name cleared, or the name left
+    only as another field's value (CLIENT SETINFO LIB-NAME, Redis 7.2+ and Valkey):
+    the lock is lost, and nothing more is sent. (The command of that round trip ran:
+    only the lock's owner can rename its connection, see lock.py's docstring.)"""
+    admin = redis_server.client()
+    lock = ApplyLock(redis_server.client(), timeout=1)
+    assert lock.acquire()
+    try:
+        assert lock.call("CONFIG", "GET", "hz") is not None  # held: the command runs
+        if how == "renamed":
+            _rename_lock_connection(lock, ("CLIENT", "SETNAME", PREFIX + "someone-else"))
+        elif how == "cleared":
+            _rename_lock_connection(lock, ("CLIENT", "SETNAME", ""))
+        else:
+            _rename_lock_connection(lock, ("CLIENT", "SETNAME", ""), ("CLIENT", "SETINFO", "LIB-NAME", lock.name))
+        with pytest.raises(LockError, match="was lost"):
+            lock.call("CONFIG", "SET", "hz", "23")
+        assert not lock.held
+        with pytest.raises(LockError, match="was lost"):
+            lock.call("CONFIG", "SET", "hz", "24")
+        assert admin.config_get("hz")["hz"] == "23"  # the second was never sent
+    finally:
+        lock.release()
+
+
 def test_a_user_without_client_permissions_gets_a_clear_error(redis_server):
     admin = redis_server.client()
     admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw-limited", "~*", "+@all", "-client")
