@@ -166,16 +166,11 @@ LEFT = [
 
 
 @pytest.mark.parametrize("text", LEFT)
-def test_documents_left_to_the_round_trip_reader(text, tmp_path, monkeypatch):
+def test_documents_left_to_the_round_trip_reader(text):
+    """The fast path declines them. (What _read_yaml then gives is the round-trip
+    reader's by construction: it is the code that runs when _read_simple returns
+    None, so comparing the two would run the same code twice and could not fail.)"""
     assert Y._read_simple(text, "spec.yaml") is None
-    # and _read_yaml gives exactly what the round-trip reader gives, error or document
-    f = tmp_path / "s.yaml"
-    f.write_bytes(text.encode("utf-8"))
-    try:
-        got = "doc", _doc_view(Y._read_yaml(f, "spec.yaml"))
-    except SpecError as e:
-        got = "error", [p.message for p in e.problems]
-    assert got == _round_trip(text, tmp_path, monkeypatch)
 
 
 # Random documents: YAML-like lines of keys, values and punctuation. The property
