@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -92,6 +94,26 @@ def stopped(pid: int, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"process {pid} was not stopped after {timeout} s ({states})")
         time.sleep(0.001)
+
+
+def apply_paused_at(spec, pause_at: str, *args: str, **env: str) -> subprocess.Popen:
+    """``borgconf apply --auto-approve`` of ``spec`` in a process of its own, held at
+    its test hook (BORGCONF_TEST_PAUSE_AT=``pause_at``, borgconf/apply.py:_test_pause):
+    returns once the hook says it holds the apply there (``<step>:stop``: the process
+    then stops itself; see :func:`stopped`). ``env``: more environment variables."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", *args, str(spec)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": pause_at, **env},
+    )
+    seen = []
+    while True:  # until the hook says it holds the apply there
+        line = proc.stderr.readline()
+        seen.append(line)
+        if line.startswith("borgconf-test: paused at ") or not line:
+            break
+    assert line == f"borgconf-test: paused at {pause_at.split(':')[0]}\n", "".join(seen) + proc.communicate(timeout=30)[1]
+    return proc
 
 
 def busy(server, seconds: int):

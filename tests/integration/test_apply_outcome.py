@@ -11,15 +11,13 @@ step so that SIGINT, or the busy server, comes exactly there."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from cli_helpers import busy, run, stopped, unread_at, write_spec
+from cli_helpers import apply_paused_at, busy, run, stopped, unread_at, write_spec
 
 BODY = "server:\n  hz: 20\n  maxmemory-samples: 7\n"
 NEW, OLD = ("20", "7"), ("10", "5")
@@ -39,22 +37,6 @@ def _file(server) -> tuple[str, str]:
         if len(words) == 2 and words[0] in values:
             values[words[0]] = words[1]
     return values["hz"], values["maxmemory-samples"]
-
-
-def _start(spec, pause_at: str, *args: str, **env) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", *args, str(spec)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": pause_at, **env},
-    )
-    seen = []
-    while True:  # until the hook says it holds the apply there
-        line = proc.stderr.readline()
-        seen.append(line)
-        if line.startswith("borgconf-test: paused at ") or not line:
-            break
-    assert line == f"borgconf-test: paused at {pause_at.split(':')[0]}\n", "".join(seen) + proc.communicate(timeout=30)[1]
-    return proc
 
 
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -85,7 +67,7 @@ def _converges(server, spec, capsys, env=None) -> str:
 def test_ctrl_c_at_each_step_tells_what_the_server_holds(redis_factory, tmp_path, capsys, step, says, live, file):
     server = redis_factory()
     spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
-    proc = _start(spec, step)
+    proc = apply_paused_at(spec, step)
     proc.send_signal(signal.SIGINT)
     rc, out, err = _finish(proc)
     assert rc == 1, out + err
@@ -103,7 +85,7 @@ def test_ctrl_c_at_each_step_tells_what_the_server_holds(redis_factory, tmp_path
 def test_a_second_ctrl_c_still_finishes_the_step(redis_factory, tmp_path, capsys):
     server = redis_factory()
     spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
-    proc = _start(spec, "before-persist:2")  # held there until the second Ctrl-C
+    proc = apply_paused_at(spec, "before-persist:2")  # held there until the second Ctrl-C
     proc.send_signal(signal.SIGINT)
     assert proc.stderr.readline().startswith("interrupted: finishing the step in flight")
     proc.send_signal(signal.SIGINT)
@@ -143,7 +125,7 @@ def test_a_config_set_without_answer_is_read_again_and_the_apply_finished(busy_s
     server = busy_server
     monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
     spec = _timeout_spec(tmp_path, server)
-    proc = _start(spec, "send-set:stop")  # the lock is checked; the CONFIG SET is next
+    proc = apply_paused_at(spec, "send-set:stop")  # the lock is checked; the CONFIG SET is next
     _stopped(proc)
     conn = busy(server, 3)
     proc.send_signal(signal.SIGCONT)
@@ -163,7 +145,7 @@ def test_a_server_busy_longer_than_the_reread_is_an_unknown_outcome_and_the_next
     server = busy_server
     monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
     spec = _timeout_spec(tmp_path, server)
-    proc = _start(spec, "send-set:stop")
+    proc = apply_paused_at(spec, "send-set:stop")
     _stopped(proc)
     conn = busy(server, 7)  # longer than the re-read waits (max(5 s, 3 x timeout))
     proc.send_signal(signal.SIGCONT)
@@ -187,7 +169,7 @@ def _apply_while_another_client_sets(server, spec, *pairs: str) -> tuple[int, st
     at the server, another client sends its own CONFIG SET of ``pairs``. Once the
     server wakes it runs apply's first (it came first), then the other's, then
     apply's re-read over its new connection. Returns apply's (rc, stdout, stderr)."""
-    proc = _start(spec, "send-set:stop")
+    proc = apply_paused_at(spec, "send-set:stop")
     _stopped(proc)
     other = server.client().connection_pool.get_connection()  # connected and logged in while the server answers
     conn = busy(server, 3)
@@ -269,7 +251,7 @@ def test_a_busy_server_at_other_steps(busy_server, tmp_path, capsys, monkeypatch
     server = busy_server
     monkeypatch.setenv("OUTCOME_REDIS_PASSWORD", PASSWORD)
     spec = _timeout_spec(tmp_path, server)
-    proc = _start(spec, f"{step}:stop")
+    proc = apply_paused_at(spec, f"{step}:stop")
     _stopped(proc)
     conn = busy(server, 3)
     proc.send_signal(signal.SIGCONT)
@@ -286,12 +268,7 @@ def test_ctrl_c_in_a_fleet_starts_no_other_target_and_names_the_changed_ones(red
     a, b = redis_factory(), redis_factory()
     spec = tmp_path / "fleet.yaml"
     spec.write_text(f"version: 1\ntargets:\n  - {{name: a, url: \"{a.url}\"}}\n  - {{name: b, url: \"{b.url}\"}}\n" + BODY)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--parallel", "1", *mode, str(spec)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NO_COLOR": "1", "BORGCONF_TEST_PAUSE_AT": "rewrite"},
-    )
-    assert proc.stderr.readline() == "borgconf-test: paused at rewrite\n"
+    proc = apply_paused_at(spec, "rewrite", "--parallel", "1", *mode)
     proc.send_signal(signal.SIGINT)
     rc, out, err = _finish(proc)
     assert rc == 3, out + err  # some targets changed, not all
@@ -316,7 +293,7 @@ def test_ctrl_c_with_format_json_says_the_same_in_the_document(redis_factory, tm
 
     server = redis_factory()
     spec = write_spec(tmp_path / "s.yaml", server.url, BODY)
-    proc = _start(spec, step, "--format", "json")
+    proc = apply_paused_at(spec, step, "--format", "json")
     proc.send_signal(signal.SIGINT)
     rc, out, err = _finish(proc)
     doc = json.loads(out)

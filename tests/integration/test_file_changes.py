@@ -10,14 +10,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from cli_helpers import busy, config_file_cannot_be_rewritten, run, stopped, write_spec
+from cli_helpers import apply_paused_at, busy, config_file_cannot_be_rewritten, run, stopped, write_spec
 
 OLD = "Kq7vXw2pLm9sRt4z"
 NEW = "Hb3nYc8dJf5gVu6e"
@@ -159,14 +157,6 @@ def _stopped(proc: subprocess.Popen, timeout: float = 60) -> bool:
     return True
 
 
-def _apply_paused_at(step: str, spec: Path, env: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, **env, "BORGCONF_TEST_PAUSE_AT": f"{step}:stop"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "borgconf", "apply", "--auto-approve", "--no-color", str(spec)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
 def test_requirepass_rotation_keeps_the_old_password_until_the_env_has_the_new_one(redis_factory, tmp_path, capsys, monkeypatch):
     server = redis_factory(password=OLD)
     spec = _converged(capsys, tmp_path, server, monkeypatch)
@@ -186,7 +176,7 @@ def test_requirepass_rotation_keeps_the_old_password_until_the_env_has_the_new_o
     procs = []
     try:
         # paused after the server got the new password beside the old, before the .env is written
-        proc = _apply_paused_at("before-files", spec, rotate)
+        proc = apply_paused_at(spec, "before-files:stop", **rotate)
         procs.append(proc)
         assert _stopped(proc), proc.communicate(timeout=30)
         assert _accepts(server, OLD)
@@ -225,7 +215,7 @@ def test_rotation_paused_after_the_env_is_written(redis_factory, tmp_path, capsy
     spec = _converged(capsys, tmp_path, server, monkeypatch)
     env_path = tmp_path / "app.env"
     rotate = {"REDIS_PASSWORD": NEW, "REDIS_PREVIOUS_PASSWORD": OLD}
-    proc = _apply_paused_at("after-files", spec, rotate)
+    proc = apply_paused_at(spec, "after-files:stop", **rotate)
     try:
         assert _stopped(proc), proc.communicate(timeout=30)
         # the .env has the new one, and the old one still works for whoever has not re-read it
@@ -263,7 +253,7 @@ def test_acl_user_rotation_in_a_safe_order(redis_factory, tmp_path, capsys, monk
         except redis.exceptions.AuthenticationError:
             return False
 
-    proc = _apply_paused_at("before-files", spec, {"REDIS_PASSWORD": OLD, "WORKER_PASSWORD": NEW})
+    proc = apply_paused_at(spec, "before-files:stop", REDIS_PASSWORD=OLD, WORKER_PASSWORD=NEW)
     try:
         assert _stopped(proc), proc.communicate(timeout=30)
         assert worker_accepts(OTHER) and worker_accepts(NEW)
@@ -431,7 +421,7 @@ def _worker_user(body: str) -> str:
 def _run_paused(spec: Path, env: dict[str, str], meanwhile) -> tuple[int, str, str]:
     """apply stopped at before-set (the lock is taken, nothing set): ``meanwhile()``
     runs, then apply goes on; its first command is add_passwords' ACL SETUSER."""
-    proc = _apply_paused_at("before-set", spec, env)
+    proc = apply_paused_at(spec, "before-set:stop", **env)
     try:
         assert _stopped(proc), proc.communicate(timeout=30)
         after = meanwhile()
